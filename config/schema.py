@@ -1,0 +1,203 @@
+"""The kiosk's configuration as typed, validated objects.
+
+Every key is declared once here with its type and default; ``config/default.toml`` carries the same defaults in
+a form operators can read. Unknown keys are errors (``extra="forbid"``) so a misspelt key is reported instead of
+silently ignored. Device connections are URL-like strings parsed into :class:`Connection`::
+
+    sim:                      simulator (printer spool folder / scanner socket)
+    sim:127.0.0.1:8765        scanner simulator listening on that address
+    file:PATH                 raw ESC/POS bytes appended to PATH
+    serial:DEVICE?baudrate=115200&rtscts=1
+    tcp:HOST:PORT             e.g. an Ethernet printer on port 9100
+    usb:VID:PID               hexadecimal ids, e.g. usb:0416:5011
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CONNECTION_SCHEMES = ("sim", "file", "serial", "tcp", "usb")
+_PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$")
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
+_USB_IDS = re.compile(r"^(?P<vid>[0-9a-fA-F]{4}):(?P<pid>[0-9a-fA-F]{4})$")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A parsed device connection string; ``target`` is the part after ``scheme:`` without options."""
+
+    scheme: str
+    target: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        match = _HOST_PORT.match(self.target)
+        if not match:
+            raise ValueError(f"expected HOST:PORT, got {self.target!r}")
+        return match["host"].strip("[]"), int(match["port"])
+
+    @property
+    def usb_ids(self) -> tuple[int, int]:
+        match = _USB_IDS.match(self.target)
+        if not match:
+            raise ValueError(f"expected VID:PID in hexadecimal, got {self.target!r}")
+        return int(match["vid"], 16), int(match["pid"], 16)
+
+
+def parse_connection(text: str) -> Connection:
+    """Parse and check a connection string; the error message names the expected form."""
+    scheme, sep, rest = text.partition(":")
+    if not sep or scheme not in CONNECTION_SCHEMES:
+        raise ValueError(
+            f"{text!r} is not a connection; use one of sim:, file:PATH, serial:DEVICE?baudrate=N, "
+            "tcp:HOST:PORT, usb:VID:PID"
+        )
+    target, _, query = rest.partition("?")
+    conn = Connection(scheme, target, dict(parse_qsl(query)))
+    if scheme == "file" and not target:
+        raise ValueError("file: needs a path, e.g. file:out/ticket.bin")
+    if scheme == "serial" and not target:
+        raise ValueError("serial: needs a device, e.g. serial:/dev/ttyUSB0?baudrate=115200")
+    if scheme == "serial" and "baudrate" in conn.options and not conn.options["baudrate"].isdigit():
+        raise ValueError(f"baudrate must be a number, got {conn.options['baudrate']!r}")
+    if scheme == "tcp" or (scheme == "sim" and target):
+        conn.host_port  # noqa: B018 — raises with a clear message when malformed
+    if scheme == "usb":
+        conn.usb_ids  # noqa: B018
+    return conn
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KioskSection(_Section):
+    id: str = Field(default="HN-HK-01", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+    name: str = "Kiosk"
+    language: Literal["vi", "en"] = "vi"
+    dev_mode: bool = False
+
+
+class BranchSection(_Section):
+    name: str = "Trung tâm Phục vụ hành chính công"
+    unit: str = ""
+    address: str = ""
+
+
+class ScreenSection(_Section):
+    width: int = Field(default=1080, ge=320, le=7680)
+    height: int = Field(default=1920, ge=320, le=7680)
+    fullscreen: bool = True
+
+    @property
+    def orientation(self) -> Literal["portrait", "landscape"]:
+        return "portrait" if self.height >= self.width else "landscape"
+
+
+class SessionSection(_Section):
+    idle_warning_s: float = Field(default=60, ge=5, le=3600)
+    idle_reset_s: float = Field(default=15, ge=3, le=600)
+
+
+class TechnicianSection(_Section):
+    pin_hash: str
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    lockout_s: float = Field(default=300, ge=0, le=86400)
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _is_salted_hash(cls, value: str) -> str:
+        if not _PIN_HASH.match(value):
+            raise ValueError("must be a salted hash made by `python main.py config pin-hash`, never a plain PIN")
+        return value
+
+
+class _DeviceSection(_Section):
+    kind: str
+    connection: str
+
+    @property
+    def conn(self) -> Connection:
+        return parse_connection(self.connection)
+
+
+class PrinterSection(_DeviceSection):
+    kind: Literal["sim", "file", "serial", "tcp", "usb"] = "sim"
+    connection: str = "sim:"
+    profile: str = "generic-80"
+    paper_width_mm: Literal[58, 80] = 80
+
+    @model_validator(mode="after")
+    def _kind_matches_connection(self) -> PrinterSection:
+        conn = parse_connection(self.connection)
+        if conn.scheme != self.kind:
+            raise ValueError(f"kind is {self.kind!r} but connection {self.connection!r} is a {conn.scheme}: one")
+        return self
+
+
+class ScannerSection(_DeviceSection):
+    kind: Literal["sim", "serial", "hid", "camera"] = "sim"
+    connection: str = "sim:127.0.0.1:8765"
+
+    @field_validator("connection")
+    @classmethod
+    def _valid_connection(cls, value: str) -> str:
+        if value.startswith(("hid:", "camera:")):
+            return value
+        parse_connection(value)
+        return value
+
+
+class BackendSection(_Section):
+    url: str = "embedded"
+    token: str = ""
+    timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _embedded_or_http(cls, value: str) -> str:
+        if value != "embedded" and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError('must be "embedded" or an http(s):// URL')
+        return value.rstrip("/")
+
+
+class QueueSection(_Section):
+    mode: Literal["local", "branch"] = "local"
+    server: str = ""
+
+    @model_validator(mode="after")
+    def _branch_needs_server(self) -> QueueSection:
+        if self.mode == "branch" and not re.match(r"^https?://[^\s/]+", self.server):
+            raise ValueError('mode "branch" needs server = "http://HOST:PORT" of the branch queue server')
+        return self
+
+
+class Announcement(_Section):
+    text: str = Field(min_length=1, max_length=500)
+
+
+class KioskConfig(_Section):
+    """The whole configuration; ``source`` names the file(s) it came from for error messages."""
+
+    data_dir: Path = Path("kiosk-data")
+    kiosk: KioskSection = KioskSection()
+    branch: BranchSection = BranchSection()
+    screen: ScreenSection = ScreenSection()
+    session: SessionSection = SessionSection()
+    technician: TechnicianSection
+    printer: PrinterSection = PrinterSection()
+    scanner: ScannerSection = ScannerSection()
+    backend: BackendSection = BackendSection()
+    queue: QueueSection = QueueSection()
+    announcements: list[Announcement] = []
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"

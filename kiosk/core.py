@@ -1,0 +1,100 @@
+"""The kiosk's application core: everything the screens may ask for, with no Kivy in it.
+
+Screens render state and forward touches; they never open a port, socket or database. They hold one
+:class:`KioskCore` and call its methods. Work that can block (printing, network) runs on workers owned by the
+core; results come back through :attr:`KioskCore.events`, which the Kivy app re-posts onto the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from config.schema import KioskConfig
+from devices.factory import open_printer, open_scanner
+from kiosk.config_view import flat_lines, masked_config
+from kiosk.pin import PinGate
+from kiosk.session import Session
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+class Events:
+    """Publish/subscribe by event name; publishers may be on any thread, subscribers decide where to run."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def subscribe(self, name: str, callback: Callable[..., None]) -> None:
+        with self._lock:
+            self._subscribers[name].append(callback)
+
+    def publish(self, name: str, **payload: Any) -> None:
+        with self._lock:
+            callbacks = list(self._subscribers[name])
+        for callback in callbacks:
+            callback(**payload)
+
+
+class KioskCore:
+    def __init__(self, config: KioskConfig, *, clock: Callable[[], float] | None = None) -> None:
+        self.config = config
+        self.events = Events()
+        clock_kw = {"clock": clock} if clock else {}
+        self.session = Session(config.session.idle_warning_s, config.session.idle_reset_s, **clock_kw)
+        self.pin_gate = PinGate(
+            config.technician.pin_hash, config.technician.max_attempts, config.technician.lockout_s, **clock_kw
+        )
+        self.language = config.kiosk.language
+        self.session.on_wipe(self._reset_language)
+        self.last_error: str | None = None
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.printer = open_printer(config)
+        self.scanner = open_scanner(config)
+
+    def start(self) -> None:
+        """Start background device work; scans arrive as ``scan`` events carrying the raw bytes."""
+        try:
+            self.scanner.start(self._on_scan)
+        except OSError as exc:
+            self.report_error("scanner", exc)
+
+    def _on_scan(self, raw: bytes) -> None:
+        self.session.touch()
+        self.events.publish("scan", raw=raw)
+
+    def device_status(self) -> dict[str, str]:
+        """Short status codes per device for the maintenance screen and heartbeats."""
+        return {"printer": self.printer.status().value, "scanner": "listening" if self.scanner.running else "offline"}
+
+    def _reset_language(self) -> None:
+        self.set_language(self.config.kiosk.language)
+
+    def set_language(self, lang: str) -> None:
+        self.language = lang
+        self.events.publish("language", lang=lang)
+
+    def toggle_language(self) -> None:
+        self.set_language("en" if self.language == "vi" else "vi")
+
+    def announcements(self) -> list[str]:
+        return [item.text for item in self.config.announcements]
+
+    def config_lines(self) -> list[tuple[str, str]]:
+        return flat_lines(masked_config(self.config))
+
+    def report_error(self, where: str, error: BaseException) -> None:
+        """Remember a device/backend fault for the maintenance screen; the message carries no personal data."""
+        self.last_error = f"{where}: {type(error).__name__}: {error}"
+        log.warning("%s", self.last_error)
+        self.events.publish("error", message=self.last_error)
+
+    def close(self) -> None:
+        self.session.end()
+        self.scanner.stop()
+        self.printer.close()

@@ -1,0 +1,47 @@
+"""Run the kiosk UI: prepare Kivy, build the core, start the app, stop cleanly on SIGTERM/SIGINT.
+
+systemd stops the kiosk with SIGTERM; the handler asks the Kivy loop to stop on its next frame, so the app's
+``on_stop`` closes devices and the process exits well within 2 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+
+from config.schema import KioskConfig
+from kiosk.kivy_env import prepare_kivy
+
+
+def _started_at() -> float:
+    main_module = sys.modules.get("__main__")
+    return getattr(main_module, "STARTED_AT", time.perf_counter())
+
+
+def run_kiosk(config: KioskConfig, *, windowed: bool = False) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    prepare_kivy(
+        config.data_dir / "kivy",
+        width=config.screen.width,
+        height=config.screen.height,
+        fullscreen=config.screen.fullscreen and not windowed,
+    )
+    from kivy.clock import Clock
+
+    from kiosk.core import KioskCore
+    from screens.app import KioskApp
+
+    core = KioskCore(config)
+    app = KioskApp(core, started_at=_started_at())
+
+    def _stop(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).warning("signal %s: stopping", signum)
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    core.start()
+    app.run()
+    return 0

@@ -1,0 +1,139 @@
+"""The Kivy application: a ScreenManager of thin screens over one :class:`~kiosk.core.KioskCore`.
+
+The app owns navigation (with a Back history), the idle overlay and the bridge that moves core events onto the
+UI thread. Screens call ``app.core`` for anything that is not drawing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import LabelBase
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.core import KioskCore
+from kiosk.i18n import tr
+from kiosk.session import IdleState
+from screens.theme import STANDARD
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+FONTS = HERE.parent / "assets" / "fonts"
+DESIGN_WIDTH = 1080.0
+DESIGN_HEIGHT = 1920.0
+
+
+class KioskApp(App):
+    lang = StringProperty("vi")
+    u = NumericProperty(1.0)
+    min_target = NumericProperty(60)
+    font_regular = StringProperty(str(FONTS / "NotoSans-Regular.ttf"))
+    font_bold = StringProperty(str(FONTS / "NotoSans-Bold.ttf"))
+    theme = ObjectProperty(STANDARD)
+    clock_text = StringProperty("")
+
+    def __init__(self, core: KioskCore, *, started_at: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.core = core
+        self.lang = core.language
+        self.first_frame_s: float | None = None
+        self._started_at = started_at if started_at is not None else time.perf_counter()
+        self._history: list[str] = []
+
+    # -- building ---------------------------------------------------------------------------------------------
+    def build(self) -> FloatLayout:
+        from screens import home, maintenance, pin
+
+        LabelBase.register("NotoSans", self.font_regular, fn_bold=self.font_bold)
+        self.title = tr("app.title", self.lang)
+        Window.clearcolor = self.theme.background
+        Window.bind(size=self._resize, on_touch_down=self._on_any_touch)
+        self._resize(Window, Window.size)
+        for kv in ("widgets.kv", "idle.kv", "home.kv", "pin.kv", "maintenance.kv"):
+            Builder.load_file(str(HERE / kv))
+        self.manager = ScreenManager(transition=NoTransition())
+        for screen in (home.HomeScreen(name="home"), pin.PinScreen(name="pin"),
+                       maintenance.MaintenanceScreen(name="maintenance")):
+            self.manager.add_widget(screen)
+        root = Builder.load_string("IdleRoot:")
+        root.add_widget(self.manager, index=len(root.children))
+        self.idle_overlay = root.ids.overlay
+        self.core.events.subscribe("language", lambda lang: self.on_ui(self._set_lang, lang))
+        Clock.schedule_interval(self._tick, 0.25)
+        self._tick(0)
+        Window.bind(on_flip=self._first_flip)
+        return root
+
+    def _first_flip(self, *_args: Any) -> None:
+        Window.unbind(on_flip=self._first_flip)
+        self.first_frame_s = time.perf_counter() - self._started_at
+        log.warning("first frame after %.2f s", self.first_frame_s)
+
+    def _resize(self, _window: Any, size: tuple[int, int]) -> None:
+        width, height = size
+        if width > height:  # landscape: less height for the same content, so scale down a little more
+            self.u = 0.8 * min(width / DESIGN_HEIGHT, height / DESIGN_WIDTH)
+        else:
+            self.u = min(width / DESIGN_WIDTH, height / DESIGN_HEIGHT)
+
+    # -- helpers for kv -----------------------------------------------------------------------------------------
+    def tr(self, key: str, lang: str, **values: object) -> str:
+        """kv passes ``app.lang`` so every label re-evaluates when the language changes."""
+        return tr(key, lang, **values)
+
+    def on_ui(self, func: Callable[..., None], *args: Any) -> None:
+        """Run ``func`` on the UI thread (core events may come from worker threads)."""
+        Clock.schedule_once(lambda _dt: func(*args), 0)
+
+    def _set_lang(self, lang: str) -> None:
+        self.lang = lang
+
+    # -- navigation ---------------------------------------------------------------------------------------------
+    def go(self, name: str) -> None:
+        if self.manager.current == "home":
+            self.core.session.start()
+        self._history.append(self.manager.current)
+        self.manager.current = name
+
+    def back(self) -> None:
+        if self._history:
+            self.manager.current = self._history.pop()
+            if self.manager.current == "home":
+                self.core.session.end()
+        else:
+            self.go_home()
+
+    def go_home(self) -> None:
+        """End the citizen's session (wiping their data) and show the home screen."""
+        self._history.clear()
+        self.core.session.end()
+        self.idle_overlay.opacity = 0
+        self.manager.current = "home"
+
+    # -- idle -----------------------------------------------------------------------------------------------
+    def _on_any_touch(self, *_args: Any) -> None:
+        self.core.session.touch()
+
+    def _tick(self, _dt: float) -> None:
+        self.clock_text = time.strftime("%H:%M  %d/%m/%Y")
+        session = self.core.session
+        if session.expired():
+            self.go_home()
+            return
+        warning = session.state is IdleState.WARNING
+        self.idle_overlay.seconds = session.seconds_left()
+        self.idle_overlay.opacity = 1 if warning else 0
+        self.idle_overlay.disabled = not warning
+
+    def on_stop(self) -> None:
+        self.core.close()

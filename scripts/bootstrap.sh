@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Make this checkout runnable: Debian packages Kivy and the tests need, a .venv with the project installed.
+# Idempotent and quick when nothing changed (a stamp keyed on pyproject.toml skips pip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Kivy's wheel bundles SDL2 but links the system OpenGL/X client libraries; socat makes serial pty pairs for
+# device tests; fonts-noto-core supplies the same Noto Sans that assets/ carries, for system tools.
+DEB_PACKAGES=(
+  libgl1 libgl1-mesa-dri libegl1 libmtdev1 libx11-6 libxext6 libxrender1 libxi6 libxrandr2 libxcursor1
+  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat
+)
+
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing Debian packages. Run as root, or first:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "bootstrap: Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [[ ! -f $stamp ]]; then
+  echo "bootstrap: installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
