@@ -6,6 +6,7 @@ UI thread. Screens call ``app.core`` for anything that is not drawing.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
@@ -31,6 +32,12 @@ HERE = Path(__file__).resolve().parent
 FONTS = HERE.parent / "assets" / "fonts"
 DESIGN_WIDTH = 1080.0
 DESIGN_HEIGHT = 1920.0
+# screen name → (module in screens/ with a .kv of the same name, Screen class)
+SCREENS = {
+    "home": ("home", "HomeScreen"),
+    "pin": ("pin", "PinScreen"),
+    "maintenance": ("maintenance", "MaintenanceScreen"),
+}
 
 
 class KioskApp(App):
@@ -52,19 +59,15 @@ class KioskApp(App):
 
     # -- building ---------------------------------------------------------------------------------------------
     def build(self) -> FloatLayout:
-        from screens import home, maintenance, pin
-
         LabelBase.register("NotoSans", self.font_regular, fn_bold=self.font_bold)
         self.title = tr("app.title", self.lang)
         Window.clearcolor = self.theme.background
         Window.bind(size=self._resize, on_touch_down=self._on_any_touch)
         self._resize(Window, Window.size)
-        for kv in ("widgets.kv", "idle.kv", "home.kv", "pin.kv", "maintenance.kv"):
+        for kv in ("widgets.kv", "idle.kv"):
             Builder.load_file(str(HERE / kv))
         self.manager = ScreenManager(transition=NoTransition())
-        for screen in (home.HomeScreen(name="home"), pin.PinScreen(name="pin"),
-                       maintenance.MaintenanceScreen(name="maintenance")):
-            self.manager.add_widget(screen)
+        self.screen("home")
         root = Builder.load_string("IdleRoot:")
         root.add_widget(self.manager, index=len(root.children))
         self.idle_overlay = root.ids.overlay
@@ -99,7 +102,17 @@ class KioskApp(App):
         self.lang = lang
 
     # -- navigation ---------------------------------------------------------------------------------------------
+    def screen(self, name: str) -> Screen:
+        """The screen called ``name``, built on first use so start-up only pays for the home screen."""
+        if not self.manager.has_screen(name):
+            module_name, class_name = SCREENS[name]
+            module = importlib.import_module(f"screens.{module_name}")
+            Builder.load_file(str(HERE / f"{module_name}.kv"))
+            self.manager.add_widget(getattr(module, class_name)(name=name))
+        return self.manager.get_screen(name)
+
     def go(self, name: str) -> None:
+        self.screen(name)
         if self.manager.current == "home":
             self.core.session.start()
         self._history.append(self.manager.current)

@@ -31,7 +31,7 @@ class PinScreen(Screen):
         result = app.core.pin_gate.check(self.entered)
         self.entered = ""
         if result.ok:
-            app.manager.current = "maintenance"
+            app.go("maintenance")
         elif result.locked_for_s > 0:
             self.message = app.tr("pin.locked", app.lang, minutes=math.ceil(result.locked_for_s / 60))
         else:

@@ -1,0 +1,97 @@
+"""Cold start to first frame and RSS after start: the kiosk vs a bare one-label Kivy app, in the same run.
+
+Each run is a fresh process started from here; the clock runs from ``Popen`` until the process reports its first
+frame on stderr, so interpreter start-up and imports count. RSS is read from /proc one second after the first
+frame. Runs alternate between the two apps so machine noise hits both alike. Usage:
+``python bench/startup.py [--runs 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE_APP = """
+import os, sys
+os.environ["KIVY_NO_ARGS"] = "1"; os.environ["KIVY_LOG_MODE"] = "PYTHON"
+from kivy.config import Config
+Config.set("graphics", "width", "1080"); Config.set("graphics", "height", "1920")
+from kivy.app import App
+from kivy.core.window import Window
+from kivy.uix.label import Label
+
+class Bare(App):
+    def build(self):
+        Window.bind(on_flip=self.flipped)
+        return Label(text="Xin chào")
+    def flipped(self, *_):
+        Window.unbind(on_flip=self.flipped)
+        print("first frame after", file=sys.stderr, flush=True)
+
+Bare().run()
+"""
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        for line in proc.stderr:
+            if "first frame after" in line:
+                break
+        else:
+            raise RuntimeError(f"{cmd} exited without a first frame")
+        elapsed = time.perf_counter() - started
+        time.sleep(1.0)
+        return elapsed, rss_mib(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1")
+    env.pop("DISPLAY", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        env["KIVY_HOME"] = tmp
+        kiosk_cmd = [sys.executable, "main.py", "--windowed", "--set", f"data_dir={tmp}/data",
+                     "--set", "scanner.connection=sim:127.0.0.1:0"]
+        bare_script = Path(tmp) / "bare_app.py"
+        bare_script.write_text(BARE_APP)
+        bare_cmd = [sys.executable, str(bare_script)]
+        measure(bare_cmd, env)  # warm the page cache so the first measured run is not an outlier
+        results: dict[str, list[tuple[float, float]]] = {"bare": [], "kiosk": []}
+        for _ in range(runs):
+            results["bare"].append(measure(bare_cmd, env))
+            results["kiosk"].append(measure(kiosk_cmd, env))
+    med = {name: (statistics.median(t for t, _ in rs), statistics.median(r for _, r in rs)) for name, rs in results.items()}
+    print(f"runs per app: {runs} (median)")
+    for name, (t, r) in med.items():
+        print(f"{name:6s} first frame {t:.2f} s   RSS {r:.0f} MiB")
+    print(f"kiosk - bare: {med['kiosk'][0] - med['bare'][0]:+.2f} s, {med['kiosk'][1] - med['bare'][1]:+.0f} MiB "
+          f"(goal: at most +0.60 s and +40 MiB)")
+
+
+if __name__ == "__main__":
+    main()
