@@ -18,6 +18,7 @@ from devices.factory import open_printer, open_scanner
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.pin import PinGate
 from kiosk.session import Session
+from kiosk.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -53,6 +54,7 @@ class KioskCore:
         self.language = config.kiosk.language
         self.session.on_wipe(self._reset_language)
         self.last_error: str | None = None
+        self.watchdog = Watchdog()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.printer = open_printer(config)
         self.scanner = open_scanner(config)

@@ -37,6 +37,9 @@ SCREENS = {
     "home": ("home", "HomeScreen"),
     "pin": ("pin", "PinScreen"),
     "maintenance": ("maintenance", "MaintenanceScreen"),
+    "queue": ("queue", "QueueScreen"),
+    "priority": ("queue", "PriorityScreen"),
+    "ticket": ("ticket", "TicketScreen"),
 }
 
 
@@ -81,6 +84,7 @@ class KioskApp(App):
         Window.unbind(on_flip=self._first_flip)
         self.first_frame_s = time.perf_counter() - self._started_at
         log.warning("first frame after %.2f s", self.first_frame_s)
+        self.core.watchdog.ready()
 
     def _resize(self, _window: Any, size: tuple[int, int]) -> None:
         width, height = size
@@ -107,7 +111,9 @@ class KioskApp(App):
         if not self.manager.has_screen(name):
             module_name, class_name = SCREENS[name]
             module = importlib.import_module(f"screens.{module_name}")
-            Builder.load_file(str(HERE / f"{module_name}.kv"))
+            kv = str(HERE / f"{module_name}.kv")
+            if kv not in Builder.files:
+                Builder.load_file(kv)
             self.manager.add_widget(getattr(module, class_name)(name=name))
         return self.manager.get_screen(name)
 
@@ -138,6 +144,7 @@ class KioskApp(App):
         self.core.session.touch()
 
     def _tick(self, _dt: float) -> None:
+        self.core.watchdog.feed()
         self.clock_text = time.strftime("%H:%M  %d/%m/%Y")
         session = self.core.session
         if session.expired():
@@ -149,4 +156,5 @@ class KioskApp(App):
         self.idle_overlay.disabled = not warning
 
     def on_stop(self) -> None:
+        self.core.watchdog.stopping()
         self.core.close()

@@ -5,10 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Kivy's wheel bundles SDL2 but links the system OpenGL/X client libraries; socat makes serial pty pairs for
-# device tests; fonts-noto-core supplies the same Noto Sans that assets/ carries, for system tools.
+# device tests; cage is the kiosk session compositor the systemd unit runs (and systemd-analyze verifies).
 DEB_PACKAGES=(
   libgl1 libgl1-mesa-dri libegl1 libmtdev1 libx11-6 libxext6 libxrender1 libxi6 libxrandr2 libxcursor1
-  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat
+  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat cage
 )
 
 missing=()

@@ -121,3 +121,32 @@ def test_home_fits_each_supported_screen_size(tmp_path, size):
         assert x >= 0 and y >= 0 and x + w <= size[0] + 1 and y + h <= size[1] + 1, name
         assert min(w, h) >= 60, f"{name} is only {w}x{h} at {size}"
     assert_not_blank(out)
+
+
+def test_watchdog_is_fed_by_the_ui_loop_and_stops_when_it_freezes(kiosk, tmp_path, monkeypatch):
+    import socket as sk
+
+    from kiosk.watchdog import Watchdog
+
+    path = tmp_path / "notify.sock"
+    sock = sk.socket(sk.AF_UNIX, sk.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    kiosk.app.core.watchdog = Watchdog(min_interval_s=0.1)
+    kiosk.wait(0.6)  # UI loop running: its ticks feed the watchdog
+
+    def drain() -> list[bytes]:
+        out = []
+        while True:
+            try:
+                out.append(sock.recv(64))
+            except BlockingIOError:
+                return out
+
+    assert b"WATCHDOG=1" in drain()
+    import time as _time
+
+    _time.sleep(0.6)  # UI loop frozen: no frames, no ticks
+    assert drain() == []
+    sock.close()
