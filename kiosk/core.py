@@ -18,6 +18,7 @@ from devices.factory import open_printer, open_scanner
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.pin import PinGate
 from kiosk.session import Session
+from kiosk.survey import SurveyStore
 from kiosk.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class KioskCore:
         self.last_error: str | None = None
         self.watchdog = Watchdog()
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id)
         self.printer = open_printer(config)
         self.scanner = open_scanner(config)
 

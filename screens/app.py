@@ -37,9 +37,7 @@ SCREENS = {
     "home": ("home", "HomeScreen"),
     "pin": ("pin", "PinScreen"),
     "maintenance": ("maintenance", "MaintenanceScreen"),
-    "queue": ("queue", "QueueScreen"),
-    "priority": ("queue", "PriorityScreen"),
-    "ticket": ("ticket", "TicketScreen"),
+    "survey": ("survey", "SurveyScreen"),
 }
 
 

@@ -1,0 +1,37 @@
+"""Survey by touch: pick a face and reasons, send → stored locally, thank-you, then home."""
+
+from __future__ import annotations
+
+from tests.ui.test_shell import assert_not_blank
+
+
+def test_rating_with_reasons_is_stored_and_the_kiosk_thanks_and_goes_home(kiosk, monkeypatch):
+    import screens.survey
+
+    monkeypatch.setattr(screens.survey, "THANKS_SECONDS", 0.2)
+    kiosk.tap(kiosk.screen.ids.survey)
+    survey = kiosk.screen
+    assert survey.name == "survey"
+    faces = list(reversed(survey.ids.faces.children))
+    kiosk.tap(faces[3])
+    toggles = {w.reason: w for w in survey.ids.reasons.children}
+    kiosk.tap(toggles["wait_time"])
+    kiosk.tap(toggles["kiosk_easy"])
+    assert survey.score == 4 and survey.chosen == ["wait_time", "kiosk_easy"]
+    assert_not_blank(kiosk.screenshot("survey"))
+    before = len(kiosk.app.core.survey.undelivered())
+    kiosk.tap(survey.ids.send)
+    rows = kiosk.app.core.survey.undelivered()
+    assert len(rows) == before + 1
+    assert rows[-1]["score"] == 4 and rows[-1]["reasons"] == '["kiosk_easy", "wait_time"]'
+    assert survey.thanked
+    kiosk.wait(0.5)
+    assert kiosk.screen.name == "home"
+
+
+def test_send_without_a_score_stores_nothing(kiosk):
+    kiosk.tap(kiosk.screen.ids.survey)
+    before = len(kiosk.app.core.survey.undelivered())
+    kiosk.tap(kiosk.screen.ids.send)
+    assert len(kiosk.app.core.survey.undelivered()) == before
+    assert kiosk.screen.name == "survey" and not kiosk.screen.thanked
