@@ -23,6 +23,7 @@ from kiosk.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
+ACCESSIBILITY_LEVELS = ((False, False), (True, False), (True, True))  # (large text, high contrast)
 
 
 class Events:
@@ -53,6 +54,7 @@ class KioskCore:
             config.technician.pin_hash, config.technician.max_attempts, config.technician.lockout_s, **clock_kw
         )
         self.language = config.kiosk.language
+        self.accessibility = 0
         self.session.on_wipe(self._reset_language)
         self.last_error: str | None = None
         self.watchdog = Watchdog()
@@ -78,6 +80,16 @@ class KioskCore:
 
     def _reset_language(self) -> None:
         self.set_language(self.config.kiosk.language)
+        self.set_accessibility(0)
+
+    def set_accessibility(self, level: int) -> None:
+        """0 = standard, 1 = large text, 2 = large text and high contrast; reset for the next citizen."""
+        self.accessibility = level % len(ACCESSIBILITY_LEVELS)
+        large_text, high_contrast = ACCESSIBILITY_LEVELS[self.accessibility]
+        self.events.publish("accessibility", large_text=large_text, high_contrast=high_contrast)
+
+    def cycle_accessibility(self) -> None:
+        self.set_accessibility(self.accessibility + 1)
 
     def set_language(self, lang: str) -> None:
         self.language = lang

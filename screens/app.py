@@ -25,11 +25,12 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
 from kiosk.session import IdleState
-from screens.theme import STANDARD
+from screens.theme import HIGH_CONTRAST, STANDARD, Theme
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 FONTS = HERE.parent / "assets" / "fonts"
+LARGE_TEXT_SCALE = 1.3
 DESIGN_WIDTH = 1080.0
 DESIGN_HEIGHT = 1920.0
 # screen name → (module in screens/ with a .kv of the same name, Screen class)
@@ -44,6 +45,8 @@ SCREENS = {
 class KioskApp(App):
     lang = StringProperty("vi")
     u = NumericProperty(1.0)
+    text_scale = NumericProperty(1.0)
+    fs = NumericProperty(1.0)  # font unit: u × text_scale (large-text mode)
     min_target = NumericProperty(60)
     font_regular = StringProperty(str(FONTS / "NotoSans-Regular.ttf"))
     font_bold = StringProperty(str(FONTS / "NotoSans-Bold.ttf"))
@@ -73,6 +76,7 @@ class KioskApp(App):
         root.add_widget(self.manager, index=len(root.children))
         self.idle_overlay = root.ids.overlay
         self.core.events.subscribe("language", lambda lang: self.on_ui(self._set_lang, lang))
+        self.core.events.subscribe("accessibility", lambda **mode: self.on_ui(self._set_accessibility, **mode))
         Clock.schedule_interval(self._tick, 0.25)
         self._tick(0)
         Window.bind(on_flip=self._first_flip)
@@ -96,12 +100,27 @@ class KioskApp(App):
         """kv passes ``app.lang`` so every label re-evaluates when the language changes."""
         return tr(key, lang, **values)
 
-    def on_ui(self, func: Callable[..., None], *args: Any) -> None:
+    def c(self, role: str, theme: Theme) -> Any:
+        """A theme colour for kv: passing ``app.theme`` makes kv re-evaluate when the theme changes."""
+        return getattr(theme, role)
+
+    def on_ui(self, func: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Run ``func`` on the UI thread (core events may come from worker threads)."""
-        Clock.schedule_once(lambda _dt: func(*args), 0)
+        Clock.schedule_once(lambda _dt: func(*args, **kwargs), 0)
 
     def _set_lang(self, lang: str) -> None:
         self.lang = lang
+
+    def _set_accessibility(self, large_text: bool, high_contrast: bool) -> None:
+        self.text_scale = LARGE_TEXT_SCALE if large_text else 1.0
+        self.theme = HIGH_CONTRAST if high_contrast else STANDARD
+        Window.clearcolor = self.theme.background
+
+    def on_u(self, *_args: Any) -> None:
+        self.fs = self.u * self.text_scale
+
+    def on_text_scale(self, *_args: Any) -> None:
+        self.fs = self.u * self.text_scale
 
     # -- navigation ---------------------------------------------------------------------------------------------
     def screen(self, name: str) -> Screen:

@@ -6,11 +6,14 @@ serves 1080×1920, 1920×1080 and 768×1366 without a target dropping below ~15 
 
 from __future__ import annotations
 
+import io
+
 from kivy.animation import Animation
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.widget import Widget
@@ -84,3 +87,26 @@ class HiddenCorner(Widget):
 
     def on_hold(self) -> None:
         """Default handler; the app binds to this event."""
+
+
+class QRView(Image):
+    """Shows ``data`` as a QR code, drawn with sharp modules at any size."""
+
+    data = StringProperty("")
+
+    def on_data(self, *_args: object) -> None:
+        if not self.data:
+            self.texture = None
+            return
+        import qrcode
+        from kivy.core.image import Image as CoreImage
+
+        code = qrcode.QRCode(border=2, box_size=8)
+        code.add_data(self.data)
+        code.make(fit=True)
+        buffer = io.BytesIO()
+        code.make_image().convert("RGB").save(buffer, "png")
+        buffer.seek(0)
+        texture = CoreImage(buffer, ext="png").texture
+        texture.mag_filter = "nearest"
+        self.texture = texture

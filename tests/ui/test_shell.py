@@ -150,3 +150,26 @@ def test_watchdog_is_fed_by_the_ui_loop_and_stops_when_it_freezes(kiosk, tmp_pat
     _time.sleep(0.6)  # UI loop frozen: no frames, no ticks
     assert drain() == []
     sock.close()
+
+
+def test_accessibility_button_cycles_large_text_and_high_contrast_and_resets_for_the_next_citizen(kiosk):
+    from screens.theme import HIGH_CONTRAST, STANDARD
+
+    normal_size = kiosk.screen.ids.queue.children[2].font_size
+    kiosk.tap(kiosk.screen.ids.a11y)
+    assert kiosk.app.text_scale > 1 and kiosk.app.theme is STANDARD
+    kiosk.frames(3)
+    assert kiosk.screen.ids.queue.children[2].font_size > normal_size
+    assert_not_blank(kiosk.screenshot("home-large-text"))
+    kiosk.tap(kiosk.screen.ids.a11y)
+    assert kiosk.app.theme is HIGH_CONTRAST
+    kiosk.wait(0.2)
+    greeting = next(w for w in kiosk.screen.walk() if getattr(w, "text", "") == "Xin chào! Bạn cần làm gì hôm nay?")
+    assert tuple(greeting.color) == HIGH_CONTRAST.text
+    assert_not_blank(kiosk.screenshot("home-high-contrast"))
+    kiosk.app.go("survey")
+    kiosk.frames(3)
+    assert_not_blank(kiosk.screenshot("survey-high-contrast"))
+    kiosk.app.go_home()
+    kiosk.wait(0.2)
+    assert kiosk.app.theme is STANDARD and kiosk.app.text_scale == 1.0
