@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from queueing.services import ServiceDef
+
 CONNECTION_SCHEMES = ("sim", "file", "serial", "tcp", "usb")
 _PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
@@ -171,6 +173,17 @@ class BackendSection(_Section):
 class QueueSection(_Section):
     mode: Literal["local", "branch"] = "local"
     server: str = ""
+    max_priority_in_row: int = Field(default=3, ge=1, le=20)
+    services: list[ServiceDef] = []
+    # Base URL printed in the ticket's QR for tracking on a phone (the branch queue server's public address).
+    public_url: str = Field(default="http://127.0.0.1:8700", pattern=r"^https?://[^\s/]+")
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> QueueSection:
+        codes = [service.code for service in self.services]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"service codes must be unique, got {codes}")
+        return self
 
     @model_validator(mode="after")
     def _branch_needs_server(self) -> QueueSection:

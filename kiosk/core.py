@@ -17,6 +17,9 @@ from config.schema import KioskConfig
 from devices.factory import open_printer, open_scanner
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.pin import PinGate
+from kiosk.printing import PrintQueue
+from kiosk.queue_flow import QueueFlow
+from kiosk.queue_source import open_queue
 from kiosk.session import Session
 from kiosk.survey import SurveyStore
 from kiosk.watchdog import Watchdog
@@ -61,7 +64,11 @@ class KioskCore:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id)
         self.printer = open_printer(config)
+        self.print_queue = PrintQueue(self.printer, on_error=lambda exc: self.report_error("printer", exc))
         self.scanner = open_scanner(config)
+        self.queue = QueueFlow(config, open_queue(config), self.print_queue.submit, self.events.publish,
+                               lambda: self.language)
+        self.session.on_wipe(self.queue.forget)
 
     def start(self) -> None:
         """Start background device work; scans arrive as ``scan`` events carrying the raw bytes."""
@@ -113,4 +120,5 @@ class KioskCore:
     def close(self) -> None:
         self.session.end()
         self.scanner.stop()
+        self.print_queue.close()
         self.printer.close()

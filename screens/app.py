@@ -38,6 +38,9 @@ SCREENS = {
     "home": ("home", "HomeScreen"),
     "pin": ("pin", "PinScreen"),
     "maintenance": ("maintenance", "MaintenanceScreen"),
+    "queue": ("queue", "QueueScreen"),
+    "priority": ("queue", "PriorityScreen"),
+    "ticket": ("ticket", "TicketScreen"),
     "survey": ("survey", "SurveyScreen"),
 }
 

@@ -21,6 +21,7 @@ EXIT_CONFIG = 2
 COMMAND_MODULES = (
     "kiosk.cli.config_cmd",
     "kiosk.cli.doctor",
+    "kiosk.cli.queue",
 )
 
 

@@ -56,6 +56,9 @@ class KioskDriver:
         touch.touch_up()
         self.frames(2)
 
+    def walk_screen(self):
+        return list(self.screen.walk())
+
     @property
     def screen(self):
         return self.app.manager.current_screen

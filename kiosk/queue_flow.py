@@ -1,0 +1,162 @@
+"""The "Lấy số thứ tự" flow: list services, issue a ticket, print it, reprint it — without ever losing a ticket.
+
+The ticket is committed by the queue (local SQLite engine or the branch server) before anything is printed;
+printing runs on the print queue's worker and reports back through ``ticket_print`` events, so a printer fault
+only changes what the ticket screen says. Each tap gets a fresh request id, and the id is reused for retries of
+the same tap, so a double tap or a retried request never makes two tickets.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+from config.schema import KioskConfig
+from devices.errors import DeviceError
+from kiosk.tickets import TicketPrint, printer_profile, ticket_document
+from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownService
+from queueing.priority import PRIORITY_CODES
+
+PrintJob = Callable[[bytes, Callable[[DeviceError | None], None]], None]
+
+
+class PrintState(str, Enum):
+    PRINTING = "printing"
+    PRINTED = "printed"
+    FAILED = "failed"
+
+
+class QueueRefused(Exception):
+    """No ticket: ``message_key`` is the catalogue key the screen shows, ``values`` fill it."""
+
+    def __init__(self, message_key: str, **values: object) -> None:
+        super().__init__(message_key)
+        self.message_key = message_key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class ServiceItem:
+    code: str
+    name_vi: str
+    name_en: str
+    waiting: int
+    open_now: bool
+    next_opening: str | None
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" and self.name_en else self.name_vi
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    id: str
+    number: str
+    service_code: str
+    service_vi: str
+    service_en: str
+    issued_at: datetime
+    people_ahead: int
+    estimated_wait_s: int
+    tracking_url: str
+    priority: str | None
+    print_state: PrintState = PrintState.PRINTING
+    print_reason: str = ""
+
+    def service_name(self, lang: str) -> str:
+        return self.service_en if lang == "en" and self.service_en else self.service_vi
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id, "number": self.number, "service": self.service_code, "service_name": self.service_vi,
+            "issued_at": self.issued_at.isoformat(), "people_ahead": self.people_ahead,
+            "estimated_wait_s": self.estimated_wait_s, "tracking_url": self.tracking_url, "priority": self.priority,
+        }
+
+
+class QueueBackend(Protocol):
+    """What the flow needs from a queue: the local engine and the branch-server client both provide it."""
+
+    def services_overview(self) -> list: ...
+
+    def issue(self, service_code: str, *, request_id: str, priority: str | None, kiosk_id: str): ...
+
+
+class QueueFlow:
+    def __init__(self, config: KioskConfig, queue: QueueBackend, print_job: PrintJob,
+                 publish: Callable[..., None], language: Callable[[], str]) -> None:
+        self._config = config
+        self._queue = queue
+        self._print_job = print_job
+        self._publish = publish
+        self._language = language
+        self._profile = printer_profile(config)
+        self._tickets: dict[str, TicketInfo] = {}
+
+    def services(self) -> list[ServiceItem]:
+        return [
+            ServiceItem(s.code, s.name_vi, s.name_en, s.waiting, s.open_now,
+                        s.next_opening.strftime("%H:%M") if s.next_opening else None)
+            for s in self._queue.services_overview()
+        ]
+
+    @staticmethod
+    def priority_codes() -> tuple[str, ...]:
+        return tuple(code for code in PRIORITY_CODES if code != "booking")
+
+    def take(self, service_code: str, priority: str | None = None, request_id: str | None = None) -> TicketInfo:
+        """Issue (committed) then start printing; raises :class:`QueueRefused` when no ticket can be issued."""
+        try:
+            issued = self._queue.issue(service_code, request_id=request_id or secrets.token_hex(8),
+                                       priority=priority, kiosk_id=self._config.kiosk.id)
+        except ServiceClosed as exc:
+            raise QueueRefused("queue.refused.closed") from exc
+        except DailyCapReached as exc:
+            raise QueueRefused("queue.refused.cap") from exc
+        except UnknownService as exc:
+            raise QueueRefused("queue.refused.unknown") from exc
+        except (QueueError, OSError) as exc:
+            raise QueueRefused("queue.refused.unavailable") from exc
+        service = next((s for s in self.services() if s.code == issued.service), None)
+        ticket = TicketInfo(
+            id=issued.id, number=issued.number, service_code=issued.service,
+            service_vi=service.name_vi if service else issued.service,
+            service_en=service.name_en if service else issued.service,
+            issued_at=issued.issued_at, people_ahead=issued.people_ahead,
+            estimated_wait_s=issued.estimated_wait_s, tracking_url=self.tracking_url(issued.id),
+            priority=issued.priority,
+        )
+        self._tickets[ticket.id] = ticket
+        self.reprint(ticket.id)
+        return ticket
+
+    def tracking_url(self, ticket_id: str) -> str:
+        return f"{self._config.queue.public_url.rstrip('/')}/t/{ticket_id}"
+
+    def reprint(self, ticket_id: str) -> None:
+        """(Re)send a ticket to the printer; the outcome arrives as a ``ticket_print`` event."""
+        from devices.escpos.render import render  # python-escpos and PIL load on the first print, not at start-up
+
+        ticket = self._tickets[ticket_id]
+        lang = self._language()
+        job = render(ticket_document(TicketPrint(
+            number=ticket.number, service_name=ticket.service_name(lang), issued_at=ticket.issued_at,
+            people_ahead=ticket.people_ahead, estimated_wait_s=ticket.estimated_wait_s,
+            tracking_url=ticket.tracking_url, priority=ticket.priority,
+        ), self._config, lang), self._profile)
+
+        def done(error: DeviceError | None) -> None:
+            state = PrintState.PRINTED if error is None else PrintState.FAILED
+            reason = "" if error is None else error.status
+            self._tickets[ticket_id] = replace(self._tickets[ticket_id], print_state=state, print_reason=reason)
+            self._publish("ticket_print", ticket_id=ticket_id, state=state, reason=reason)
+
+        self._print_job(job, done)
+
+    def forget(self) -> None:
+        """Drop the tickets kept for reprinting (end of the citizen's session)."""
+        self._tickets.clear()
