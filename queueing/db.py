@@ -57,6 +57,13 @@ def _tickets(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE counter_state (counter INTEGER PRIMARY KEY, priority_streak INTEGER NOT NULL)")
 
 
+@migration("0002_estimate_indexes")
+def _estimate_indexes(db: sqlite_utils.Database) -> None:
+    # the wait estimate runs on every issue: recent finished tickets per service, counters active today
+    db.execute("CREATE INDEX tickets_finished ON tickets (service, state, finished_at)")
+    db.execute("CREATE INDEX tickets_day_counter ON tickets (day, service, counter)")
+
+
 def connect(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the queue database."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,

@@ -128,7 +128,7 @@ class QueueEngine:
         day = _now_local(self._clock).date().isoformat()
         rows = self.db.execute(
             "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
-            "ORDER BY priority IS NULL, queue_at", [day, service_code]).fetchall()
+            "ORDER BY priority IS NULL, queue_at, rowid", [day, service_code]).fetchall()
         return [self.ticket(row[0]) for row in rows]
 
     def current(self, counter: int) -> Ticket | None:
@@ -140,14 +140,15 @@ class QueueEngine:
         """Waiting tickets of the same service called before this one: all priority tickets ahead in line, and
         ordinary tickets ahead in line. (The N-in-a-row policy can let one ordinary ticket overtake a priority one;
         the estimate ignores that.)"""
-        params = [row["day"], row["service"], row["queue_at"]]
+        base = "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' AND "
+        key = [row["day"], row["service"]]
+        place = [row["queue_at"], row["queue_at"], row["rowid"]]
+        # queue_at <= ? lets the index narrow the range before the exact (queue_at, rowid) comparison
+        before_me = "queue_at <= ? AND (queue_at, rowid) < (?, ?)"
         if row["priority"]:
-            sql = "priority IS NOT NULL AND queue_at < ?"
-        else:
-            sql = "(priority IS NOT NULL OR queue_at < ?)"
-        return self.db.execute(
-            f"SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' AND {sql}",
-            params).fetchone()[0]
+            return self.db.execute(base + f"priority IS NOT NULL AND {before_me}", key + place).fetchone()[0]
+        priority = self.db.execute(base + "priority IS NOT NULL", key).fetchone()[0]
+        return priority + self.db.execute(base + f"priority IS NULL AND {before_me}", key + place).fetchone()[0]
 
     def estimate_wait_s(self, service_code: str, people_ahead: int) -> int:
         """people ahead × recent average service time ÷ counters working on the service today."""
@@ -183,7 +184,7 @@ class QueueEngine:
             def first(priority: bool) -> str | None:
                 found = conn.execute(
                     f"SELECT id FROM tickets WHERE day = ? AND service IN ({marks}) AND state = 'waiting' AND "
-                    f"priority IS {'NOT ' if priority else ''}NULL ORDER BY queue_at LIMIT 1",
+                    f"priority IS {'NOT ' if priority else ''}NULL ORDER BY queue_at, rowid LIMIT 1",
                     [now.date().isoformat(), *codes]).fetchone()
                 return found[0] if found else None
 
@@ -250,7 +251,7 @@ class QueueEngine:
             raise UnknownService(f"unknown service {code!r}; known: {', '.join(self.services)}") from None
 
     def _row(self, ticket_id: str) -> dict[str, Any]:
-        cursor = self.db.execute("SELECT * FROM tickets WHERE id = ?", [ticket_id])
+        cursor = self.db.execute("SELECT rowid, * FROM tickets WHERE id = ?", [ticket_id])
         row = cursor.fetchone()
         if row is None:
             raise UnknownTicket(ticket_id)
