@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "kiosk.cli.config_cmd",
     "kiosk.cli.doctor",
     "kiosk.cli.queue",
+    "kiosk.cli.scan",
 )
 
 
@@ -65,9 +66,34 @@ def config_from_args(args: argparse.Namespace) -> KioskConfig:
     return load_config(args.config, args.overrides)
 
 
+# Commands whose arguments are data, passed on verbatim: a scanned payload or Telex keystrokes may start with "-".
+VERBATIM_COMMANDS = ("scan-parse", "telex")
+_GLOBAL_WITH_VALUE = ("--config", "--set")
+
+
+def _split_verbatim(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``(options and command, verbatim words)``, or ``(argv, None)`` when the command is not verbatim."""
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word in _GLOBAL_WITH_VALUE:
+            index += 2
+        elif word.startswith("-"):
+            index += 1
+        else:
+            if word in VERBATIM_COMMANDS:
+                rest = argv[index + 1:]
+                return argv[: index + 1], rest[1:] if rest[:1] == ["--"] else rest
+            break
+    return argv, None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    head, verbatim = _split_verbatim(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(head)
+    if verbatim is not None:
+        args.words = verbatim
     try:
         if args.command is None:
             from kiosk.runner import run_kiosk
