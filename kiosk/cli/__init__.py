@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kiosk.cli.doctor",
     "kiosk.cli.queue",
     "kiosk.cli.scan",
+    "kiosk.cli.telex",
 )
 
 
