@@ -15,6 +15,7 @@ from typing import Any
 
 from config.schema import KioskConfig
 from devices.factory import open_printer, open_scanner
+from devices.payloads import parse_payload
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.pin import PinGate
 from kiosk.printing import PrintQueue
@@ -71,15 +72,20 @@ class KioskCore:
         self.session.on_wipe(self.queue.forget)
 
     def start(self) -> None:
-        """Start background device work; scans arrive as ``scan`` events carrying the raw bytes."""
+        """Start background device work; scans arrive as ``scan`` events carrying the parsed payload."""
         try:
             self.scanner.start(self._on_scan)
         except OSError as exc:
             self.report_error("scanner", exc)
 
     def _on_scan(self, raw: bytes) -> None:
+        """Scanner thread: classify the payload and hand it to the UI (the payload itself is never logged)."""
         self.session.touch()
-        self.events.publish("scan", raw=raw)
+        self.events.publish("scan", payload=parse_payload(raw))
+
+    def simulate_scan(self, text: str) -> None:
+        """Development mode: a payload typed into the on-screen box behaves exactly like a scan."""
+        self._on_scan(text.encode("utf-8"))
 
     def device_status(self) -> dict[str, str]:
         """Short status codes per device for the maintenance screen and heartbeats."""

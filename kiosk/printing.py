@@ -48,7 +48,10 @@ class PrintQueue:
                 log.warning("print job failed: %s (%s)", error.status, error)
                 if self._on_error:
                     self._on_error(error)
-            done(error)
+            try:
+                done(error)
+            except Exception:  # noqa: BLE001 — a faulty callback must not kill the only print worker
+                log.exception("print job callback failed")
 
     def close(self, timeout: float = 2.0) -> None:
         self._jobs.put(_STOP)

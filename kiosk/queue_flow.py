@@ -152,7 +152,8 @@ class QueueFlow:
         def done(error: DeviceError | None) -> None:
             state = PrintState.PRINTED if error is None else PrintState.FAILED
             reason = "" if error is None else error.status
-            self._tickets[ticket_id] = replace(self._tickets[ticket_id], print_state=state, print_reason=reason)
+            if ticket_id in self._tickets:  # the session may have ended (and forgotten it) while printing
+                self._tickets[ticket_id] = replace(self._tickets[ticket_id], print_state=state, print_reason=reason)
             self._publish("ticket_print", ticket_id=ticket_id, state=state, reason=reason)
 
         self._print_job(job, done)

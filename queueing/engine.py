@@ -1,194 +1,269 @@
 """The queue engine: issue numbers, call them at counters, and answer "how many people are ahead of me?".
 
-Numbers are dense per service per local day (Asia/Ho_Chi_Minh) and reset at local midnight. Issuing is one
-``BEGIN IMMEDIATE`` transaction that is idempotent per request id, so a double tap or a retried request returns
-the same ticket, even from another process. Ticket states::
+Numbers are dense per service per local day (Asia/Ho_Chi_Minh) and restart at local midnight (``numbering``).
+Issuing is one ``BEGIN IMMEDIATE`` transaction that is idempotent per request id and committed before ``issue``
+returns, so a double tap or a retried request returns the same ticket, even from another process. Ticket states::
 
-    waiting → called → serving → done
-                 │  └────────→ done
-                 ├→ no_show
-                 └→ transferred  (a new waiting ticket in the target service keeps the original place in line)
+    waiting ─→ called ─→ serving ─→ done
+       │        │ ↺ recall  └───────→ transferred
+       │        ├─→ done
+       │        ├─→ no_show  (skip)
+       │        └─→ transferred
+       └─→ transferred       (a new waiting ticket in the target service keeps the original place in line)
 
-Time comes from an injected clock returning aware datetimes, so tests move it across midnight.
+A transferred citizen keeps their number and their place: the new service's line is ordered by ``queue_at``, the
+original issue time. Waiting tickets of an earlier day are not called (the line is per day).
+
+For the branch server: ``reserve_block`` leases numbers to a kiosk for offline use and ``record_offline`` puts the
+tickets the kiosk issued from it into the line by their issue time. One engine may be shared by threads (its
+methods hold a lock); processes share the file.
+
+Time comes from an injected clock returning aware datetimes, so tests move it across midnight without sleeping.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
-import statistics
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from queueing.db import connect, immediate
+from queueing import estimate, numbering
+from queueing.checkpoint import DEFAULT_INTERVAL_S, Checkpointer
+from queueing.db import Synchronous, connect, immediate
 from queueing.errors import (
-    CounterBusy, DailyCapReached, InvalidTransition, ServiceClosed, UnknownService, UnknownTicket,
+    CounterBusy, InvalidTransition, NumberNotLeased, ServiceClosed, UnknownPriority, UnknownService, UnknownTicket,
+)
+from queueing.models import (
+    CounterStatus, NumberBlock, QueueStatus, ServiceOverview, ServiceStatus, Ticket,
 )
 from queueing.priority import PRIORITY_CODES, choose_priority
+from queueing.report import summarize
 from queueing.services import LOCAL_TZ, ServiceDef
 
-DEFAULT_SERVICE_S = 300  # five minutes per citizen until there is data
-RECENT_FOR_AVERAGE = 20
 ACTIVE_STATES = ("called", "serving")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-@dataclass(frozen=True)
-class Ticket:
-    id: str
-    number: str
-    service: str
-    priority: str | None
-    issued_at: datetime
-    state: str
-    counter: int | None
-    people_ahead: int
-    estimated_wait_s: int
-    kiosk_id: str | None
+def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """One sqlite3 connection must not interleave transactions from two threads (the branch server's workers)."""
+    @functools.wraps(method)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+    return locked
 
 
-@dataclass(frozen=True)
-class ServiceOverview:
-    code: str
-    name_vi: str
-    name_en: str
-    waiting: int
-    open_now: bool
-    next_opening: datetime | None
-
-
-def _now_local(clock: Callable[[], datetime]) -> datetime:
-    return clock().astimezone(LOCAL_TZ)
+def _stamp(moment: datetime) -> str:
+    # one fixed format (local offset, microseconds) so ISO strings sort in time order inside SQL
+    return moment.astimezone(LOCAL_TZ).isoformat(timespec="microseconds")
 
 
 class QueueEngine:
     def __init__(self, path: Path | str, services: Iterable[ServiceDef], *, max_priority_in_row: int = 3,
-                 clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ)) -> None:
-        self.db = connect(path)
+                 clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
+                 synchronous: Synchronous = "NORMAL", checkpoint_interval_s: float | None = DEFAULT_INTERVAL_S) -> None:
+        """:param checkpoint_interval_s: WAL checkpoints on a background thread at this interval (see
+            ``checkpoint``); None leaves them to SQLite, inside whichever commit crosses 1,000 WAL pages."""
+        if max_priority_in_row < 1:
+            raise ValueError("max_priority_in_row must be at least 1")
+        self.db = connect(path, synchronous)
+        self._conn = self.db.conn
+        self._checkpointer: Checkpointer | None = None
+        if checkpoint_interval_s is not None:
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = Checkpointer(path, checkpoint_interval_s)
         self.services = {service.code: service for service in services}
         self.max_priority_in_row = max_priority_in_row
         self._clock = clock
+        self._lock = threading.RLock()
 
     # -- issuing ------------------------------------------------------------------------------------------------
+    @_serialized
     def issue(self, service_code: str, *, request_id: str, priority: str | None = None,
               kiosk_id: str | None = None, booking_code: str | None = None) -> Ticket:
-        """Issue (or return the already issued) ticket for ``request_id``; committed before it returns."""
+        """Issue (or return the ticket already issued for) ``request_id``; committed before it returns.
+
+        A booking check-in (``booking_code`` given) is a ``booking`` priority ticket unless another priority is
+        named. A repeated ``request_id`` returns the first ticket whatever the other arguments say.
+
+        :raises UnknownService, UnknownPriority, ServiceClosed, DailyCapReached:
+        """
         service = self._service(service_code)
-        if priority is not None and priority not in PRIORITY_CODES:
-            raise ValueError(f"unknown priority {priority!r}")
-        now = _now_local(self._clock)
-        day = now.date().isoformat()
-        with immediate(self.db) as conn:
-            existing = conn.execute("SELECT id FROM tickets WHERE request_id = ?", [request_id]).fetchone()
-            if existing:
-                ticket_id = existing[0]
-            else:
+        priority = self._priority(priority, booking_code)
+        now = self._now()
+        with immediate(self._conn) as conn:
+            ticket_id = self._by_request(request_id)
+            if ticket_id is None:
                 if not service.is_open(now):
                     raise ServiceClosed(service.code, service.next_opening(now))
-                issued = conn.execute("SELECT COUNT(*), MAX(seq) FROM tickets WHERE day = ? AND service = ? "
-                                      "AND transferred_from IS NULL", [day, service.code]).fetchone()
-                if service.daily_cap is not None and issued[0] >= service.daily_cap:
-                    raise DailyCapReached(f"service {service.code} issued its {service.daily_cap} numbers today")
-                seq = service.first_number if issued[1] is None else issued[1] + 1
-                ticket_id = secrets.token_urlsafe(9)
-                stamp = now.isoformat()
-                conn.execute(
-                    "INSERT INTO tickets (id, request_id, day, service, seq, number, priority, kiosk_id, booking_code,"
-                    " issued_at, queue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [ticket_id, request_id, day, service.code, seq, service.format_number(seq), priority, kiosk_id,
-                     booking_code, stamp, stamp],
-                )
-        return self.ticket(ticket_id)
+                seq, _ = numbering.take(conn, service, now.date().isoformat())
+                ticket_id = self._insert(service, seq, request_id, priority, kiosk_id, booking_code, now)
+        return self._ticket(ticket_id)
+
+    @_serialized
+    def reserve_block(self, service_code: str, size: int, *, holder: str, day: date | None = None) -> NumberBlock:
+        """Lease up to ``size`` numbers of ``day`` (default today) to kiosk ``holder`` for offline issuing.
+
+        The block counts towards the daily cap and is cut short when the cap leaves fewer numbers; opening hours do
+        not apply (the kiosk checks them when it hands out a number).
+
+        :raises UnknownService, DailyCapReached:
+        """
+        service = self._service(service_code)
+        now = self._now()
+        with immediate(self._conn) as conn:
+            return numbering.lease(conn, service, day or now.date(), size, holder, now)
+
+    @_serialized
+    def record_offline(self, block_id: str, service_code: str, seq: int, *, request_id: str, issued_at: datetime,
+                       priority: str | None = None, booking_code: str | None = None) -> Ticket:
+        """Take in a ticket a kiosk issued from a leased block while offline; it joins the line by ``issued_at``.
+
+        Idempotent per ``request_id`` like ``issue``: a kiosk may report the same ticket again after a lost reply.
+        The ticket is accepted whatever the hours and cap say now: the citizen already holds the paper.
+
+        :raises UnknownBlock: the queue never leased that block for that service.
+        :raises NumberNotLeased: ``seq`` is outside the block, ``issued_at`` is not on the block's day, or the
+            number was already reported with another request id.
+        """
+        service = self._service(service_code)
+        priority = self._priority(priority, booking_code)
+        with immediate(self._conn) as conn:
+            ticket_id = self._by_request(request_id)
+            if ticket_id is None:
+                block = numbering.load_block(conn, block_id, service)
+                local = issued_at.astimezone(LOCAL_TZ)
+                if not block.first_seq <= seq <= block.last_seq or local.date() != block.day:
+                    raise NumberNotLeased(f"{service.format_number(seq)} at {local:%d/%m %H:%M} is not in block "
+                                          f"{block.first_seq}-{block.last_seq} of {block.day}")
+                try:
+                    ticket_id = self._insert(service, seq, request_id, priority, block.holder, booking_code, local)
+                except sqlite3.IntegrityError:
+                    raise NumberNotLeased(f"{service.format_number(seq)} of {block.day} was already reported "
+                                          "with another request id") from None
+        return self._ticket(ticket_id)
+
+    def _by_request(self, request_id: str) -> str | None:
+        row = self._conn.execute("SELECT id FROM tickets WHERE request_id = ?", [request_id]).fetchone()
+        return row[0] if row else None
+
+    def _insert(self, service: ServiceDef, seq: int, request_id: str, priority: str | None, kiosk_id: str | None,
+                booking_code: str | None, issued_at: datetime) -> str:
+        ticket_id = secrets.token_urlsafe(9)
+        stamp = _stamp(issued_at)
+        self._conn.execute(
+            "INSERT INTO tickets (id, request_id, day, service, seq, number, priority, kiosk_id, booking_code,"
+            " issued_at, queue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [ticket_id, request_id, issued_at.date().isoformat(), service.code, seq, service.format_number(seq),
+             priority, kiosk_id, booking_code, stamp, stamp])
+        return ticket_id
 
     # -- reading ------------------------------------------------------------------------------------------------
+    @_serialized
     def ticket(self, ticket_id: str) -> Ticket:
-        row = self._row(ticket_id)
-        ahead = self._people_ahead(row) if row["state"] == "waiting" else 0
-        return Ticket(
-            id=row["id"], number=row["number"], service=row["service"], priority=row["priority"],
-            issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], counter=row["counter"],
-            people_ahead=ahead, estimated_wait_s=self.estimate_wait_s(row["service"], ahead),
-            kiosk_id=row["kiosk_id"],
-        )
+        """:raises UnknownTicket:"""
+        return self._ticket(ticket_id)
 
+    @_serialized
     def services_overview(self) -> list[ServiceOverview]:
-        now = _now_local(self._clock)
-        counts = dict(self.db.execute(
-            "SELECT service, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' GROUP BY service",
-            [now.date().isoformat()]).fetchall())
-        return [
-            ServiceOverview(s.code, s.name_vi, s.name_en, counts.get(s.code, 0), s.is_open(now),
-                            None if s.is_open(now) else s.next_opening(now))
-            for s in self.services.values()
-        ]
+        now = self._now()
+        counts = self._waiting_counts(now.date().isoformat())
+        overview = []
+        for s in self.services.values():
+            open_now = s.is_open(now)
+            overview.append(ServiceOverview(s.code, s.name_vi, s.name_en, counts.get(s.code, 0), open_now,
+                                            None if open_now else s.next_opening(now)))
+        return overview
 
+    @_serialized
     def waiting(self, service_code: str) -> list[Ticket]:
-        """Waiting tickets of a service in the order they would be called (priority first, then by place)."""
-        day = _now_local(self._clock).date().isoformat()
-        rows = self.db.execute(
+        """Today's waiting tickets of a service in the order they would be called (priority first, then by place)."""
+        rows = self._conn.execute(
             "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
-            "ORDER BY priority IS NULL, queue_at, rowid", [day, service_code]).fetchall()
-        return [self.ticket(row[0]) for row in rows]
+            "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
+        return [self._ticket(row[0]) for row in rows]
 
+    @_serialized
     def current(self, counter: int) -> Ticket | None:
-        row = self.db.execute("SELECT id FROM tickets WHERE counter = ? AND state IN ('called', 'serving')",
-                              [counter]).fetchone()
-        return self.ticket(row[0]) if row else None
+        """The ticket a counter has called or is serving, if any."""
+        row = self._conn.execute("SELECT id FROM tickets WHERE counter = ? AND state IN ('called', 'serving')",
+                                 [counter]).fetchone()
+        return self._ticket(row[0]) if row else None
 
-    def _people_ahead(self, row: dict[str, Any]) -> int:
-        """Waiting tickets of the same service called before this one: all priority tickets ahead in line, and
-        ordinary tickets ahead in line. (The N-in-a-row policy can let one ordinary ticket overtake a priority one;
-        the estimate ignores that.)"""
-        base = "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' AND "
-        key = [row["day"], row["service"]]
-        place = [row["queue_at"], row["queue_at"], row["rowid"]]
-        # queue_at <= ? lets the index narrow the range before the exact (queue_at, rowid) comparison
-        before_me = "queue_at <= ? AND (queue_at, rowid) < (?, ?)"
-        if row["priority"]:
-            return self.db.execute(base + f"priority IS NOT NULL AND {before_me}", key + place).fetchone()[0]
-        priority = self.db.execute(base + "priority IS NOT NULL", key).fetchone()[0]
-        return priority + self.db.execute(base + f"priority IS NULL AND {before_me}", key + place).fetchone()[0]
-
-    def estimate_wait_s(self, service_code: str, people_ahead: int) -> int:
-        """people ahead × recent average service time ÷ counters working on the service today."""
-        durations = [
-            (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-            for start, end in self.db.execute(
-                "SELECT COALESCE(serving_at, called_at), finished_at FROM tickets WHERE service = ? AND state = 'done'"
-                " AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
-                [service_code, RECENT_FOR_AVERAGE]).fetchall()
+    @_serialized
+    def status(self) -> QueueStatus:
+        """Every service's line and every counter's current ticket, for the counter page and the display board."""
+        now = self._now()
+        day = now.date().isoformat()
+        counts = self._waiting_counts(day)
+        services = []
+        for code, service in self.services.items():
+            head = self._conn.execute(
+                "SELECT number FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
+                "ORDER BY priority IS NULL, queue_at, rowid LIMIT 1", [day, code]).fetchone()
+            waiting = counts.get(code, 0)
+            services.append(ServiceStatus(code, waiting, head[0] if head else None,
+                                          estimate.estimate_wait_s(self._conn, day, code, waiting, service.counters)))
+        counters = [
+            CounterStatus(counter, number, service, state, datetime.fromisoformat(called_at))
+            for counter, number, service, state, called_at in self._conn.execute(
+                "SELECT counter, number, service, state, called_at FROM tickets "
+                "WHERE counter IS NOT NULL AND state IN ('called', 'serving') ORDER BY counter").fetchall()
         ]
-        average = statistics.fmean(durations) if durations else DEFAULT_SERVICE_S
-        day = _now_local(self._clock).date().isoformat()
-        active = self.db.execute("SELECT COUNT(DISTINCT counter) FROM tickets WHERE day = ? AND service = ? AND "
-                                 "counter IS NOT NULL", [day, service_code]).fetchone()[0]
-        configured = len(self.services[service_code].counters) if service_code in self.services else 1
-        counters = max(1, min(active or configured, configured))
-        return round(people_ahead * average / counters)
+        return QueueStatus(now, services, counters)
 
-    # -- counters ---------------------------------------------------------------------------------------------
+    @_serialized
+    def estimate_wait_s(self, service_code: str, people_ahead: int) -> int:
+        """Seconds a citizen with ``people_ahead`` people before them can expect to wait (see ``estimate``)."""
+        service = self._service(service_code)
+        return estimate.estimate_wait_s(self._conn, self._today(), service.code, people_ahead, service.counters)
+
+    @_serialized
+    def report(self, day: date) -> dict[str, Any]:
+        """The day's figures per service and per counter (see ``report.summarize``)."""
+        return summarize(day, self.rows_for_day(day))
+
+    @_serialized
+    def rows_for_day(self, day: date) -> list[dict[str, Any]]:
+        cursor = self._conn.execute("SELECT * FROM tickets WHERE day = ? ORDER BY queue_at, rowid",
+                                    [day.isoformat()])
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    # -- counters -----------------------------------------------------------------------------------------------
+    @_serialized
     def call_next(self, counter: int, services: Iterable[str] | None = None) -> Ticket | None:
-        """Call the next ticket for a counter under the priority policy; None when nobody waits."""
-        codes = list(services) if services is not None else [
+        """Call the next ticket of ``services`` (default: those configured for the counter) under the priority
+        policy; None when nobody waits.
+
+        :raises CounterBusy: the counter still has a called or serving ticket.
+        :raises UnknownService:
+        """
+        codes = [self._service(code).code for code in services] if services is not None else [
             s.code for s in self.services.values() if counter in s.counters]
         if not codes:
             return None
-        now = _now_local(self._clock)
+        now = self._now()
         marks = ",".join("?" * len(codes))
-        with immediate(self.db) as conn:
+        with immediate(self._conn) as conn:
             if conn.execute("SELECT 1 FROM tickets WHERE counter = ? AND state IN ('called', 'serving')",
                             [counter]).fetchone():
-                raise CounterBusy(f"counter {counter} still has a ticket; finish or skip it first")
+                raise CounterBusy(f"counter {counter} still has a ticket; finish, skip or transfer it first")
 
-            def first(priority: bool) -> str | None:
+            def head(priority: bool) -> str | None:
                 found = conn.execute(
-                    f"SELECT id FROM tickets WHERE day = ? AND service IN ({marks}) AND state = 'waiting' AND "
-                    f"priority IS {'NOT ' if priority else ''}NULL ORDER BY queue_at, rowid LIMIT 1",
-                    [now.date().isoformat(), *codes]).fetchone()
+                    f"SELECT id FROM tickets WHERE day = ? AND service IN ({marks}) AND state = 'waiting' "
+                    "AND (priority IS NULL) = ? ORDER BY queue_at, rowid LIMIT 1",
+                    [now.date().isoformat(), *codes, not priority]).fetchone()
                 return found[0] if found else None
 
-            priority_id, normal_id = first(True), first(False)
+            priority_id, normal_id = head(True), head(False)
             streak_row = conn.execute("SELECT priority_streak FROM counter_state WHERE counter = ?",
                                       [counter]).fetchone()
             streak = streak_row[0] if streak_row else 0
@@ -197,70 +272,111 @@ class QueueEngine:
             chosen = priority_id if take_priority else normal_id
             if chosen is None:
                 return None
-            conn.execute("INSERT INTO counter_state (counter, priority_streak) VALUES (?, ?) ON CONFLICT(counter) "
+            conn.execute("INSERT INTO counter_state (counter, priority_streak) VALUES (?, ?) ON CONFLICT (counter) "
                          "DO UPDATE SET priority_streak = excluded.priority_streak",
                          [counter, streak + 1 if take_priority else 0])
             conn.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ? WHERE id = ?",
-                         [counter, now.isoformat(), chosen])
-        return self.ticket(chosen)
+                         [counter, _stamp(now), chosen])
+        return self._ticket(chosen)
 
     def recall(self, ticket_id: str) -> Ticket:
+        """Call the same ticket again (the citizen did not come up yet)."""
         return self._move(ticket_id, ("called",), "called", "recalls = recalls + 1, called_at = :now")
 
     def start(self, ticket_id: str) -> Ticket:
+        """The citizen arrived at the counter; service time counts from here."""
         return self._move(ticket_id, ("called",), "serving", "serving_at = :now")
 
     def finish(self, ticket_id: str) -> Ticket:
         return self._move(ticket_id, ACTIVE_STATES, "done", "finished_at = :now")
 
     def no_show(self, ticket_id: str) -> Ticket:
+        """Called but never came: frees the counter for the next call."""
         return self._move(ticket_id, ("called",), "no_show", "finished_at = :now")
 
+    skip = no_show
+
+    @_serialized
     def transfer(self, ticket_id: str, to_service: str) -> Ticket:
-        """Send the citizen to another service; their place there is by the original issue time."""
-        self._service(to_service)
+        """Send the citizen to another service with the same number; their place there is by the original issue
+        time. Returns the new waiting ticket (the old one becomes ``transferred``).
+
+        :raises UnknownService, UnknownTicket:
+        :raises InvalidTransition: the ticket is finished, or already in ``to_service``.
+        """
+        target = self._service(to_service)
         new_id = secrets.token_urlsafe(9)
-        with immediate(self.db) as conn:
+        with immediate(self._conn) as conn:
             row = self._row(ticket_id)
             if row["state"] not in ("waiting", *ACTIVE_STATES):
                 raise InvalidTransition(f"cannot transfer a {row['state']} ticket")
-            now = _now_local(self._clock).isoformat()
-            conn.execute("UPDATE tickets SET state = 'transferred', finished_at = ? WHERE id = ?", [now, ticket_id])
+            if row["service"] == target.code:
+                raise InvalidTransition(f"ticket {row['number']} is already in service {target.code}")
+            conn.execute("UPDATE tickets SET state = 'transferred', finished_at = ? WHERE id = ?",
+                         [_stamp(self._now()), ticket_id])
             conn.execute(
-                "INSERT INTO tickets (id, day, service, number, priority, kiosk_id, issued_at, queue_at, "
-                "transferred_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [new_id, row["day"], to_service, row["number"], row["priority"], row["kiosk_id"], row["issued_at"],
-                 row["queue_at"], ticket_id],
-            )
-        return self.ticket(new_id)
+                "INSERT INTO tickets (id, day, service, number, priority, kiosk_id, booking_code, issued_at, queue_at,"
+                " transferred_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [new_id, row["day"], target.code, row["number"], row["priority"], row["kiosk_id"],
+                 row["booking_code"], row["issued_at"], row["queue_at"], ticket_id])
+        return self._ticket(new_id)
 
+    @_serialized
     def _move(self, ticket_id: str, allowed: tuple[str, ...], state: str, extra: str) -> Ticket:
-        with immediate(self.db) as conn:
+        with immediate(self._conn) as conn:
             current = self._row(ticket_id)["state"]
             if current not in allowed:
                 raise InvalidTransition(f"cannot go from {current} to {state}")
             conn.execute(f"UPDATE tickets SET state = :state, {extra} WHERE id = :id",
-                         {"state": state, "id": ticket_id, "now": _now_local(self._clock).isoformat()})
-        return self.ticket(ticket_id)
+                         {"state": state, "id": ticket_id, "now": _stamp(self._now())})
+        return self._ticket(ticket_id)
 
-    # -- helpers -------------------------------------------------------------------------------------------------
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def _ticket(self, ticket_id: str) -> Ticket:
+        row = self._row(ticket_id)
+        waiting = row["state"] == "waiting"
+        ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"], row["queue_at"],
+                                      row["rowid"]) if waiting else 0
+        service = self.services.get(row["service"])
+        wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
+                                        service.counters if service else [])
+        return Ticket(id=row["id"], number=row["number"], service=row["service"], priority=row["priority"],
+                      issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], counter=row["counter"],
+                      people_ahead=ahead, estimated_wait_s=wait, kiosk_id=row["kiosk_id"])
+
+    def _row(self, ticket_id: str) -> dict[str, Any]:
+        cursor = self._conn.execute("SELECT rowid, * FROM tickets WHERE id = ?", [ticket_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise UnknownTicket(f"no ticket {ticket_id!r}")
+        return dict(zip([c[0] for c in cursor.description], row))
+
+    def _waiting_counts(self, day: str) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT service, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' "
+                                       "GROUP BY service", [day]).fetchall())
+
     def _service(self, code: str) -> ServiceDef:
         try:
             return self.services[code]
         except KeyError:
             raise UnknownService(f"unknown service {code!r}; known: {', '.join(self.services)}") from None
 
-    def _row(self, ticket_id: str) -> dict[str, Any]:
-        cursor = self.db.execute("SELECT rowid, * FROM tickets WHERE id = ?", [ticket_id])
-        row = cursor.fetchone()
-        if row is None:
-            raise UnknownTicket(ticket_id)
-        return dict(zip([c[0] for c in cursor.description], row))
+    @staticmethod
+    def _priority(priority: str | None, booking_code: str | None) -> str | None:
+        """A booking check-in is a ``booking`` priority ticket unless another category is named."""
+        priority = priority or ("booking" if booking_code else None)
+        if priority is not None and priority not in PRIORITY_CODES:
+            raise UnknownPriority(f"unknown priority {priority!r}; known: {', '.join(PRIORITY_CODES)}")
+        return priority
 
-    def rows_for_day(self, day: date) -> list[dict[str, Any]]:
-        cursor = self.db.execute("SELECT * FROM tickets WHERE day = ? ORDER BY issued_at", [day.isoformat()])
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    def _now(self) -> datetime:
+        return self._clock().astimezone(LOCAL_TZ)
 
+    def _today(self) -> str:
+        return self._now().date().isoformat()
+
+    @_serialized
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.db.close()

@@ -1,12 +1,16 @@
-"""Why the queue said no, in the queue's own words (the kiosk maps each to a citizen-facing message)::
+"""Why the queue said no, in the queue's own words (the kiosk and the branch server map each to a message)::
 
     QueueError
     ├── UnknownService     no service with that code
+    ├── UnknownPriority    not one of the priority categories (also a ValueError)
     ├── ServiceClosed      outside opening hours (``next_opening`` says when it opens)
-    ├── DailyCapReached    the service issued all of today's numbers
+    ├── DailyCapReached    the service handed out all of today's numbers
     ├── InvalidTransition  e.g. finishing a ticket nobody called
     ├── CounterBusy        a counter calls the next number while it still has one
-    └── UnknownTicket
+    ├── UnknownTicket
+    ├── UnknownBlock       an offline ticket names a number block the queue never leased
+    ├── NumberNotLeased    an offline ticket's number is outside its block, on another day, or already used
+    └── QueueBusy          the database stayed locked past the busy timeout
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ class UnknownService(QueueError):
     pass
 
 
+class UnknownPriority(QueueError, ValueError):
+    pass
+
+
 class ServiceClosed(QueueError):
     def __init__(self, service: str, next_opening: datetime | None) -> None:
-        when = next_opening.strftime("%H:%M %d/%m") if next_opening else "not this week"
+        when = next_opening.strftime("%H:%M %d/%m") if next_opening else "not within a week"
         super().__init__(f"service {service} is closed; opens {when}")
+        self.service = service
         self.next_opening = next_opening
 
 
@@ -42,4 +51,16 @@ class CounterBusy(QueueError):
 
 
 class UnknownTicket(QueueError):
+    pass
+
+
+class UnknownBlock(QueueError):
+    pass
+
+
+class NumberNotLeased(QueueError):
+    pass
+
+
+class QueueBusy(QueueError):
     pass

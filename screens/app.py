@@ -24,6 +24,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
+from kiosk.scan_routing import route_scan
 from kiosk.session import IdleState
 from screens.theme import HIGH_CONTRAST, STANDARD, Theme
 
@@ -55,6 +56,7 @@ class KioskApp(App):
     font_bold = StringProperty(str(FONTS / "NotoSans-Bold.ttf"))
     theme = ObjectProperty(STANDARD)
     clock_text = StringProperty("")
+    toast_text = StringProperty("")
 
     def __init__(self, core: KioskCore, *, started_at: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -63,6 +65,7 @@ class KioskApp(App):
         self.first_frame_s: float | None = None
         self._started_at = started_at if started_at is not None else time.perf_counter()
         self._history: list[str] = []
+        self._hide_toast = Clock.schedule_once(lambda _dt: None, 0)
 
     # -- building ---------------------------------------------------------------------------------------------
     def build(self) -> FloatLayout:
@@ -79,6 +82,7 @@ class KioskApp(App):
         root.add_widget(self.manager, index=len(root.children))
         self.idle_overlay = root.ids.overlay
         self.core.events.subscribe("language", lambda lang: self.on_ui(self._set_lang, lang))
+        self.core.events.subscribe("scan", lambda payload: self.on_ui(self._on_scan, payload))
         self.core.events.subscribe("accessibility", lambda **mode: self.on_ui(self._set_accessibility, **mode))
         Clock.schedule_interval(self._tick, 0.25)
         self._tick(0)
@@ -158,6 +162,24 @@ class KioskApp(App):
         self.core.session.end()
         self.idle_overlay.opacity = 0
         self.manager.current = "home"
+
+    # -- scans -------------------------------------------------------------------------------------------------
+    def _on_scan(self, payload: dict[str, Any]) -> None:
+        """A screen with ``take_scan`` handles scans itself; elsewhere kiosk.scan_routing decides."""
+        handler = getattr(self.manager.current_screen, "take_scan", None)
+        if handler is not None and handler(payload):
+            return
+        route = route_scan(payload, set(SCREENS))
+        self.toast(self.tr(route.message_key, self.lang, **route.values))
+        if route.screen:
+            self.go(route.screen)
+            self.manager.current_screen.take_scan(payload)
+
+    def toast(self, text: str, seconds: float = 5.0) -> None:
+        """A short message over any screen (scan feedback)."""
+        self.toast_text = text
+        self._hide_toast.cancel()
+        self._hide_toast = Clock.schedule_once(lambda _dt: setattr(self, "toast_text", ""), seconds)
 
     # -- idle -----------------------------------------------------------------------------------------------
     def _on_any_touch(self, *_args: Any) -> None:

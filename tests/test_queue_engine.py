@@ -1,203 +1,200 @@
-"""The queue engine on real SQLite files: numbering, midnight reset, priority policy, states, refusals, estimates."""
+"""Issuing tickets on real SQLite files: numbering, midnight reset, refusals, idempotency, concurrent processes."""
 
 from __future__ import annotations
 
 import multiprocessing
-from collections import Counter
-from datetime import datetime, timedelta
+import re
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 
+from queueing import db as queue_db
+from queueing.db import connect, schema
 from queueing.engine import QueueEngine
-from queueing.errors import (
-    CounterBusy, DailyCapReached, InvalidTransition, ServiceClosed, UnknownService,
-)
-from queueing.report import day_report
-from queueing.services import LOCAL_TZ, ServiceDef
-
-OFFICE_HOURS = {d: ["07:30-11:30", "13:30-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def services(**overrides) -> list[ServiceDef]:
-    return [
-        ServiceDef(code="HT", name_vi="Hộ tịch", prefix="A", counters=[1, 2], **overrides),
-        ServiceDef(code="CT", name_vi="Cư trú", prefix="B", digits=4, first_number=1, counters=[3]),
-    ]
+from queueing.errors import DailyCapReached, QueueBusy, ServiceClosed, UnknownPriority, UnknownService
+from queueing.services import LOCAL_TZ, OFFICE_HOURS, ServiceDef
+from tests.queue_support import WallClock, demo_services, open_engine, take
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 24, 9, 0, tzinfo=LOCAL_TZ))  # a Tuesday
+def clock() -> WallClock:
+    return WallClock()
 
 
 @pytest.fixture
 def engine(tmp_path, clock) -> QueueEngine:
-    return QueueEngine(tmp_path / "queue.db", services(), clock=clock, max_priority_in_row=2)
+    return open_engine(tmp_path / "queue.db", clock)
 
 
-def take(engine, service="HT", priority=None, rid=[0]):
-    rid[0] += 1
-    return engine.issue(service, request_id=f"req-{rid[0]}", priority=priority, kiosk_id="K1")
+def test_numbers_are_dense_per_service_and_formatted_with_prefix_and_digits(engine):
+    numbers = [take(engine).number for _ in range(3)] + [take(engine, "CT").number, take(engine).number]
+    assert numbers == ["A001", "A002", "A003", "B0001", "A004"]
 
 
-def test_numbers_are_dense_per_service_and_formatted(engine):
-    numbers = [take(engine).number for _ in range(3)] + [take(engine, "CT").number]
-    assert numbers == ["A001", "A002", "A003", "B0001"]
+@pytest.mark.parametrize(("prefix", "digits", "first", "expected"), [
+    ("", 2, 7, ["07", "08"]),
+    ("C", 3, 101, ["C101", "C102"]),
+    ("Q", 1, 9, ["Q9", "Q10"]),  # past the digit count the number grows instead of wrapping to a duplicate
+])
+def test_prefix_digits_and_first_number_are_configurable(tmp_path, clock, prefix, digits, first, expected):
+    service = ServiceDef(code="X", name_vi="X", prefix=prefix, digits=digits, first_number=first, hours="always")
+    engine = QueueEngine(tmp_path / "q.db", [service], clock=clock)
+    assert [take(engine, "X").number for _ in range(2)] == expected
 
 
-def test_first_number_is_configurable(tmp_path, clock):
-    engine = QueueEngine(tmp_path / "q.db", [ServiceDef(code="X", name_vi="X", prefix="", digits=2,
-                                                        first_number=7)], clock=clock)
-    assert [take(engine, "X").number for _ in range(2)] == ["07", "08"]
+def test_ticket_carries_what_the_kiosk_prints(engine, clock):
+    ticket = engine.issue("HT", request_id="r1", kiosk_id="K7", priority="elderly")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{12}", ticket.id)
+    assert (ticket.service, ticket.priority, ticket.state, ticket.counter, ticket.kiosk_id) == \
+        ("HT", "elderly", "waiting", None, "K7")
+    assert ticket.issued_at == clock.now and ticket.issued_at.tzinfo is not None
+    assert engine.ticket(ticket.id) == ticket
 
 
-def test_same_request_id_returns_the_same_ticket_even_after_reopening(tmp_path, clock):
-    engine = QueueEngine(tmp_path / "queue.db", services(), clock=clock)
+def test_ticket_ids_are_not_derived_from_numbers(engine):
+    ids = {take(engine).id for _ in range(50)}
+    assert len(ids) == 50
+
+
+def test_same_request_id_returns_the_same_ticket_in_process_and_after_reopening(tmp_path, clock):
+    engine = open_engine(tmp_path / "queue.db", clock)
     first = engine.issue("HT", request_id="tap-1")
-    assert engine.issue("HT", request_id="tap-1").id == first.id
+    assert engine.issue("HT", request_id="tap-1") == first
     engine.close()
-    reopened = QueueEngine(tmp_path / "queue.db", services(), clock=clock)
+    reopened = open_engine(tmp_path / "queue.db", clock)
     assert reopened.issue("HT", request_id="tap-1").id == first.id
     assert reopened.issue("HT", request_id="tap-2").number == "A002"
+
+
+def test_a_retry_after_closing_time_still_gets_its_ticket(tmp_path, clock):
+    engine = open_engine(tmp_path / "q.db", clock, hours={"tue": ["08:00-09:30"]})
+    first = engine.issue("HT", request_id="slow-network")
+    clock.advance(hours=1)
+    assert engine.issue("HT", request_id="slow-network").id == first.id
+    with pytest.raises(ServiceClosed):
+        take(engine)
 
 
 def test_numbering_resets_at_local_midnight(engine, clock):
     clock.now = datetime(2026, 11, 24, 23, 59, 30, tzinfo=LOCAL_TZ)
     assert [take(engine).number for _ in range(2)] == ["A001", "A002"]
-    clock.advance(seconds=31)  # 00:00:01 local, still 17:00 UTC the previous day
+    clock.advance(seconds=31)  # 00:00:01 local is still 17:00 UTC of the previous day
     assert clock.now.astimezone(LOCAL_TZ).date().isoformat() == "2026-11-25"
     assert take(engine).number == "A001"
-    assert [s.waiting for s in engine.services_overview() if s.code == "HT"] == [1]
+    assert {s.code: s.waiting for s in engine.services_overview()}["HT"] == 1
 
 
-def test_closed_service_refuses_with_next_opening(tmp_path, clock):
-    engine = QueueEngine(tmp_path / "q.db", services(hours=OFFICE_HOURS), clock=clock)
-    clock.now = datetime(2026, 11, 24, 12, 0, tzinfo=LOCAL_TZ)
-    with pytest.raises(ServiceClosed) as err:
+def test_midnight_is_local_whatever_zone_the_clock_reports(engine, clock):
+    from zoneinfo import ZoneInfo
+
+    clock.now = datetime(2026, 11, 24, 16, 59, tzinfo=ZoneInfo("UTC"))  # 23:59 in Hà Nội
+    assert take(engine).number == "A001"
+    clock.advance(minutes=1)  # 17:00 UTC = 00:00 local
+    ticket = take(engine)
+    assert ticket.number == "A001" and ticket.issued_at.utcoffset().total_seconds() == 7 * 3600
+
+
+@pytest.mark.parametrize(("now", "opens"), [
+    (datetime(2026, 11, 24, 12, 0), datetime(2026, 11, 24, 13, 30)),   # Tuesday lunch break
+    (datetime(2026, 11, 24, 7, 59), datetime(2026, 11, 24, 8, 0)),     # before opening
+    (datetime(2026, 11, 24, 17, 0), datetime(2026, 11, 25, 8, 0)),     # the minute it closes
+    (datetime(2026, 11, 28, 12, 0), datetime(2026, 11, 30, 8, 0)),     # Saturday afternoon → Monday
+])
+def test_closed_service_refuses_and_names_the_next_opening(tmp_path, clock, now, opens):
+    engine = open_engine(tmp_path / "q.db", clock, hours=OFFICE_HOURS)
+    clock.now = now.replace(tzinfo=LOCAL_TZ)
+    with pytest.raises(ServiceClosed) as refusal:
         take(engine)
-    assert err.value.next_opening == datetime(2026, 11, 24, 13, 30, tzinfo=LOCAL_TZ)
-    clock.now = datetime(2026, 11, 28, 9, 0, tzinfo=LOCAL_TZ)  # Saturday
-    with pytest.raises(ServiceClosed) as err:
-        take(engine)
-    assert err.value.next_opening == datetime(2026, 11, 30, 7, 30, tzinfo=LOCAL_TZ)
+    assert refusal.value.next_opening == opens.replace(tzinfo=LOCAL_TZ)
     overview = {s.code: s for s in engine.services_overview()}
-    assert not overview["HT"].open_now and overview["CT"].open_now
+    assert (overview["HT"].open_now, overview["HT"].next_opening) == (False, refusal.value.next_opening)
+    assert overview["CT"].open_now and overview["CT"].next_opening is None
 
 
-def test_daily_cap_refuses_then_resets_next_day(tmp_path, clock):
-    engine = QueueEngine(tmp_path / "q.db", services(daily_cap=2), clock=clock)
+def test_daily_cap_refuses_then_resets_the_next_day(tmp_path, clock):
+    engine = open_engine(tmp_path / "q.db", clock, daily_cap=2)
     take(engine), take(engine)
     with pytest.raises(DailyCapReached):
         take(engine)
+    assert take(engine, "CT").number == "B0001"  # the cap is per service
     clock.advance(days=1)
     assert take(engine).number == "A001"
 
 
-def test_unknown_service_and_priority(engine):
-    with pytest.raises(UnknownService):
-        take(engine, "ZZ")
+@pytest.mark.parametrize(("service", "priority", "error"), [
+    ("ZZ", None, UnknownService),
+    ("HT", "vip", UnknownPriority),
+])
+def test_unknown_service_or_priority_is_refused_without_using_a_number(engine, service, priority, error):
+    with pytest.raises(error):
+        take(engine, service, priority)
+    assert take(engine).number == "A001"
+
+
+def test_booking_check_in_is_a_booking_priority_ticket(engine):
+    ticket = engine.issue("HT", request_id="b1", booking_code="BK-2026-001")
+    assert ticket.priority == "booking"
+
+
+def test_migrations_are_recorded_by_name_and_applied_once(tmp_path):
+    db = connect(tmp_path / "q.db")
+    assert schema.applied(db) == schema.names() and schema.pending(db) == []
+    again = connect(tmp_path / "q.db")
+    assert schema.apply(again) == []
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"tickets", "day_sequences", "number_blocks"} <= set(db.table_names())
+
+
+@pytest.mark.parametrize(("synchronous", "pragma_value"), [("NORMAL", 1), ("FULL", 2)])
+def test_durability_setting_is_applied(tmp_path, synchronous, pragma_value):
+    db = connect(tmp_path / "q.db", synchronous)
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == pragma_value
+
+
+def test_unknown_durability_setting_is_refused(tmp_path):
     with pytest.raises(ValueError):
-        take(engine, priority="vip")
+        connect(tmp_path / "q.db", "OFF")  # type: ignore[arg-type]
 
 
-def test_priority_first_but_at_most_n_in_a_row(engine, clock):
-    normal = [take(engine) for _ in range(2)]
-    clock.advance(minutes=1)
-    prio = [take(engine, priority="elderly") for _ in range(3)]
-    called = []
-    for _ in range(5):
-        ticket = engine.call_next(1)
-        called.append(ticket.number)
-        engine.finish(ticket.id)
-    # two priority calls, then the oldest ordinary ticket, then the remaining priority, then ordinary
-    assert called == [prio[0].number, prio[1].number, normal[0].number, prio[2].number, normal[1].number]
-    assert engine.call_next(1) is None
-
-
-def test_people_ahead_and_estimate_default(engine):
-    tickets = [take(engine) for _ in range(3)]
-    assert [t.people_ahead for t in tickets] == [0, 1, 2]
-    assert tickets[2].estimated_wait_s == 2 * 300 // 2  # default 5 min each, two counters configured
-    assert take(engine, priority="pregnant").people_ahead == 0
-
-
-def test_estimate_uses_recent_service_times(engine, clock):
-    for _ in range(3):
+def test_a_database_locked_past_the_busy_timeout_is_a_named_error(tmp_path, clock, monkeypatch):
+    engine = open_engine(tmp_path / "q.db", clock)
+    holder = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process stuck inside a write
+    monkeypatch.setattr(queue_db, "BUSY_TIMEOUT_S", 0.05)
+    with pytest.raises(QueueBusy):
         take(engine)
-    for _ in range(2):
-        ticket = engine.call_next(1)
-        engine.start(ticket.id)
-        clock.advance(minutes=2)
-        engine.finish(ticket.id)
-    # one citizen still ahead × average service 120 s ÷ one counter active today
-    latest = engine.ticket(take(engine).id)
-    assert latest.people_ahead == 1 and latest.estimated_wait_s == 120
+    holder.execute("ROLLBACK")
+    assert take(engine).number == "A001"
 
 
-def test_states_and_invalid_transitions(engine):
-    ticket = take(engine)
-    with pytest.raises(InvalidTransition):
-        engine.finish(ticket.id)
-    called = engine.call_next(2)
-    assert called.id == ticket.id and called.state == "called" and called.counter == 2
-    with pytest.raises(CounterBusy):
-        engine.call_next(2)
-    assert engine.recall(ticket.id).state == "called"
-    assert engine.no_show(ticket.id).state == "no_show"
-    with pytest.raises(InvalidTransition):
-        engine.start(ticket.id)
+def test_threads_sharing_one_engine_get_distinct_dense_numbers(engine):
+    with ThreadPoolExecutor(4) as pool:
+        numbers = list(pool.map(lambda i: engine.issue("HT", request_id=f"t{i}").number, range(80)))
+    assert sorted(numbers) == [f"A{i:03d}" for i in range(1, 81)]
 
 
-def test_transfer_keeps_original_place_in_the_new_service(engine, clock):
-    early = take(engine, "HT")
-    clock.advance(minutes=5)
-    later = take(engine, "CT")
-    engine.call_next(1)
-    moved = engine.transfer(early.id, "CT")
-    assert moved.number == early.number and moved.service == "CT" and moved.state == "waiting"
-    assert [t.id for t in engine.waiting("CT")] == [moved.id, later.id]
-    assert engine.ticket(early.id).state == "transferred"
-    assert engine.call_next(3).id == moved.id
+def _issue_many(path: str, worker: int, count: int) -> list[tuple[str, str]]:
+    engine = QueueEngine(path, demo_services())
+    issued = []
+    for i in range(count):
+        ticket = engine.issue("HT" if i % 3 else "CT", request_id=f"w{worker}-{i}", kiosk_id=f"K{worker}")
+        issued.append((ticket.service, ticket.number))
+    # a retried request from this process after others issued: still the same ticket
+    assert engine.issue("CT", request_id=f"w{worker}-0").number == issued[0][1]
+    return issued
 
 
-def test_report_counts_no_shows_and_times(engine, clock):
-    a, b = take(engine), take(engine)
-    clock.advance(minutes=10)
-    t = engine.call_next(1)
-    engine.start(t.id)
-    clock.advance(minutes=4)
-    engine.finish(t.id)
-    engine.no_show(engine.call_next(1).id)
-    report = day_report(engine, clock.now.date())
-    row = report["services"][0]
-    assert (row["service"], row["tickets"], row["no_shows"]) == ("HT", 2, 1)
-    assert row["service_avg_s"] == 240 and row["wait_avg_s"] == pytest.approx(720)
-    assert report["counters"][0]["counter"] == 1
-
-
-def _issue_many(path: str, worker: int, count: int) -> list[str]:
-    engine = QueueEngine(path, services())
-    return [engine.issue("HT", request_id=f"w{worker}-{i}", kiosk_id=f"K{worker}").number for i in range(count)]
-
-
-def test_four_processes_issue_concurrently_without_duplicates(tmp_path):
+def test_four_processes_issue_concurrently_without_duplicates_and_densely(tmp_path):
     path = str(tmp_path / "shared.db")
-    QueueEngine(path, services()).close()  # migrate once before the race
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(4) as pool:
-        results = pool.starmap(_issue_many, [(path, w, 50) for w in range(4)])
-    numbers = [n for chunk in results for n in chunk]
-    assert len(numbers) == 200
-    assert Counter(numbers).most_common(1)[0][1] == 1
-    assert sorted(numbers) == [f"A{i:03d}" for i in range(1, 201)]
+    QueueEngine(path, demo_services()).close()
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.starmap(_issue_many, [(path, w, 60) for w in range(4)])
+    issued = [pair for chunk in results for pair in chunk]
+    by_service = {code: sorted(n for s, n in issued if s == code) for code in ("HT", "CT")}
+    assert len(set(issued)) == len(issued) == 240
+    assert by_service["HT"] == [f"A{i:03d}" for i in range(1, 161)]
+    assert by_service["CT"] == [f"B{i:04d}" for i in range(1, 81)]
+    engine = QueueEngine(path, demo_services())
+    assert engine.issue("CT", request_id="w2-0").number == results[2][0][1]  # a retry reaching another process

@@ -1,0 +1,71 @@
+"""Ticket numbers: one dense sequence per service per local day, and blocks of it leased for offline kiosks.
+
+``day_sequences`` holds the next number and how many numbers were handed out for each (day, service); the day is
+the local date in Asia/Ho_Chi_Minh, so numbering restarts at the service's ``first_number`` at local midnight.
+Every function here runs inside the caller's ``BEGIN IMMEDIATE`` transaction, which is what makes numbers unique
+across processes.
+
+A leased block takes ``size`` consecutive numbers out of the sequence at once (counting towards the daily cap), so
+numbers a kiosk hands out offline can never collide with numbers issued online or by another kiosk. Numbers of a
+block the kiosk never used stay unused: the day's numbering then has a gap, never a duplicate. A block is only
+valid on its own day.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from datetime import date, datetime
+
+from queueing.errors import DailyCapReached, UnknownBlock
+from queueing.models import NumberBlock
+from queueing.services import ServiceDef
+
+
+def take(conn: sqlite3.Connection, service: ServiceDef, day: str, count: int = 1, *, partial: bool = False) -> \
+        tuple[int, int]:
+    """Take ``count`` consecutive numbers; returns (first, how many). With ``partial`` the last numbers under the
+    daily cap are granted even if fewer than asked.
+
+    :raises DailyCapReached: no number left under the cap (or fewer than ``count`` without ``partial``).
+    """
+    row = conn.execute("SELECT next_seq, allocated FROM day_sequences WHERE day = ? AND service = ?",
+                       [day, service.code]).fetchone()
+    next_seq, allocated = row if row else (service.first_number, 0)
+    if service.daily_cap is not None:
+        left = service.daily_cap - allocated
+        if left <= 0 or (left < count and not partial):
+            raise DailyCapReached(f"service {service.code} handed out its {service.daily_cap} numbers for {day}")
+        count = min(count, left)
+    conn.execute(
+        "INSERT INTO day_sequences (day, service, next_seq, allocated) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (day, service) DO UPDATE SET next_seq = excluded.next_seq, allocated = excluded.allocated",
+        [day, service.code, next_seq + count, allocated + count])
+    return next_seq, count
+
+
+def lease(conn: sqlite3.Connection, service: ServiceDef, day: date, size: int, holder: str,
+          now: datetime) -> NumberBlock:
+    """Reserve up to ``size`` numbers of ``day`` for ``holder``; fewer when the daily cap leaves fewer."""
+    if size < 1:
+        raise ValueError(f"a block needs at least one number, got {size}")
+    first, granted = take(conn, service, day.isoformat(), size, partial=True)
+    block = NumberBlock(id=secrets.token_urlsafe(9), service=service.code, day=day, first_seq=first,
+                        last_seq=first + granted - 1, holder=holder, prefix=service.prefix, digits=service.digits)
+    conn.execute("INSERT INTO number_blocks (id, day, service, first_seq, last_seq, holder, leased_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 [block.id, day.isoformat(), service.code, block.first_seq, block.last_seq, holder, now.isoformat()])
+    return block
+
+
+def load_block(conn: sqlite3.Connection, block_id: str, service: ServiceDef) -> NumberBlock:
+    """The block as leased; ``service`` supplies the number format (the block row only stores the service code).
+
+    :raises UnknownBlock: never leased by this queue, or leased for another service.
+    """
+    row = conn.execute("SELECT service, day, first_seq, last_seq, holder FROM number_blocks WHERE id = ?",
+                       [block_id]).fetchone()
+    if row is None or row[0] != service.code:
+        raise UnknownBlock(f"no number block {block_id!r} for service {service.code}")
+    return NumberBlock(id=block_id, service=row[0], day=date.fromisoformat(row[1]), first_seq=row[2],
+                       last_seq=row[3], holder=row[4], prefix=service.prefix, digits=service.digits)
