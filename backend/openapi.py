@@ -1,0 +1,58 @@
+"""The OpenAPI 3 description of the reference backend, kept next to the routes it documents."""
+
+from __future__ import annotations
+
+_ERROR = {"description": "refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_KIOSK = [{"kioskToken": []}]
+
+
+def _op(summary: str, ok: str = "OK", *, secured: bool = True, body: str | None = None,
+        params: tuple[str, ...] = (), errors: tuple[str, ...] = ("401", "404")) -> dict:
+    op: dict = {"summary": summary, "responses": {"200": {"description": ok}, **{e: _ERROR for e in errors}}}
+    if secured:
+        op["security"] = _KIOSK
+    if params:
+        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+    if body:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    return op
+
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "Public-service kiosk reference backend", "version": "0.1.0"},
+    "paths": {
+        "/health": {"get": _op("Liveness", secured=False, errors=())},
+        "/api/procedures": {"get": _op("Procedure catalogue and life events", secured=False, errors=())},
+        "/api/procedures/{proc_id}": {"get": _op("One procedure", secured=False, params=("proc_id",),
+                                                 errors=("404",))},
+        "/api/dossiers": {"post": {
+            **_op("Submit a dossier (idempotent per Idempotency-Key)", "repeat of an earlier submission",
+                  body="Submission", errors=("400", "401", "404", "409", "422")),
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
+                            "schema": {"type": "string", "minLength": 8, "maxLength": 128}}],
+        }},
+        "/api/dossiers/{code}": {"get": _op("Dossier status with timeline (applicant masked)", params=("code",))},
+        "/api/dossiers/{code}/payment": {"get": _op("Fee and VietQR payload", params=("code",))},
+        "/api/payments/callback": {"post": _op("Simulated bank callback (HMAC-SHA256 in X-Signature)",
+                                               secured=False, body="PaymentCallback",
+                                               errors=("401", "404", "422"))},
+        "/api/bookings/{code}/checkin": {"post": _op("Check in a booking", params=("code",),
+                                                     errors=("401", "404", "409"))},
+        "/api/admin/kiosks": {"post": {**_op("Create a kiosk token", body="NewKiosk", errors=("401", "403", "422")),
+                                       "security": [{"adminToken": []}]}},
+    },
+    "components": {
+        "securitySchemes": {"kioskToken": {"type": "http", "scheme": "bearer"},
+                            "adminToken": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+            "Submission": {"type": "object", "required": ["procedure_id", "form"],
+                           "properties": {"procedure_id": {"type": "string"}, "form": {"type": "object"},
+                                          "linked_to": {"type": "string"}}},
+            "PaymentCallback": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
+            "NewKiosk": {"type": "object", "required": ["kiosk_id"], "properties": {"kiosk_id": {"type": "string"}}},
+        },
+    },
+}

@@ -1,0 +1,63 @@
+"""Run the reference backend: standalone (``backend serve``) or embedded in the kiosk on 127.0.0.1.
+
+The embedded server runs uvicorn on a thread with a random free port, seeded with the demo catalogue, dossiers
+and a booking, so a fresh checkout can look dossiers up with nothing else installed.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from backend.app import BackendSettings, create_app
+from backend.store import BackendStore
+
+
+@dataclass
+class RunningBackend:
+    url: str
+    token: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def open_store(path: Path) -> BackendStore:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = BackendStore(path)
+    store.seed()
+    return store
+
+
+def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
+                    settings: BackendSettings = BackendSettings()) -> RunningBackend:
+    """Start a seeded backend on a thread; returns once it accepts connections."""
+    store = open_store(db_path)
+    token = store.add_token("kiosk", "embedded")
+    port = port or free_port(host)
+    config = uvicorn.Config(create_app(store, settings), host=host, port=port, log_level="warning",
+                            access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # the kiosk owns SIGTERM
+    thread = threading.Thread(target=server.run, name="embedded-backend", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.02)
+    if not server.started:
+        raise RuntimeError("the embedded backend did not start")
+    return RunningBackend(f"http://{host}:{port}", token, server, thread)

@@ -1,0 +1,131 @@
+"""The kiosk's client for the backend: explicit timeouts, retries only where safe, errors in two kinds.
+
+::
+
+    BackendError
+    ├── BackendUnavailable   network down, timeout, 5xx: keep the work, try again later
+    └── BackendRejected      4xx: the server said no (``code`` and ``message`` from its JSON)
+        └── NotFound         404
+
+Calls block, so the app makes them on a worker thread, never on the UI thread. Status look-ups are cached in
+SQLite so an offline kiosk can show the last known status with the time it was fetched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+RETRIES_FOR_IDEMPOTENT = 2
+
+
+class BackendError(Exception):
+    pass
+
+
+class BackendUnavailable(BackendError):
+    pass
+
+
+class BackendRejected(BackendError):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class NotFound(BackendRejected):
+    pass
+
+
+class BackendClient:
+    def __init__(self, url: str, token: str, *, timeout_s: float = 5.0, cache_path: Path | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(base_url=url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+                                  headers={"Authorization": f"Bearer {token}"}, transport=transport)
+        self._cache = _StatusCache(cache_path) if cache_path else None
+        self.online: bool | None = None
+
+    def _request(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        attempts = 1 + (RETRIES_FOR_IDEMPOTENT if idempotent else 0)
+        for attempt in range(attempts):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                error: BackendError = BackendUnavailable(f"{type(exc).__name__}: backend unreachable")
+            else:
+                if response.status_code < 500:
+                    self.online = True
+                    if response.status_code >= 400:
+                        raise _rejection(response)
+                    return response
+                error = BackendUnavailable(f"backend answered {response.status_code}")
+            self.online = False
+            if attempt + 1 < attempts:
+                time.sleep(0.2 * (2 ** attempt) * (0.5 + random.random()))  # backoff with jitter
+        raise error
+
+    def dossier_status(self, code: str) -> dict[str, Any]:
+        """Live status (and refresh the cache); raises NotFound or BackendUnavailable."""
+        status = self._request("GET", f"/api/dossiers/{code}", idempotent=True).json()
+        if self._cache:
+            self._cache.put(code, status)
+        return status
+
+    def cached_status(self, code: str) -> tuple[dict[str, Any], dt.datetime] | None:
+        return self._cache.get(code) if self._cache else None
+
+    def payment(self, code: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/dossiers/{code}/payment", idempotent=True).json()
+
+    def procedures(self) -> dict[str, Any]:
+        return self._request("GET", "/api/procedures", idempotent=True).json()
+
+    def submit(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Submit once per idempotency key (safe to repeat: the server dedupes)."""
+        return self._request("POST", "/api/dossiers", idempotent=True, json=body,
+                             headers={"Idempotency-Key": key}).json()
+
+    def check_in(self, code: str) -> dict[str, Any]:
+        return self._request("POST", f"/api/bookings/{code}/checkin", idempotent=False).json()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _rejection(response: httpx.Response) -> BackendRejected:
+    try:
+        body = response.json()
+        code, message = str(body.get("error", "rejected")), str(body.get("message", ""))
+    except (ValueError, AttributeError):
+        code, message = "rejected", response.text[:200]
+    cls = NotFound if response.status_code == 404 else BackendRejected
+    return cls(response.status_code, code, message)
+
+
+class _StatusCache:
+    """Last known status per dossier code, with the time it was fetched (masked data only)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._conn.execute("CREATE TABLE IF NOT EXISTS status_cache (code TEXT PRIMARY KEY, data TEXT, at TEXT)")
+
+    def put(self, code: str, status: dict[str, Any]) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO status_cache VALUES (?, ?, ?)",
+                               [code.upper(), json.dumps(status, ensure_ascii=False),
+                                dt.datetime.now(dt.timezone.utc).isoformat()])
+
+    def get(self, code: str) -> tuple[dict[str, Any], dt.datetime] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT data, at FROM status_cache WHERE code = ?", [code.upper()]).fetchone()
+        return (json.loads(row[0]), dt.datetime.fromisoformat(row[1])) if row else None

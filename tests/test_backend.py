@@ -1,0 +1,147 @@
+"""The reference backend over real sockets on 127.0.0.1, and the kiosk's client against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from backend.server import start_in_thread
+from backend.store import mask_name
+from backend.workdays import add_working_days, is_working_day
+from devices.payloads import parse_payload
+from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable, NotFound
+from tests.conftest import ROOT
+
+DEMO = "000.00.13.H26-251120-000"
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    running = start_in_thread(tmp_path_factory.mktemp("backend") / "backend.db")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(backend, tmp_path):
+    c = BackendClient(backend.url, backend.token, timeout_s=3, cache_path=tmp_path / "cache.db")
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize(("seq", "status"), enumerate(
+    ["received", "processing", "needs_documents", "result_ready", "returned"], start=1))
+def test_demo_dossiers_in_every_status(client, seq, status):
+    result = client.dossier_status(f"{DEMO}{seq}")
+    assert result["status"] == status and result["applicant"] == "Nguyễn V. A."
+    assert result["timeline"][-1]["status"] == status
+
+
+def test_submission_is_idempotent_and_code_is_national_format(client, backend):
+    body = {"procedure_id": "HT05", "form": {"applicant_name": "Lê Thị Hoa", "copies": 2}}
+    first = client.submit("kiosk-1-0001", body)
+    again = client.submit("kiosk-1-0001", body)
+    assert first["code"] == again["code"]
+    assert parse_payload(first["code"]) == {"kind": "dossier", "code": first["code"]}
+    assert first["applicant"] == "Lê T. H." and first["status"] == "received"
+    with pytest.raises(BackendRejected) as err:
+        client.submit("kiosk-1-0001", {**body, "form": {"applicant_name": "Someone Else"}})
+    assert err.value.status == 409
+
+
+def test_payment_qr_for_an_unpaid_fee_and_the_signed_bank_callback(client, backend):
+    dossier = client.submit("kiosk-1-0002", {"procedure_id": "HT05", "form": {"applicant_name": "Lê Thị Hoa"}})
+    payment = client.payment(dossier["code"])
+    qr = parse_payload(payment["vietqr"])
+    assert qr["kind"] == "vietqr" and qr["crc_ok"] and qr["amount"] == 8000
+    assert dossier["code"][:20].replace(".", "") or qr["message"]
+    body = json.dumps({"code": dossier["code"]}).encode()
+    bad = httpx.post(f"{backend.url}/api/payments/callback", content=body, headers={"X-Signature": "0" * 64})
+    assert bad.status_code == 401
+    signature = hmac.new(b"demo-payment-secret", body, hashlib.sha256).hexdigest()
+    good = httpx.post(f"{backend.url}/api/payments/callback", content=body, headers={"X-Signature": signature})
+    assert good.status_code == 200 and client.dossier_status(dossier["code"])["paid"] is True
+    assert client.payment(dossier["code"])["vietqr"] is None
+
+
+def test_booking_check_in_once(client):
+    assert client.check_in("BK-251120-DEMO01")["service"] == "HT"
+    with pytest.raises(BackendRejected) as err:
+        client.check_in("BK-251120-DEMO01")
+    assert (err.value.status, err.value.code) == (409, "used")
+    with pytest.raises(NotFound):
+        client.check_in("BK-251120-NOPE00")
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({}, b'{"procedure_id": "HT01", "form": {}}', 401),
+        ({"Authorization": "Bearer wrong"}, b"{}", 401),
+        ("kiosk", b'{"procedure_id": "HT01", "form": {}}', 400),  # no Idempotency-Key
+        ("kiosk+key", b"not json", 422),
+        ("kiosk+key", b"[1, 2]", 422),
+        ("kiosk+key", b'{"procedure_id": "HT01", "form": "x"}', 422),
+        ("kiosk+key", b'{"procedure_id": "NOPE", "form": {}}', 404),
+        ("kiosk+key", b'{"procedure_id": "DD01", "form": {}}', 422),  # not filed at kiosks
+    ],
+)
+def test_bad_submissions_get_4xx_with_a_message(backend, headers, body, status):
+    if isinstance(headers, str):
+        headers = {"Authorization": f"Bearer {backend.token}",
+                   **({"Idempotency-Key": "bad-request-key"} if "key" in headers else {})}
+    response = httpx.post(f"{backend.url}/api/dossiers", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.json()["message"]
+
+
+def test_openapi_and_admin_token_required(backend):
+    spec = httpx.get(f"{backend.url}/openapi.json").json()
+    assert spec["openapi"].startswith("3.") and "/api/dossiers" in spec["paths"]
+    response = httpx.post(f"{backend.url}/api/admin/kiosks", json={"kiosk_id": "X"},
+                          headers={"Authorization": f"Bearer {backend.token}"})
+    assert response.status_code == 403
+
+
+def test_unreachable_backend_is_unavailable_and_the_cache_answers(client, tmp_path, backend):
+    code = f"{DEMO}2"
+    client.dossier_status(code)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    offline = BackendClient(f"http://127.0.0.1:{port}", "t", timeout_s=1, cache_path=tmp_path / "cache.db")
+    with pytest.raises(BackendUnavailable):
+        offline.dossier_status(code)
+    cached, when = offline.cached_status(code)
+    assert cached["status"] == "processing" and when <= dt.datetime.now(dt.timezone.utc)
+    assert offline.online is False
+
+
+def test_working_days_skip_weekends_and_public_holidays():
+    assert add_working_days(dt.date(2025, 11, 21), 1) == dt.date(2025, 11, 24)  # Friday → Monday
+    assert not is_working_day(dt.date(2025, 9, 2)) and not is_working_day(dt.date(2026, 2, 17))
+    # Thursday 28/8/2025 + 3 working days: Fri 29/8, (Sat, Sun, 1/9, 2/9 skipped) Wed 3/9, Thu 4/9
+    assert add_working_days(dt.date(2025, 8, 28), 3) == dt.date(2025, 9, 4)
+    assert add_working_days(dt.date(2026, 2, 13), 1) == dt.date(2026, 2, 23)  # across Tết 2026
+
+
+@pytest.mark.parametrize(("name", "masked"), [("Nguyễn Văn An", "Nguyễn V. A."), ("An", "An"), (None, None)])
+def test_names_are_masked(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_dossier_status_cli_with_the_embedded_backend(tmp_path):
+    run = [sys.executable, "main.py", "dossier", "status", "--json", "--set", f"data_dir={tmp_path}"]
+    found = subprocess.run([*run, f"{DEMO}4"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0 and json.loads(found.stdout)["status"] == "result_ready"
+    missing = subprocess.run([*run, "000.00.13.H26-251120-0999"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 1 and json.loads(missing.stdout)["found"] is False
