@@ -17,11 +17,16 @@ from config.schema import KioskConfig
 from devices.factory import open_printer, open_scanner
 from devices.payloads import parse_payload
 from kiosk.config_view import flat_lines, masked_config
+from kiosk.backend_client import BackendClient
+from kiosk.backend_source import open_backend
+from kiosk.lookup_flow import LookupFlow
 from kiosk.pin import PinGate
 from kiosk.printing import PrintQueue
 from kiosk.queue_flow import QueueFlow
 from kiosk.queue_source import open_queue
 from kiosk.session import Session
+from kiosk.slips import status_slip
+from kiosk.tickets import printer_profile
 from kiosk.survey import SurveyStore
 from kiosk.watchdog import Watchdog
 
@@ -70,6 +75,10 @@ class KioskCore:
         self.queue = QueueFlow(config, open_queue(config), self.print_queue.submit, self.events.publish,
                                lambda: self.language)
         self.session.on_wipe(self.queue.forget)
+        self.backend_client: BackendClient | None = None
+        self._close_backend: Callable[[], None] | None = None
+        self.lookup = LookupFlow(lambda: self.backend_client, self.events.publish)
+        self.session.on_wipe(self.lookup.forget)
 
     def start(self) -> None:
         """Start background device work; scans arrive as ``scan`` events carrying the parsed payload."""
@@ -77,6 +86,22 @@ class KioskCore:
             self.scanner.start(self._on_scan)
         except OSError as exc:
             self.report_error("scanner", exc)
+        threading.Thread(target=self._connect_backend, name="backend-connect", daemon=True).start()
+
+    def _connect_backend(self) -> None:
+        """Off the UI thread: starting the embedded backend takes a moment and must not delay the first frame."""
+        try:
+            self.backend_client, self._close_backend = open_backend(self.config)
+        except Exception as exc:  # noqa: BLE001 — any failure means "offline", reported to technicians
+            self.report_error("backend", exc)
+
+    def print_slip(self, status: dict[str, Any]) -> None:
+        """Print a dossier status slip; the outcome arrives as a ``slip_print`` event."""
+        from devices.escpos.render import render
+
+        job = render(status_slip(status, self.config, self.language), printer_profile(self.config))
+        self.print_queue.submit(job, lambda error: self.events.publish(
+            "slip_print", ok=error is None, reason=error.status if error else ""))
 
     def _on_scan(self, raw: bytes) -> None:
         """Scanner thread: classify the payload and hand it to the UI (the payload itself is never logged)."""
@@ -127,4 +152,6 @@ class KioskCore:
         self.session.end()
         self.scanner.stop()
         self.print_queue.close()
+        if self._close_backend:
+            self._close_backend()
         self.printer.close()

@@ -43,6 +43,7 @@ SCREENS = {
     "priority": ("queue", "PriorityScreen"),
     "ticket": ("ticket", "TicketScreen"),
     "survey": ("survey", "SurveyScreen"),
+    "lookup": ("lookup", "LookupScreen"),
 }
 
 
@@ -170,10 +171,11 @@ class KioskApp(App):
         if handler is not None and handler(payload):
             return
         route = route_scan(payload, set(SCREENS))
-        self.toast(self.tr(route.message_key, self.lang, **route.values))
-        if route.screen:
+        if route.screen:  # the opened screen shows what was read
             self.go(route.screen)
             self.manager.current_screen.take_scan(payload)
+        else:
+            self.toast(self.tr(route.message_key, self.lang, **route.values))
 
     def toast(self, text: str, seconds: float = 5.0) -> None:
         """A short message over any screen (scan feedback)."""

@@ -6,9 +6,11 @@ The widget only renders keys and forwards presses; composing Vietnamese is the T
 
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.properties import BooleanProperty, OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.i18n import tr
 from kiosk.telex import TelexEngine
 from screens.widgets import KioskButton
 
@@ -51,7 +53,8 @@ class OnScreenKeyboard(BoxLayout):
             self.add_widget(line)
 
     def _label(self, key: str) -> str:
-        return {"␣": "Dấu cách  ␣"}.get(key, key)
+        """Special keys are shown as words: the symbols ⌫ ␣ ⇧ are not in the kiosk font and mean little to many."""
+        return tr(f"keyboard.{SPECIAL[key]}", App.get_running_app().lang) if key in SPECIAL else key
 
     def set_text(self, text: str) -> None:
         """Start from existing text (an autofilled field the citizen corrects); also used to clear.

@@ -37,8 +37,8 @@ def client(backend, tmp_path):
     c.close()
 
 
-@pytest.mark.parametrize(("seq", "status"), enumerate(
-    ["received", "processing", "needs_documents", "result_ready", "returned"], start=1))
+@pytest.mark.parametrize(("seq", "status"), list(enumerate(
+    ["received", "processing", "needs_documents", "result_ready", "returned"], start=1)))
 def test_demo_dossiers_in_every_status(client, seq, status):
     result = client.dossier_status(f"{DEMO}{seq}")
     assert result["status"] == status and result["applicant"] == "Nguyễn V. A."

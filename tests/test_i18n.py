@@ -35,3 +35,17 @@ def test_vietnamese_text_is_nfc_and_fills_placeholders():
 
 def test_unknown_key_shows_itself_instead_of_crashing():
     assert tr("no.such.key", "en") == "no.such.key"
+
+
+def test_font_has_every_literal_glyph_of_the_screens():
+    """Symbols written straight into kv files or screen code must exist in the font too (□ boxes otherwise)."""
+    import re
+
+    from screens.keyboard import LAYOUTS, SPECIAL
+
+    cmap = TTFont(FONT_DIR / "NotoSans-Bold.ttf").getBestCmap()
+    screens = LOCALE_DIR.parent.parent / "screens"
+    literals = "".join(re.findall(r'"([^"]*)"', "".join(p.read_text() for p in screens.glob("*.kv"))))
+    keys = "".join(ch for row in LAYOUTS.values() for word in row for ch in word if ch not in SPECIAL)
+    missing = sorted({ch for ch in literals + keys if not ch.isspace() and ord(ch) not in cmap})
+    assert missing == []
