@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.schema import KioskConfig, parse_connection
-from devices.errors import DeviceNotFound
 from devices.file_printer import FilePrinter
 from devices.printer import Printer
+from devices.scanners import SerialScanner, UnavailableScanner
 from devices.sim.printer import SimPrinter
 from devices.sim.scanner import SimScanner
+from devices.transports import SerialPrinter, TcpPrinter, UsbPrinter
 
 
 def open_printer(config: KioskConfig) -> Printer:
@@ -23,7 +24,12 @@ def open_printer(config: KioskConfig) -> Printer:
         return SimPrinter(config.spool_dir, fault=conn.options.get("fault"), preview=_previewer(config))
     if conn.scheme == "file":
         return FilePrinter(Path(conn.target))
-    raise DeviceNotFound(f"no driver for {conn.scheme}: printers in this build")
+    if conn.scheme == "serial":
+        return SerialPrinter(conn.target, baudrate=int(conn.options.get("baudrate", 9600)),
+                             rtscts=conn.options.get("rtscts") == "1", xonxoff=conn.options.get("xonxoff") == "1")
+    if conn.scheme == "tcp":
+        return TcpPrinter(*conn.host_port)
+    return UsbPrinter(*conn.usb_ids)
 
 
 def _previewer(config: KioskConfig) -> Callable[[bytes], bytes]:
@@ -38,6 +44,12 @@ def _previewer(config: KioskConfig) -> Callable[[bytes], bytes]:
     return preview
 
 
-def open_scanner(config: KioskConfig) -> SimScanner:
-    host, port = parse_connection(config.scanner.connection).host_port
+def open_scanner(config: KioskConfig) -> SimScanner | SerialScanner | UnavailableScanner:
+    if config.scanner.kind in ("hid", "camera"):
+        return UnavailableScanner(f"{config.scanner.kind} scanners are not supported by this build; "
+                                  "set the scanner to USB-CDC/serial mode and use serial:DEVICE")
+    conn = parse_connection(config.scanner.connection)
+    if conn.scheme == "serial":
+        return SerialScanner(conn.target, baudrate=int(conn.options.get("baudrate", 9600)))
+    host, port = conn.host_port
     return SimScanner(host, port)

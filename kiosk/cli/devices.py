@@ -1,0 +1,127 @@
+"""``devices list|test-print|test-scan|scan-sim|sim-fault``: technician tools for printers and scanners."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from config.schema import parse_connection
+from devices.errors import DeviceError
+from devices.factory import open_printer, open_scanner
+from devices.payloads import parse_payload
+from devices.sim.printer import FAULTS, set_fault
+from devices.sim.scanner import MAX_PAYLOAD, send_payload
+from kiosk.cli import config_from_args
+
+USB_SYSFS = Path("/sys/bus/usb/devices")
+
+
+def _usb_devices() -> list[str]:
+    found = []
+    for device in sorted(USB_SYSFS.glob("*")):
+        try:
+            vid, pid = (device / "idVendor").read_text().strip(), (device / "idProduct").read_text().strip()
+        except OSError:
+            continue
+        product = (device / "product").read_text().strip() if (device / "product").exists() else ""
+        found.append(f"usb:{vid}:{pid}  {product}".rstrip())
+    return found
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from serial.tools import list_ports
+
+    config = config_from_args(args)
+    printer = open_printer(config)
+    print(f"printer  {config.printer.connection}  profile {config.printer.profile}, {config.printer.paper_width_mm} mm"
+          f"  status: {printer.status().value}")
+    print(f"scanner  {config.scanner.connection}  kind {config.scanner.kind}")
+    ports = list(list_ports.comports())
+    print("serial ports:" + ("" if ports else " none"))
+    for port in ports:
+        print(f"  serial:{port.device}  {port.description}  {port.hwid}")
+    usb = _usb_devices()
+    print("USB devices:" + ("" if usb else " none"))
+    for line in usb:
+        print(f"  {line}")
+    return 0
+
+
+def run_test_print(args: argparse.Namespace) -> int:
+    from devices.escpos.render import render
+    from devices.escpos.sample import sample_ticket
+    from kiosk.tickets import printer_profile
+
+    config = config_from_args(args)
+    if args.printer:
+        kind = parse_connection(args.printer).scheme
+        config = config.model_copy(update={"printer": config.printer.model_copy(
+            update={"connection": args.printer, "kind": kind})})
+    printer = open_printer(config)
+    status = printer.status()
+    job = render(sample_ticket(), printer_profile(config))
+    try:
+        printer.send(job)
+    except DeviceError as exc:
+        print(f"FAIL  {config.printer.connection}: {exc.status}: {exc}", file=sys.stderr)
+        return 1
+    print(f"OK  {len(job)} bytes sent to {config.printer.connection} (status before printing: {status.value})")
+    return 0
+
+
+def run_test_scan(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    scanner = open_scanner(config)
+    got: list[bytes] = []
+    ready = threading.Event()
+    scanner.start(lambda raw: (got.append(raw), ready.set()))
+    print(f"Waiting up to {args.timeout:g} s for a scan on {config.scanner.connection} …", file=sys.stderr)
+    try:
+        if not ready.wait(args.timeout):
+            print("FAIL  no scan received", file=sys.stderr)
+            return 1
+    finally:
+        scanner.stop()
+    print(json.dumps(parse_payload(got[0]), ensure_ascii=False))
+    return 0
+
+
+def run_scan_sim(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    payload = sys.stdin.buffer.read(MAX_PAYLOAD + 1) if args.payload == "-" else args.payload.encode("utf-8")
+    host, port = parse_connection(config.scanner.connection).host_port
+    try:
+        send_payload(host, port, payload)
+    except OSError as exc:
+        print(f"No kiosk scanner simulator listening on {host}:{port} ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_sim_fault(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    set_fault(config.spool_dir, None if args.fault == "clear" else args.fault)
+    print(f"simulated printer: {args.fault}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    devices = subparsers.add_parser("devices", help="printers and scanners: list, test print, test scan")
+    actions = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    actions.add_parser("list", help="configured devices with status, serial ports, USB devices").set_defaults(
+        handler=run_list)
+    test_print = actions.add_parser("test-print", help="print the Vietnamese test ticket")
+    test_print.add_argument("--printer", metavar="CONNECTION", help="another printer, e.g. tcp:192.168.1.50:9100")
+    test_print.set_defaults(handler=run_test_print)
+    test_scan = actions.add_parser("test-scan", help="wait for one scan and print what it is")
+    test_scan.add_argument("--timeout", type=float, default=30.0)
+    test_scan.set_defaults(handler=run_test_scan)
+    scan_sim = actions.add_parser("scan-sim", help="send a payload to a running kiosk's scanner simulator")
+    scan_sim.add_argument("payload", metavar="PAYLOAD", help="the payload, or - for raw stdin bytes")
+    scan_sim.set_defaults(handler=run_scan_sim)
+    fault = actions.add_parser("sim-fault", help="make the simulated printer fail (or clear)")
+    fault.add_argument("fault", choices=[*FAULTS, "clear"])
+    fault.set_defaults(handler=run_sim_fault)
