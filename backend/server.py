@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -43,21 +44,28 @@ def open_store(path: Path) -> BackendStore:
     return store
 
 
-def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
-                    settings: BackendSettings = BackendSettings()) -> RunningBackend:
-    """Start a seeded backend on a thread; returns once it accepts connections."""
-    store = open_store(db_path)
-    token = store.add_token("kiosk", "embedded")
+def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
+                    name: str = "embedded-server") -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run an ASGI app with uvicorn on a daemon thread; returns (base URL, server, thread) once it accepts."""
     port = port or free_port(host)
-    config = uvicorn.Config(create_app(store, settings), host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="off")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the kiosk owns SIGTERM
-    thread = threading.Thread(target=server.run, name="embedded-backend", daemon=True)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.02)
     if not server.started:
-        raise RuntimeError("the embedded backend did not start")
-    return RunningBackend(f"http://{host}:{port}", token, server, thread)
+        raise RuntimeError(f"{name} did not start on {host}:{port}")
+    return f"http://{host}:{port}", server, thread
+
+
+def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
+                    settings: BackendSettings = BackendSettings()) -> RunningBackend:
+    """Start a seeded backend on a thread; returns once it accepts connections."""
+    store = open_store(db_path)
+    token = store.add_token("kiosk", "embedded")
+    url, server, thread = serve_in_thread(create_app(store, settings), host=host, port=port,
+                                          name="embedded-backend")
+    return RunningBackend(url, token, server, thread)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from backend.forms import check_form
 from backend.workdays import add_working_days
 from queueing.migrations import Migrations
 
@@ -181,6 +182,9 @@ class BackendStore:
         form = body.get("form")
         if not isinstance(form, dict):
             raise Invalid("form must be an object")
+        errors = check_form(proc["form"], form, lambda: self._clock().date())
+        if errors:
+            raise Invalid("form: " + "; ".join(f"{name}: {code}" for name, code in sorted(errors.items())[:10]))
         body_hash = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         now = self._clock()
         with self._tx() as conn:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kiosk.cli.devices",
     "kiosk.cli.backend",
     "kiosk.cli.doctor",
+    "kiosk.cli.outbox",
     "kiosk.cli.queue",
     "kiosk.cli.scan",
     "kiosk.cli.telex",

@@ -1,0 +1,161 @@
+"""The outbox: every submission is committed locally before the citizen gets a receipt, then delivered once.
+
+Each item carries its idempotency key, so re-sending after a timeout, a crash or a kill -9 can never create a
+second dossier (the backend returns the first). Items are sent in order by one sender thread with exponential
+backoff while the backend is unavailable; a 4xx rejection moves the item to the dead-letter list for technicians.
+Once delivered, the form (personal data) is purged and only the key, the dossier code and the times remain.
+Until then the receipt shows the local reference ``KS.<kiosk>-<yymmdd>-<seq>``, which lookups accept too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from config.schema import KioskConfig
+from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable
+
+log = logging.getLogger(__name__)
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_BACKOFF_S = 300.0
+# Answers that say "not now" about the kiosk, not "never" about the item: keep the item and try again later.
+TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
+
+
+class Outbox:
+    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")  # a receipt was printed for this row: survive power loss
+        self._conn.execute("PRAGMA secure_delete=ON")  # a purged form is overwritten, not left in free pages
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL,"
+            " local_ref TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+            " created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code TEXT, error TEXT,"
+            " delivered_at TEXT)")
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._kiosk = re.sub(r"[^A-Z0-9]", "", kiosk_id.upper())[:12] or "KIOSK"
+        self._clock = clock or (lambda: dt.datetime.now(LOCAL_TZ))
+
+    def add(self, key: str, body: dict[str, Any]) -> str:
+        """Commit a submission (durably) and return its local reference; repeating a key returns the same one."""
+        now = self._clock()
+        with self._lock:
+            row = self._conn.execute("SELECT local_ref FROM outbox WHERE key = ?", [key]).fetchone()
+            if row:
+                return row[0]
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._conn.execute(
+                    "INSERT INTO outbox (key, local_ref, body, created_at) VALUES (?, '', ?, ?)",
+                    [key, json.dumps(body, ensure_ascii=False), now.isoformat()])
+                ref = f"KS.{self._kiosk}-{now:%y%m%d}-{cursor.lastrowid:04d}"
+                self._conn.execute("UPDATE outbox SET local_ref = ? WHERE seq = ?", [ref, cursor.lastrowid])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        self._wake.set()
+        return ref
+
+    def _exec(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """One statement under the lock, so it never lands inside another thread's open transaction."""
+        with self._lock:
+            return self._conn.execute(sql, params or []).fetchall()
+
+    def items(self, state: str | None = None) -> list[dict[str, Any]]:
+        return self._items_where("state = ?", [state]) if state else self._items_where("1", [])
+
+    def _items_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        names = ["seq", "key", "local_ref", "state", "created_at", "attempts", "code", "error", "delivered_at"]
+        rows = self._exec(f"SELECT {', '.join(names)} FROM outbox WHERE {where} ORDER BY seq", params)
+        return [dict(zip(names, row)) for row in rows]
+
+    def find(self, ref: str) -> dict[str, Any] | None:
+        """The item a receipt's local reference (or idempotency key) names: its state and, once sent, its code."""
+        found = self._items_where("local_ref = ? OR key = ?", [ref.strip().upper(), ref])
+        return found[0] if found else None
+
+    def deliver_once(self, client: BackendClient) -> int:
+        """Send pending items in order until one fails; returns how many were delivered."""
+        delivered = 0
+        while True:
+            rows = self._exec("SELECT seq, key, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1")
+            if not rows:
+                if delivered:  # move the purged pages out of the WAL so no old copy of a form stays on disk
+                    self._exec("PRAGMA wal_checkpoint(TRUNCATE)")
+                return delivered
+            seq, key, body = rows[0]
+            try:
+                result = client.submit(key, json.loads(body))
+            except BackendUnavailable as exc:
+                self._exec("UPDATE outbox SET attempts = attempts + 1, error = ? WHERE seq = ?", [str(exc)[:300], seq])
+                return delivered
+            except BackendRejected as exc:
+                if exc.status in TRANSIENT_STATUSES:
+                    self._exec("UPDATE outbox SET attempts = attempts + 1, error = ? WHERE seq = ?",
+                               [f"{exc.status} {exc.code}"[:300], seq])
+                    return delivered
+                log.warning("outbox item %s rejected: %s", seq, exc.code)
+                self._exec("UPDATE outbox SET state = 'dead', error = ?, attempts = attempts + 1 WHERE seq = ?",
+                           [f"{exc.status} {exc.code}: {exc.message}"[:300], seq])
+                continue
+            self._exec("UPDATE outbox SET state = 'delivered', code = ?, body = '{}', error = NULL, delivered_at = ?,"
+                       " attempts = attempts + 1 WHERE seq = ?", [result["code"], self._clock().isoformat(), seq])
+            delivered += 1
+
+    def run_sender(self, client: Callable[[], BackendClient | None],
+                   on_delivered: Callable[[int], None] = lambda _n: None) -> threading.Thread:
+        """Background delivery with exponential backoff (1 s … 5 min) while the backend is away."""
+        def loop() -> None:
+            backoff = 1.0
+            while not self._stop.is_set():
+                current = client()
+                pending = bool(self.items("pending"))
+                if current is not None and pending:
+                    sent = self.deliver_once(current)
+                    if sent:
+                        on_delivered(sent)
+                    backoff = 1.0 if not self.items("pending") else min(backoff * 2, MAX_BACKOFF_S)
+                self._wake.wait(backoff if pending else 30.0)
+                self._wake.clear()
+
+        thread = threading.Thread(target=loop, name="outbox-sender", daemon=True)
+        thread.start()
+        return thread
+
+    def retry_dead(self) -> int:
+        with self._lock:
+            count = self._conn.execute(
+                "UPDATE outbox SET state = 'pending', error = NULL WHERE state = 'dead'").rowcount
+        self._wake.set()
+        return count
+
+    def purge_delivered(self, older_than_days: int = 30) -> int:
+        cutoff = (self._clock() - dt.timedelta(days=older_than_days)).isoformat()
+        with self._lock:
+            return self._conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?",
+                                      [cutoff]).rowcount
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def close(self) -> None:
+        self.stop()
+        self._conn.close()
+
+
+def open_outbox(config: KioskConfig) -> Outbox:
+    return Outbox(config.data_dir / "outbox.db", config.kiosk.id)

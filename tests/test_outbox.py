@@ -1,0 +1,231 @@
+"""The outbox against a real backend on 127.0.0.1: delivered exactly once through lost answers, outages and kill -9."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from backend.app import create_app
+from backend.server import free_port, open_store, serve_in_thread
+from devices.payloads import parse_payload
+from kiosk.backend_client import BackendClient
+from kiosk.outbox import Outbox
+from tests import dossier_forms
+from tests.conftest import ROOT
+
+BIRTH = dossier_forms.body("HT01", applicant_name="Nguyễn Văn An", applicant_id="001090012345")
+
+
+class LosesAnswers:
+    """ASGI wrapper: the backend commits the submission, then the answer is replaced by a 502 (a proxy dying)."""
+
+    def __init__(self, app, losses: int) -> None:
+        self.app, self.losses, self.posts = app, losses, 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        self.posts += 1
+        if self.posts > self.losses:
+            return await self.app(scope, receive, send)
+
+        async def swallow(message):
+            return None
+
+        await self.app(scope, receive, swallow)
+        await send({"type": "http.response.start", "status": 502, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"bad gateway"})
+
+
+@pytest.fixture
+def store(tmp_path):
+    return open_store(tmp_path / "backend.db")
+
+
+def serve(store, wrap=lambda app: app, port: int = 0):
+    url, server, thread = serve_in_thread(wrap(create_app(store)), port=port)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(5)
+
+    return url, stop
+
+
+def test_local_reference_is_durable_scannable_and_stable_per_key(tmp_path):
+    clock = lambda: dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))  # noqa: E731
+    outbox = Outbox(tmp_path / "outbox.db", "hn-k01", clock)
+    ref = outbox.add("outbox-key-1", BIRTH)
+    assert ref.startswith("KS.HNK01-261126-")
+    assert outbox.add("outbox-key-1", BIRTH) == ref
+    assert parse_payload(ref.encode()) == {"kind": "dossier", "code": ref, "local": True}
+    outbox.close()
+    reopened = Outbox(tmp_path / "outbox.db", "hn-k01", clock)
+    assert reopened.find(ref)["state"] == "pending"
+    assert reopened.add("outbox-key-2", BIRTH) != ref
+
+
+def test_answers_lost_after_commit_still_make_exactly_one_dossier(tmp_path, store):
+    token = store.add_token("kiosk", "k01")
+    lossy = {}
+    url, stop = serve(store, lambda app: lossy.setdefault("app", LosesAnswers(app, losses=5)))
+    before = store.count_dossiers()
+    outbox = Outbox(tmp_path / "outbox.db", "K01")
+    ref = outbox.add("outbox-key-lost", BIRTH)
+    client = BackendClient(url, token, timeout_s=2)
+    try:
+        rounds = 0
+        while outbox.items("pending") and rounds < 10:
+            outbox.deliver_once(client)
+            rounds += 1
+    finally:
+        client.close()
+        stop()
+    item = outbox.find(ref)
+    assert lossy["app"].posts > 5, "the answers were lost at least once"
+    assert item["state"] == "delivered" and item["code"].startswith("000.00.13.H26-")
+    assert store.count_dossiers() == before + 1
+    assert store.status(item["code"])["procedure_id"] == "HT01"
+
+
+def test_backend_down_keeps_items_then_delivers_them_in_order(tmp_path, store):
+    token = store.add_token("kiosk", "k01")
+    port = free_port()
+    outbox = Outbox(tmp_path / "outbox.db", "K01")
+    refs = [outbox.add(f"outbox-key-{n}", dossier_forms.body("HT01", child_name=f"Bé {n}")) for n in range(3)]
+    client = BackendClient(f"http://127.0.0.1:{port}", token, timeout_s=1)
+    assert outbox.deliver_once(client) == 0
+    assert [item["state"] for item in outbox.items()] == ["pending"] * 3
+    assert outbox.items()[0]["attempts"] == 1 and "unreachable" in outbox.items()[0]["error"]
+    _url, stop = serve(store, port=port)
+    try:
+        assert outbox.deliver_once(client) == 3
+    finally:
+        client.close()
+        stop()
+    codes = [outbox.find(ref)["code"] for ref in refs]
+    assert codes == sorted(codes) and len(set(codes)) == 3
+
+
+def test_sender_thread_delivers_when_the_backend_comes_back(tmp_path, store):
+    token = store.add_token("kiosk", "k01")
+    outbox = Outbox(tmp_path / "outbox.db", "K01")
+    ref = outbox.add("outbox-key-late", BIRTH)
+    current: dict[str, BackendClient | None] = {"client": None}
+    delivered: list[int] = []
+    outbox.run_sender(lambda: current["client"], delivered.append)
+    url, stop = serve(store)
+    current["client"] = BackendClient(url, token, timeout_s=2)
+    try:
+        deadline = time.monotonic() + 10
+        while outbox.find(ref)["state"] != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        outbox.close()
+        current["client"].close()
+        stop()
+    assert delivered == [1]
+
+
+def test_rejected_items_go_to_dead_letters_and_can_be_retried(tmp_path, store):
+    token = store.add_token("kiosk", "k01")
+    url, stop = serve(store)
+    outbox = Outbox(tmp_path / "outbox.db", "K01")
+    bad = outbox.add("outbox-key-bad", {"procedure_id": "NOPE", "form": {}})
+    good = outbox.add("outbox-key-good", BIRTH)
+    client = BackendClient(url, token, timeout_s=2)
+    try:
+        assert outbox.deliver_once(client) == 1, "a rejected item does not block the ones behind it"
+        dead = outbox.find(bad)
+        assert dead["state"] == "dead" and dead["error"].startswith("4")
+        assert outbox.find(good)["state"] == "delivered"
+        assert outbox.retry_dead() == 1 and outbox.find(bad)["state"] == "pending"
+    finally:
+        client.close()
+        stop()
+
+
+def test_a_wrong_token_keeps_items_pending_instead_of_dropping_them(tmp_path, store):
+    url, stop = serve(store)
+    outbox = Outbox(tmp_path / "outbox.db", "K01")
+    ref = outbox.add("outbox-key-auth", BIRTH)
+    client = BackendClient(url, "not-a-token", timeout_s=2)
+    try:
+        assert outbox.deliver_once(client) == 0
+    finally:
+        client.close()
+        stop()
+    item = outbox.find(ref)
+    assert item["state"] == "pending" and item["error"].startswith("401")
+
+
+def test_delivered_items_lose_their_personal_data_and_are_purged_later(tmp_path, store):
+    now = [dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)]
+    token = store.add_token("kiosk", "k01")
+    url, stop = serve(store)
+    outbox = Outbox(tmp_path / "outbox.db", "K01", lambda: now[0])
+    ref = outbox.add("outbox-key-purge", BIRTH)
+    client = BackendClient(url, token, timeout_s=2)
+    try:
+        outbox.deliver_once(client)
+    finally:
+        client.close()
+        stop()
+    on_disk = b"".join(path.read_bytes() for path in tmp_path.glob("outbox.db*"))
+    assert "Nguyễn Văn An".encode() not in on_disk and b"001090012345" not in on_disk
+    assert outbox.find(ref)["state"] == "delivered"
+    outbox.close()
+    reopened = Outbox(tmp_path / "outbox.db", "K01", lambda: now[0])
+    assert reopened.purge_delivered(older_than_days=30) == 0
+    now[0] += dt.timedelta(days=31)
+    assert reopened.purge_delivered(older_than_days=30) == 1 and reopened.find(ref) is None
+
+
+SENDER = """
+import sys, time
+from tests.dossier_forms import body
+from kiosk.backend_client import BackendClient
+from kiosk.outbox import Outbox
+outbox = Outbox(__import__('pathlib').Path(sys.argv[1]), 'K01')
+client = BackendClient(sys.argv[2], sys.argv[3], timeout_s=2)
+for n in range(int(sys.argv[4])):
+    outbox.add(f'outbox-kill-{n}', body('HT05', copies=n % 10 + 1, applicant_name=f'Trần Thị B {n}'))
+    outbox.deliver_once(client)
+print('done', flush=True)
+"""
+
+
+def test_kill_9_mid_delivery_never_loses_or_duplicates(tmp_path, store):
+    token = store.add_token("kiosk", "k01")
+    url, stop = serve(store)
+    before = store.count_dossiers()
+    total = 40
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        for delay in (0.6, 0.9, 1.2):  # kill the kiosk process at different points of its run
+            proc = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path / "outbox.db"), url, token,
+                                     str(total)], env=env, stdout=subprocess.PIPE, cwd=ROOT)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finished = subprocess.run([sys.executable, "-c", SENDER, str(tmp_path / "outbox.db"), url, token,
+                                   str(total)], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert finished.stdout.strip() == "done", finished.stderr[-500:]
+        outbox = Outbox(tmp_path / "outbox.db", "K01")
+        outbox.deliver_once(BackendClient(url, token, timeout_s=2))
+    finally:
+        stop()
+    items = outbox.items()
+    assert len(items) == total and {item["state"] for item in items} == {"delivered"}
+    assert len({item["code"] for item in items}) == total
+    assert store.count_dossiers() == before + total
+    forms = [json.loads(row[0]) for row in store._query("SELECT form FROM dossiers WHERE kiosk_id IS NOT NULL")]
+    names = sorted(form["applicant_name"] for form in forms if form["applicant_name"].startswith("Trần Thị B "))
+    assert names == sorted(f"Trần Thị B {n}" for n in range(total))
