@@ -18,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from backend.content_routes import ContentShelf, content_routes
 from backend.openapi import OPENAPI
 from backend.store import BackendStore, Conflict, Invalid, NotFound
-from devices.payloads.vietqr import build_vietqr
+from devices.payloads.vietqr import build_vietqr, fee_message
 
 MAX_BODY = 256 * 1024
 
@@ -30,6 +31,7 @@ class BackendSettings:
     bank_bin: str = "970415"
     bank_account: str = "113000006868"
     payment_secret: str = "demo-payment-secret"
+    content_db: str = ":memory:"  # SQLite file keeping published content bundles
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -113,7 +115,7 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         except NotFound as exc:
             return _error(404, "not_found", str(exc))
         qr = build_vietqr(settings.bank_bin, settings.bank_account, status["fee"] or None,
-                          f"LP {status['code']}") if status["fee"] and not status["paid"] else None
+                          fee_message(status["code"])) if status["fee"] and not status["paid"] else None
         return JSONResponse({"code": status["code"], "fee": status["fee"], "paid": status["paid"], "vietqr": qr})
 
     async def payment_callback(request: Request) -> Response:
@@ -162,4 +164,5 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         Route("/api/bookings/{code}/checkin", check_in, methods=["POST"]),
         Route("/api/admin/kiosks", create_kiosk, methods=["POST"]),
     ]
+    routes += content_routes(ContentShelf(settings.content_db), auth)
     return Starlette(routes=routes)

@@ -28,6 +28,7 @@ CONNECTION_SCHEMES = ("sim", "file", "serial", "tcp", "usb")
 _PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
 _USB_IDS = re.compile(r"^(?P<vid>[0-9a-fA-F]{4}):(?P<pid>[0-9a-fA-F]{4})$")
+_PUBLIC_KEY = re.compile(r"^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$")
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,24 @@ class BackendSection(_Section):
         return value.rstrip("/")
 
 
+class CounterLogin(_Section):
+    """A counter's password for the branch queue server's counter page, as a salted hash (never plain text)."""
+
+    number: int = Field(ge=1, le=999)
+    pin_hash: str
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _is_salted_hash(cls, value: str) -> str:
+        return TechnicianSection._is_salted_hash(value)
+
+
 class QueueSection(_Section):
     mode: Literal["local", "branch"] = "local"
     server: str = ""
     max_priority_in_row: int = Field(default=3, ge=1, le=20)
     services: list[ServiceDef] = []
+    counters: list[CounterLogin] = []   # read by `queue serve` only
     # Base URL printed in the ticket's QR for tracking on a phone (the branch queue server's public address).
     public_url: str = Field(default="http://127.0.0.1:8700", pattern=r"^https?://[^\s/]+")
 
@@ -186,10 +200,33 @@ class QueueSection(_Section):
         return self
 
     @model_validator(mode="after")
+    def _unique_counters(self) -> QueueSection:
+        numbers = [counter.number for counter in self.counters]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError(f"counter numbers must be unique, got {numbers}")
+        return self
+
+    @model_validator(mode="after")
     def _branch_needs_server(self) -> QueueSection:
         if self.mode == "branch" and not re.match(r"^https?://[^\s/]+", self.server):
             raise ValueError('mode "branch" needs server = "http://HOST:PORT" of the branch queue server')
         return self
+
+
+class ContentSection(_Section):
+    # Ed25519 public keys whose signed content bundles this kiosk accepts: 64 hex digits or 44-character base64.
+    trusted_keys: list[str] = []
+    group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+    poll_interval_s: float = Field(default=300, ge=10, le=86400)
+    max_bundle_mb: float = Field(default=20, gt=0, le=512)
+
+    @field_validator("trusted_keys")
+    @classmethod
+    def _ed25519_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not _PUBLIC_KEY.match(key):
+                raise ValueError(f"{key!r} is not an Ed25519 public key (64 hex digits or 44-character base64)")
+        return keys
 
 
 class Announcement(_Section):
@@ -210,6 +247,7 @@ class KioskConfig(_Section):
     backend: BackendSection = BackendSection()
     queue: QueueSection = QueueSection()
     announcements: list[Announcement] = []
+    content: ContentSection = ContentSection()
 
     @property
     def spool_dir(self) -> Path:

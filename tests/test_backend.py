@@ -63,7 +63,8 @@ def test_payment_qr_for_an_unpaid_fee_and_the_signed_bank_callback(client, backe
     payment = client.payment(dossier["code"])
     qr = parse_payload(payment["vietqr"])
     assert qr["kind"] == "vietqr" and qr["crc_ok"] and qr["amount"] == 8000
-    assert dossier["code"][:20].replace(".", "") or qr["message"]
+    agency, day, seq = dossier["code"].rsplit("-", 2)
+    assert qr["message"] == f"LP {agency.replace('.', '')} {day} {seq}", "the whole code survives the 25-char limit"
     body = json.dumps({"code": dossier["code"]}).encode()
     bad = httpx.post(f"{backend.url}/api/payments/callback", content=body, headers={"X-Signature": "0" * 64})
     assert bad.status_code == 401

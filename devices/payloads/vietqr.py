@@ -47,6 +47,15 @@ def ascii_message(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9 .\-]", " ", plain).strip()[:MAX_MESSAGE].strip()
 
 
+def fee_message(dossier_code: str) -> str:
+    """The transfer message for a dossier fee, whole within the 25 characters a VietQR message may hold.
+
+    "000.00.13.H26-261126-0001" is itself 25 characters, so a prefix would cut off the sequence number the
+    reconciliation needs; dots go and hyphens become spaces: "LP 0000013H26 261126 0001".
+    """
+    return ascii_message("LP " + dossier_code.replace(".", "").replace("-", " "))
+
+
 def build_vietqr(bank_bin: str, account: str, amount: int | None, message: str | None, *,
                  service: str = "QRIBFTTA") -> str:
     if not re.fullmatch(r"[0-9]{6}", bank_bin):

@@ -20,6 +20,7 @@ from config.schema import KioskConfig
 EXIT_CONFIG = 2
 COMMAND_MODULES = (
     "kiosk.cli.config_cmd",
+    "kiosk.cli.content",
     "kiosk.cli.devices",
     "kiosk.cli.backend",
     "kiosk.cli.doctor",

@@ -19,7 +19,7 @@ EXIT_UNAVAILABLE = 3
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import BackendSettings, create_app
     from backend.server import open_store
 
     store = open_store(Path(args.db))
@@ -29,7 +29,8 @@ def run_serve(args: argparse.Namespace) -> int:
         store.add_token("admin", None, args.admin_token)
     print(f"Reference backend on http://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {args.db}",
           file=sys.stderr)
-    uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="warning")
+    settings = BackendSettings(content_db=str(Path(args.db).with_name("content.db")))  # bundles survive restarts
+    uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -1,0 +1,143 @@
+"""Content publishing: administrators upload signed bundles, kiosks fetch the newest one meant for them.
+
+::
+
+    POST /api/content/bundles                   admin token; body: the bundle (application/zip)
+         201 {"version", "target", "sha256", "size"} · 409 version not above every published one · 413 too big
+         422 not a well-formed signed bundle (the reason is the kiosk's own one-line reason)
+    GET  /api/content/latest?kiosk=ID[&group=G] kiosk or admin token (a kiosk token only for its own id)
+         200 the bundle, ETag "<sha256>", X-Content-Version · 304 If-None-Match matches · 404 nothing for it
+
+The backend checks structure, hashes and that the signature fits the signer the manifest names, but trusts no
+key itself: each kiosk decides whose signatures it accepts. Versions only go up across all targets, so the newest
+bundle for a kiosk is the highest version whose target is all kiosks, its group or its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import sqlite_utils
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kiosk.content.bundle import BundleRejected, Limits, inspect_bundle
+from queueing.migrations import Migrations
+
+MAX_UPLOAD = 64 * 1024 * 1024
+content_migrations = Migrations()
+Auth = Callable[[Request, str], tuple[str, str | None] | JSONResponse]
+
+
+@content_migrations("0001_content_bundles")
+def _schema(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE content_bundles (version INTEGER PRIMARY KEY, target_kind TEXT NOT NULL, "
+               "target_value TEXT, sha256 TEXT NOT NULL, published_at TEXT NOT NULL, data BLOB NOT NULL)")
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class ContentShelf:
+    """Published bundles in SQLite (``:memory:`` keeps them for the life of the process)."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        self._lock = threading.Lock()
+        content_migrations.apply(sqlite_utils.Database(self._conn))
+
+    def publish(self, data: bytes) -> dict[str, object]:
+        """Store a bundle after checking it; raises :class:`Rejected` (422 malformed, 409 version too low)."""
+        try:
+            manifest = inspect_bundle(data, Limits(MAX_UPLOAD))
+        except BundleRejected as exc:
+            raise Rejected(422, "invalid_bundle", exc.reason) from None
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                newest = self._conn.execute("SELECT max(version) FROM content_bundles").fetchone()[0] or 0
+                if manifest.version <= newest:
+                    raise Rejected(409, "version_too_low", f"version {manifest.version} is not above the newest "
+                                                           f"published version {newest}")
+                kind, value = next(iter(manifest.target.model_dump(exclude_none=True).items()))
+                self._conn.execute("INSERT INTO content_bundles VALUES (?, ?, ?, ?, ?, ?)", [
+                    manifest.version, kind, None if kind == "all" else value, digest,
+                    datetime.now(timezone.utc).isoformat(timespec="seconds"), data])
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return {"version": manifest.version, "target": str(manifest.target), "sha256": digest, "size": len(data)}
+
+    def latest_for(self, kiosk_id: str, group: str | None) -> tuple[int, str, bytes] | None:
+        """(version, sha256, bytes) of the newest bundle targeting this kiosk, or None."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT version, sha256, data FROM content_bundles WHERE target_kind = 'all' "
+                "OR (target_kind = 'kiosk' AND target_value = ?) OR (target_kind = 'group' AND target_value = ?) "
+                "ORDER BY version DESC LIMIT 1", [kiosk_id, group]).fetchone()
+
+
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Rejected(413, "too_large", f"bundles are limited to {limit // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in tags or "*" in tags
+
+
+def content_routes(shelf: ContentShelf, auth: Auth) -> list[Route]:
+    """The two routes, authenticated with the app's ``auth(request, role)``."""
+
+    async def publish(request: Request) -> Response:
+        who = auth(request, "admin")
+        if isinstance(who, JSONResponse):
+            return who
+        try:
+            published = await run_in_threadpool(shelf.publish, await _body(request, MAX_UPLOAD))
+            return JSONResponse(published, status_code=201)
+        except Rejected as exc:
+            return _refuse(exc.status, exc.code, exc.message)
+
+    async def latest(request: Request) -> Response:
+        who = auth(request, "kiosk")
+        if isinstance(who, JSONResponse):
+            return who
+        kiosk_id = request.query_params.get("kiosk", "")
+        group = request.query_params.get("group") or None
+        if not kiosk_id or len(kiosk_id) > 32:
+            return _refuse(422, "invalid", "kiosk=ID is required (at most 32 characters)")
+        if who[0] != "admin" and who[1] is not None and who[1] != kiosk_id:
+            return _refuse(403, "forbidden", "a kiosk token may only fetch content for its own kiosk")
+        found = shelf.latest_for(kiosk_id, group)
+        if found is None:
+            return _refuse(404, "no_content", f"no content published for kiosk {kiosk_id}")
+        version, digest, data = found
+        headers = {"ETag": f'"{digest}"', "X-Content-Version": str(version)}
+        if _etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        return Response(data, media_type="application/zip", headers=headers)
+
+    return [Route("/api/content/bundles", publish, methods=["POST"]),
+            Route("/api/content/latest", latest, methods=["GET"])]

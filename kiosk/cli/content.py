@@ -1,0 +1,126 @@
+"""``content keygen|build|apply|show|publish``: sign content bundles, apply one from a USB stick, publish one.
+
+``content apply`` runs exactly the checks the sync thread runs; it prints what it applied (exit 0) or
+``refused: <reason>`` (exit 1), and leaves the active content unchanged when it refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from kiosk.cli import config_from_args
+from kiosk.content.apply import apply_bundle, content_store
+from kiosk.content.bundle import MANIFEST, BuildError, BundleRejected, build_bundle
+from kiosk.content.models import Manifest, Target
+from kiosk.content.signing import KeyFileError, generate_key_pair, load_signing_key
+from kiosk.content.store import StoreBusy
+
+EXIT_REFUSED = 1
+PUBLISH_TIMEOUT_S = 30.0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    try:
+        private_path, public = generate_key_pair(args.out)
+    except (KeyFileError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"private key: {private_path} (keep it off the kiosks)", file=sys.stderr)
+    print(public)
+    return 0
+
+
+def _describe(manifest: Manifest) -> str:
+    return f"content version {manifest.version} for {manifest.target}: {', '.join(sorted(manifest.files))}"
+
+
+def run_build(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        target = Target.parse(args.target)
+        key = load_signing_key(args.key)
+        manifest = build_bundle(args.dir, key, version=args.version, target=target, out=args.out, config=config)
+    except (ValueError, KeyFileError, BuildError, OSError) as exc:
+        print(f"cannot build: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"built {args.out}: {_describe(manifest)}")
+    return 0
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        bundle = apply_bundle(args.bundle, config)
+    except (BundleRejected, StoreBusy) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"applied {_describe(bundle.manifest)}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    store = content_store(config_from_args(args))
+    version = store.current_version()
+    if version is None:
+        print("no content applied (the kiosk uses its local config)")
+        return 0
+    try:
+        manifest = Manifest.model_validate_json((store.version_dir(version) / MANIFEST).read_bytes())
+    except (OSError, ValidationError) as exc:
+        print(f"content version {version}: manifest unreadable: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_REFUSED
+    previous = store.previous_version()
+    print(f"{_describe(manifest)}; created {manifest.created.isoformat()}"
+          + (f"; previous version {previous} kept" if previous else ""))
+    return 0
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    try:
+        data = args.bundle.read_bytes()
+        response = httpx.post(f"{args.to.rstrip('/')}/api/content/bundles", content=data,
+                              headers={"Authorization": f"Bearer {args.token}", "Content-Type": "application/zip"},
+                              timeout=PUBLISH_TIMEOUT_S)
+    except (OSError, httpx.HTTPError) as exc:
+        print(f"cannot publish: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if response.status_code != 201:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text[:200]
+        print(f"refused by the backend ({response.status_code}): {message}", file=sys.stderr)
+        return EXIT_REFUSED
+    body = response.json()
+    print(f"published content version {body['version']} for {body['target']} (sha256 {body['sha256'][:16]}…)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    content = subparsers.add_parser("content", help="signed content bundles: keys, build, apply, publish")
+    actions = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
+    keygen = actions.add_parser("keygen", help="make a signing key pair; prints the public key for trusted_keys")
+    keygen.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                        help="folder for content-signing.key (mode 0600) and content-signing.pub")
+    keygen.set_defaults(handler=run_keygen)
+    build = actions.add_parser("build", help="check a content folder, sign it and write a bundle")
+    build.add_argument("dir", type=Path, metavar="DIR")
+    build.add_argument("--key", type=Path, required=True, metavar="KEYFILE")
+    build.add_argument("--version", type=int, required=True, metavar="N", help="must grow with every bundle")
+    build.add_argument("--target", default="all", help="all (default), group:NAME or kiosk:ID")
+    build.add_argument("--out", type=Path, required=True, metavar="BUNDLE")
+    build.set_defaults(handler=run_build)
+    apply = actions.add_parser("apply", help="verify and apply a bundle (exit 1 and the reason when refused)")
+    apply.add_argument("bundle", type=Path, metavar="BUNDLE")
+    apply.set_defaults(handler=run_apply)
+    actions.add_parser("show", help="the active content version").set_defaults(handler=run_show)
+    publish = actions.add_parser("publish", help="upload a bundle to the backend (admin token)")
+    publish.add_argument("bundle", type=Path, metavar="BUNDLE")
+    publish.add_argument("--to", required=True, metavar="URL", help="the backend, e.g. https://kiosk.hanoi.gov.vn")
+    publish.add_argument("--token", required=True, metavar="T", help="an admin token of that backend")
+    publish.set_defaults(handler=run_publish)
