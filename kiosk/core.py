@@ -19,11 +19,15 @@ from devices.payloads import parse_payload
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.backend_client import BackendClient
 from kiosk.backend_source import open_backend
+from kiosk.catalogue import Catalogue, load_catalogue
+from kiosk.filing_flow import FilingFlow, FilingReceipt
 from kiosk.lookup_flow import LookupFlow
+from kiosk.outbox import open_outbox
 from kiosk.pin import PinGate
 from kiosk.printing import PrintQueue
 from kiosk.queue_flow import QueueFlow
 from kiosk.queue_source import open_queue
+from kiosk.receipts import receipt_document
 from kiosk.session import Session
 from kiosk.slips import status_slip
 from kiosk.tickets import printer_profile
@@ -77,8 +81,12 @@ class KioskCore:
         self.session.on_wipe(self.queue.forget)
         self.backend_client: BackendClient | None = None
         self._close_backend: Callable[[], None] | None = None
-        self.lookup = LookupFlow(lambda: self.backend_client, self.events.publish)
+        self.outbox = open_outbox(config)
+        self.lookup = LookupFlow(lambda: self.backend_client, self.events.publish, self.outbox.find)
         self.session.on_wipe(self.lookup.forget)
+        self.catalogue: Catalogue | None = None
+        self.filing = FilingFlow(self.outbox, lambda: self.backend_client, self._print_receipt, self.events.publish)
+        self.session.on_wipe(self.filing.forget)
 
     def start(self) -> None:
         """Start background device work; scans arrive as ``scan`` events carrying the parsed payload."""
@@ -94,6 +102,22 @@ class KioskCore:
             self.backend_client, self._close_backend = open_backend(self.config)
         except Exception as exc:  # noqa: BLE001 — any failure means "offline", reported to technicians
             self.report_error("backend", exc)
+        self.outbox.run_sender(lambda: self.backend_client)
+        self.refresh_catalogue()
+
+    def refresh_catalogue(self) -> None:
+        """Fetch the procedure catalogue (or take the cached copy); announces ``catalogue`` when done."""
+        client = self.backend_client
+        self.catalogue = load_catalogue(client.procedures if client else None,
+                                        self.config.data_dir / "catalogue.json") or self.catalogue
+        self.events.publish("catalogue", available=self.catalogue is not None)
+
+    def _print_receipt(self, receipt: FilingReceipt) -> None:
+        from devices.escpos.render import render
+
+        job = render(receipt_document(receipt, self.config, self.language), printer_profile(self.config))
+        self.print_queue.submit(job, lambda error: self.events.publish(
+            "receipt_print", ok=error is None, reason=error.status if error else ""))
 
     def print_slip(self, status: dict[str, Any]) -> None:
         """Print a dossier status slip; the outcome arrives as a ``slip_print`` event."""
@@ -152,6 +176,7 @@ class KioskCore:
         self.session.end()
         self.scanner.stop()
         self.print_queue.close()
+        self.outbox.close()
         if self._close_backend:
             self._close_backend()
         self.printer.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devices.payloads.codes import LOCAL_PREFIX
 from kiosk.backend_client import BackendClient, BackendError, BackendUnavailable, NotFound
 
 SLOW_S = 2.0
@@ -24,15 +25,18 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 @dataclass(frozen=True)
 class LookupResult:
     code: str
-    outcome: str  # found | cached | not_found | unavailable
+    # found | cached | queued (in this kiosk's outbox) | undeliverable (rejected) | not_found | unavailable
+    outcome: str
     status: dict[str, Any] = field(default_factory=dict)
     cached_at: str = ""  # HH:MM local, for "cập nhật lúc HH:MM"
 
 
 class LookupFlow:
-    def __init__(self, client: Callable[[], BackendClient | None], publish: Callable[..., None]) -> None:
+    def __init__(self, client: Callable[[], BackendClient | None], publish: Callable[..., None],
+                 find_local: Callable[[str], dict[str, Any] | None] = lambda _ref: None) -> None:
         self._client = client
         self._publish = publish
+        self._find_local = find_local
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -64,11 +68,19 @@ class LookupFlow:
             self._publish("lookup", result=result)
 
     def _fetch(self, code: str) -> LookupResult:
+        backend_code = code
+        if code.startswith(LOCAL_PREFIX):  # a receipt printed offline: this kiosk's outbox knows what became of it
+            item = self._find_local(code)
+            if item is None:
+                return LookupResult(code, "not_found")
+            if not item["code"]:
+                return LookupResult(code, "undeliverable" if item["state"] == "dead" else "queued")
+            backend_code = item["code"]
         client = self._client()
         if client is None:
             return LookupResult(code, "unavailable")
         try:
-            return LookupResult(code, "found", client.dossier_status(code))
+            return LookupResult(code, "found", client.dossier_status(backend_code))
         except NotFound:
             return LookupResult(code, "not_found")
         except (BackendUnavailable, BackendError):

@@ -44,6 +44,7 @@ SCREENS = {
     "ticket": ("ticket", "TicketScreen"),
     "survey": ("survey", "SurveyScreen"),
     "lookup": ("lookup", "LookupScreen"),
+    "submit": ("filing", "FilingScreen"),
 }
 
 

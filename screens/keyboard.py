@@ -37,6 +37,8 @@ class OnScreenKeyboard(BoxLayout):
         self._before = ""
         super().__init__(**kwargs)
         self.orientation = "vertical"
+        self.size_hint_y = None  # as tall as its rows of full-size keys, never squeezed into overlapping keys
+        self.bind(minimum_height=self.setter("height"))
         self._build()
 
     def on_mode(self, *_args: object) -> None:
@@ -45,11 +47,13 @@ class OnScreenKeyboard(BoxLayout):
     def _build(self) -> None:
         self.clear_widgets()
         for row in LAYOUTS[self.mode]:
-            line = BoxLayout(spacing=self.spacing)
+            line = BoxLayout(spacing=self.spacing, size_hint_y=None)
             for key in row:
                 button = KeyButton(key=key, text=self._label(key))
                 button.bind(on_release=lambda b: self.press(b.key))
                 line.add_widget(button)
+            line.height = button.height
+            button.bind(height=line.setter("height"))
             self.add_widget(line)
 
     def _label(self, key: str) -> str:

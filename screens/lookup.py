@@ -79,10 +79,5 @@ class LookupScreen(Screen):
         app.screen("queue").take("HD")
 
     @staticmethod
-    def field(name: str, status: dict[str, Any]) -> Any:
-        """``status[name]`` or "" — kv passes ``root.status`` so the binding follows every new result."""
-        return status.get(name) or ""
-
-    @staticmethod
     def date(iso: str) -> str:
         return local_date(iso) if iso else ""

@@ -7,6 +7,8 @@ serves 1080×1920, 1920×1080 and 768×1366 without a target dropping below ~15 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from typing import Any
 
 from kivy.animation import Animation
 from kivy.clock import Clock
@@ -19,6 +21,12 @@ from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.widget import Widget
 
 HOLD_TO_OPEN_S = 3.0
+
+
+def value_of(mapping: Mapping[str, Any], key: str, default: Any = "") -> Any:
+    """``mapping[key]`` or ``default`` for kv: written as ``value_of(root.status, "x")`` the rule re-evaluates
+    whenever ``root.status`` changes, which ``root.status.get("x")`` does not do."""
+    return mapping.get(key) or default
 
 
 class Tile(ButtonBehavior, BoxLayout):

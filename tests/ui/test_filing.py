@@ -1,0 +1,132 @@
+"""Nộp hồ sơ on the real app: search by Telex, scan a CCCD, fill, review, consent, submit, printed receipt decoded."""
+
+from __future__ import annotations
+
+from devices.escpos.preview import printed_items
+from devices.payloads import parse_payload
+from devices.payloads.vietqr import fee_message
+from devices.sim.scanner import send_payload
+from kiosk.tickets import printer_profile
+from tests.ui.test_lookup import backend_ready, wait_for
+from tests.ui.test_shell import assert_not_blank
+
+CCCD = "001190012345|123456789|Lê Thị Hoa|12051990|Nữ|Số 5 Hàng Gai, Hoàn Kiếm, Hà Nội|15062021"
+
+
+def keys_of(board):
+    return {button.key: button for row in board.children for button in row.children}
+
+
+def type_on(kiosk, board, keystrokes: str) -> None:
+    keys = keys_of(board)
+    for char in keystrokes:
+        kiosk.tap(keys["␣" if char == " " else char])
+
+
+def open_filing(kiosk):
+    backend_ready(kiosk)
+    assert wait_for(kiosk, lambda: kiosk.app.core.catalogue is not None)
+    kiosk.tap(kiosk.screen.ids.submit)
+    screen = kiosk.screen
+    assert screen.name == "submit"
+    assert wait_for(kiosk, lambda: screen.state == "catalogue" and len(screen.ids.events.children) == 3)
+    return screen
+
+
+def test_catalogue_by_life_event_offers_the_birth_bundle(kiosk):
+    screen = open_filing(kiosk)
+    titles = [tile.title for tile in reversed(screen.ids.events.children)]
+    assert titles == ["Khai sinh", "Khai tử", "Kết hôn"]
+    assert_not_blank(kiosk.screenshot("filing-catalogue"))
+    kiosk.tap(list(reversed(screen.ids.events.children))[0])
+    assert screen.state == "results" and screen.bundle == ["HT01", "CT01", "BH01"]
+    assert screen.ids.bundle.text == "Nộp cả 3 thủ tục một lần"
+    kiosk.screenshot("filing-life-event-birth")
+    screen.show_event("marriage")  # marriage registration itself needs both people at the counter
+    kiosk.frames(2)
+    assert screen.bundle == [] and screen.ids.bundle.opacity == 0
+
+
+def test_telex_search_then_a_counter_only_procedure_offers_a_number(kiosk):
+    screen = open_filing(kiosk)
+    kiosk.tap(screen.ids.search)
+    type_on(kiosk, screen.ids.search_keys, "chuwngs thuwcj")
+    assert screen.ids.search_keys.text == "chứng thực"
+    assert [row["title"].split()[:2] for row in screen.results[:3]] == [["Chứng", "thực"]] * 3
+    kiosk.screenshot("filing-search")
+    screen.open_procedure(screen.results[0]["proc_id"])
+    kiosk.frames(2)
+    assert screen.state == "detail" and screen.ids.start.text == "Lấy số thứ tự cho quầy này"
+    kiosk.tap(screen.ids.start)
+    assert kiosk.screen.name == "ticket"
+
+
+def test_file_a_dossier_with_a_scanned_cccd_and_get_a_receipt_with_vietqr(kiosk):
+    screen = open_filing(kiosk)
+    screen.open_procedure("HT05")  # Cấp bản sao trích lục hộ tịch: 8.000 đ, a number and a checkbox field
+    kiosk.frames(2)
+    assert_not_blank(kiosk.screenshot("filing-detail"))
+    kiosk.tap(screen.ids.start)
+    assert screen.state == "form" and screen.step_label == "Họ và tên người nộp"
+    assert screen.ids.scan_cccd.opacity == 1
+
+    host, port = kiosk.app.core.scanner.address
+    send_payload(host, port, (CCCD + "\r\n").encode())
+    assert wait_for(kiosk, lambda: screen.ids.form_keys.text == "Lê Thị Hoa")
+    assert screen.message == "Đã điền 4 mục từ thẻ CCCD. Vui lòng kiểm tra lại."
+    assert_not_blank(kiosk.screenshot("filing-form-cccd-filled"))
+    for _ in range(4):  # name, ID, date of birth, address: filled from the card
+        kiosk.tap(screen.ids.next)
+    assert screen.step_label == "Số điện thoại"
+    type_on(kiosk, screen.ids.form_keys, "091234")
+    kiosk.tap(screen.ids.next)
+    assert screen.step_label == "Số điện thoại" and "Số điện thoại chưa đúng" in screen.message
+    kiosk.screenshot("filing-form-error")
+    type_on(kiosk, screen.ids.form_keys, "5678")
+    kiosk.tap(screen.ids.next)
+    assert screen.step_label == "Số bản"
+    type_on(kiosk, screen.ids.form_keys, "2")
+    kiosk.tap(screen.ids.next)
+    assert screen.ids.form_parts.current == "choices"
+    kiosk.tap(list(reversed(screen.ids.choices.children))[1])  # "Không": no post
+    assert screen.state == "review"
+    rows = {row["label"]: row["value"] for row in screen.review_rows}
+    assert rows["Ngày sinh"] == "12/05/1990" and rows["Số bản"] == "2" and rows["Nhận kết quả qua bưu điện"] == "Không"
+    assert_not_blank(kiosk.screenshot("filing-review"))
+
+    kiosk.tap(screen.ids.submit)
+    assert screen.state == "review" and screen.message == "Vui lòng đánh dấu đồng ý để gửi hồ sơ."
+    jobs = len(kiosk.app.core.printer.jobs())
+    kiosk.tap(screen.ids.consent)
+    kiosk.tap(screen.ids.submit)
+    assert wait_for(kiosk, lambda: screen.state == "done")
+    code = screen.receipt_rows[0]["code"]
+    assert code.startswith("000.00.13.H26-") and not screen.offline
+    assert_not_blank(kiosk.screenshot("filing-done"))
+
+    assert wait_for(kiosk, lambda: len(kiosk.app.core.printer.jobs()) == jobs + 1)
+    receipt = kiosk.app.core.printer.jobs()[-1].read_bytes()
+    qrs = [item.text for item in printed_items(receipt, printer_profile(kiosk.app.core.config)) if item.kind == "qr"]
+    assert qrs[0] == code
+    vietqr = parse_payload(qrs[1].encode())
+    assert vietqr["kind"] == "vietqr" and vietqr["crc_ok"] and vietqr["amount"] == 8000
+    assert vietqr["message"] == fee_message(code)
+    kiosk.tap(screen.ids.finish)
+    assert kiosk.screen.name == "home" and kiosk.app.core.filing.values == {}
+
+
+def test_editing_from_review_returns_to_review(kiosk):
+    screen = open_filing(kiosk)
+    screen.open_procedure("CT05")
+    kiosk.frames(1)
+    kiosk.tap(screen.ids.start)
+    kiosk.app.core.filing.apply_cccd(parse_payload(CCCD.encode()))
+    screen.show_review()
+    kiosk.frames(2)
+    screen.edit("phone")
+    kiosk.frames(2)
+    assert screen.state == "form" and screen.step_label == "Số điện thoại"
+    type_on(kiosk, screen.ids.form_keys, "0987654321")
+    kiosk.tap(screen.ids.next)
+    assert screen.state == "review"
+    assert {row["path"]: row["value"] for row in screen.review_rows}["phone"] == "0987654321"
