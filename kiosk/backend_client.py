@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from kiosk.storage import check_and_repair
+
 RETRIES_FOR_IDEMPOTENT = 2
 
 
@@ -48,6 +50,7 @@ class NotFound(BackendRejected):
 class BackendClient:
     def __init__(self, url: str, token: str, *, timeout_s: float = 5.0, cache_path: Path | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
+        self.url, self.token = url, token  # content sync and heartbeats talk to the same backend
         self._http = httpx.Client(base_url=url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
                                   headers={"Authorization": f"Bearer {token}"}, transport=transport)
         self._cache = _StatusCache(cache_path) if cache_path else None
@@ -115,6 +118,7 @@ class _StatusCache:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        check_and_repair(path)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self._conn.execute("CREATE TABLE IF NOT EXISTS status_cache (code TEXT PRIMARY KEY, data TEXT, at TEXT)")

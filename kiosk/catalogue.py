@@ -35,6 +35,14 @@ class Catalogue:
         self._index = {pid: fold(" ".join([p["name_vi"], p["name_en"], p.get("field", ""), pid]))
                        for pid, p in self._procedures.items()}
 
+    def only(self, offered: set[str]) -> Catalogue:
+        """The subset a content bundle says this kiosk offers (life events keep their offered procedures)."""
+        events = {e.key: {"name_vi": e.name_vi, "name_en": e.name_en,
+                          "procedures": [pid for pid in e.procedure_ids if pid in offered]}
+                  for e in self.life_events}
+        return Catalogue({"procedures": [p for pid, p in self._procedures.items() if pid in offered],
+                          "life_events": {key: e for key, e in events.items() if e["procedures"]}})
+
     def __len__(self) -> int:
         return len(self._procedures)
 

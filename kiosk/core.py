@@ -7,6 +7,7 @@ core; results come back through :attr:`KioskCore.events`, which the Kivy app re-
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import defaultdict
@@ -19,16 +20,19 @@ from devices.payloads import parse_payload
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.backend_client import BackendClient
 from kiosk.backend_source import open_backend
+from kiosk.booking_flow import BookingFlow
 from kiosk.catalogue import Catalogue, load_catalogue
+from kiosk.content import Content, load_current
+from kiosk.content.sync import ContentSync, PollResult
 from kiosk.filing_flow import FilingFlow, FilingReceipt
 from kiosk.lookup_flow import LookupFlow
-from kiosk.outbox import open_outbox
+from kiosk.outbox import LOCAL_TZ, open_outbox
 from kiosk.pin import PinGate
 from kiosk.printing import PrintQueue
 from kiosk.queue_flow import QueueFlow
 from kiosk.queue_source import open_queue
 from kiosk.receipts import receipt_document
-from kiosk.session import Session
+from kiosk.session import IdleState, Session
 from kiosk.slips import status_slip
 from kiosk.tickets import printer_profile
 from kiosk.survey import SurveyStore
@@ -57,10 +61,27 @@ class Events:
             callback(**payload)
 
 
+def with_content(config: KioskConfig) -> tuple[KioskConfig, Content | None]:
+    """The local config with the applied content's overrides and services, and that content (None if none)."""
+    content = load_current(config)
+    if content is None:
+        return config, None
+    effective = content.files.config
+    if content.files.services:
+        queue = effective.queue.model_copy(update={"services": content.files.services.services})
+        effective = effective.model_copy(update={"queue": queue})
+    return effective, content
+
+
 class KioskCore:
     def __init__(self, config: KioskConfig, *, clock: Callable[[], float] | None = None) -> None:
+        self.local_config = config
+        config, self.content = with_content(config)
         self.config = config
         self.events = Events()
+        self._content_sync: ContentSync | None = None
+        self.content_status: PollResult | None = None  # the last sync outcome, for technicians and heartbeats
+        self._stop = threading.Event()
         clock_kw = {"clock": clock} if clock else {}
         self.session = Session(config.session.idle_warning_s, config.session.idle_reset_s, **clock_kw)
         self.pin_gate = PinGate(
@@ -81,6 +102,7 @@ class KioskCore:
         self.session.on_wipe(self.queue.forget)
         self.backend_client: BackendClient | None = None
         self._close_backend: Callable[[], None] | None = None
+        self.bookings = BookingFlow(lambda: self.backend_client, self.queue, self.events.publish)
         self.outbox = open_outbox(config)
         self.lookup = LookupFlow(lambda: self.backend_client, self.events.publish, self.outbox.find)
         self.session.on_wipe(self.lookup.forget)
@@ -104,12 +126,39 @@ class KioskCore:
             self.report_error("backend", exc)
         self.outbox.run_sender(lambda: self.backend_client)
         self.refresh_catalogue()
+        if self.backend_client is not None:
+            self._content_sync = ContentSync(self.local_config, url=self.backend_client.url,
+                                             token=self.backend_client.token,
+                                             session_active=lambda: self.session.state is not IdleState.IDLE,
+                                             on_result=self._content_polled)
+            self.session.on_wipe(lambda: threading.Thread(target=self._apply_content_between_sessions,
+                                                          name="content-apply", daemon=True).start())
+            threading.Thread(target=self._content_sync.run, args=(self._stop,), name="content-sync",
+                             daemon=True).start()
+
+    def _apply_content_between_sessions(self) -> None:
+        if self._content_sync is not None:
+            self._content_polled(self._content_sync.apply_pending())
+
+    def _content_polled(self, result: PollResult) -> None:
+        """Announcements and the catalogue subset change at once; config and services at the next start."""
+        self.content_status = result
+        if result.outcome == "refused":
+            self.report_error("content", ValueError(result.detail))
+        if result.outcome != "applied":
+            return
+        _config, self.content = with_content(self.local_config)
+        self.refresh_catalogue()
+        self.events.publish("content", version=result.version)
 
     def refresh_catalogue(self) -> None:
         """Fetch the procedure catalogue (or take the cached copy); announces ``catalogue`` when done."""
         client = self.backend_client
-        self.catalogue = load_catalogue(client.procedures if client else None,
-                                        self.config.data_dir / "catalogue.json") or self.catalogue
+        catalogue = load_catalogue(client.procedures if client else None, self.config.data_dir / "catalogue.json")
+        offered = self.content.files.catalogue if self.content else None
+        if catalogue is not None and offered is not None:
+            catalogue = catalogue.only(set(offered.procedures))
+        self.catalogue = catalogue or self.catalogue
         self.events.publish("catalogue", available=self.catalogue is not None)
 
     def _print_receipt(self, receipt: FilingReceipt) -> None:
@@ -161,7 +210,11 @@ class KioskCore:
         self.set_language("en" if self.language == "vi" else "vi")
 
     def announcements(self) -> list[str]:
-        return [item.text for item in self.config.announcements]
+        """Published announcements showing now (in the citizen's language when given), then the local ones."""
+        published = self.content.files.announcements if self.content else None
+        shown = published.shown_at(dt.datetime.now(LOCAL_TZ)) if published else []
+        texts = [item.text_en if self.language == "en" and item.text_en else item.text for item in shown]
+        return texts + [item.text for item in self.config.announcements]
 
     def config_lines(self) -> list[tuple[str, str]]:
         return flat_lines(masked_config(self.config))
@@ -173,6 +226,9 @@ class KioskCore:
         self.events.publish("error", message=self.last_error)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._content_sync:
+            self._content_sync.close()
         self.session.end()
         self.scanner.stop()
         self.print_queue.close()

@@ -9,6 +9,7 @@ the same tap, so a double tap or a retried request never makes two tickets.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,6 +18,7 @@ from typing import Protocol
 
 from config.schema import KioskConfig
 from devices.errors import DeviceError
+from kiosk.storage import storage_full
 from kiosk.tickets import TicketPrint, printer_profile, ticket_document
 from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownService
 from queueing.priority import PRIORITY_CODES
@@ -83,7 +85,8 @@ class QueueBackend(Protocol):
 
     def services_overview(self) -> list: ...
 
-    def issue(self, service_code: str, *, request_id: str, priority: str | None, kiosk_id: str): ...
+    def issue(self, service_code: str, *, request_id: str, priority: str | None, kiosk_id: str,
+              booking_code: str | None = None): ...
 
 
 class QueueFlow:
@@ -108,19 +111,21 @@ class QueueFlow:
     def priority_codes() -> tuple[str, ...]:
         return tuple(code for code in PRIORITY_CODES if code != "booking")
 
-    def take(self, service_code: str, priority: str | None = None, request_id: str | None = None) -> TicketInfo:
+    def take(self, service_code: str, priority: str | None = None, request_id: str | None = None,
+             booking_code: str | None = None) -> TicketInfo:
         """Issue (committed) then start printing; raises :class:`QueueRefused` when no ticket can be issued."""
         try:
             issued = self._queue.issue(service_code, request_id=request_id or secrets.token_hex(8),
-                                       priority=priority, kiosk_id=self._config.kiosk.id)
+                                       priority=priority, kiosk_id=self._config.kiosk.id, booking_code=booking_code)
         except ServiceClosed as exc:
             raise QueueRefused("queue.refused.closed") from exc
         except DailyCapReached as exc:
             raise QueueRefused("queue.refused.cap") from exc
         except UnknownService as exc:
             raise QueueRefused("queue.refused.unknown") from exc
-        except (QueueError, OSError) as exc:
-            raise QueueRefused("queue.refused.unavailable") from exc
+        except (QueueError, OSError, sqlite3.Error) as exc:
+            full = storage_full(exc, "queue")  # reported there; the citizen is told why
+            raise QueueRefused("queue.storage_full" if full else "queue.refused.unavailable") from exc
         service = next((s for s in self.services() if s.code == issued.service), None)
         ticket = TicketInfo(
             id=issued.id, number=issued.number, service_code=issued.service,

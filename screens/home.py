@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.factory import Factory
+from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
 FLOWS = ("queue", "lookup", "submit", "survey")
 
 
 class HomeScreen(Screen):
+    ticker = StringProperty("")
+
     def on_kv_post(self, *_args: object) -> None:
-        if App.get_running_app().core.config.kiosk.dev_mode:  # a text box that feeds the scanner simulator
+        app = App.get_running_app()
+        if app.core.config.kiosk.dev_mode:  # a text box that feeds the scanner simulator
             self.ids.dev_slot.add_widget(Factory.DevScanBox())
+        self.refresh_ticker()
+        app.core.events.subscribe("content", lambda version: app.on_ui(self.refresh_ticker))
+        app.core.events.subscribe("language", lambda lang: app.on_ui(self.refresh_ticker))
+
+    def on_pre_enter(self, *_args: object) -> None:
+        self.refresh_ticker()  # timed announcements start and end while nobody watches
 
     def open_flow(self, name: str) -> None:
         App.get_running_app().go(name)
 
-    def ticker_text(self) -> str:
-        return "     •     ".join(App.get_running_app().core.announcements())
+    def refresh_ticker(self) -> None:
+        self.ticker = "     •     ".join(App.get_running_app().core.announcements())

@@ -9,11 +9,12 @@ from kivy.properties import DictProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from devices.payloads import parse_payload
+from kiosk.booking_flow import BookingResult
 from kiosk.lookup_flow import LookupResult, local_date
 
 
 class LookupScreen(Screen):
-    # prompt | entry | loading | found | cached | not_found | unavailable
+    # prompt | entry | loading | found | cached | queued | undeliverable | not_found | unavailable | booking_refused
     state = StringProperty("prompt")
     message = StringProperty("")
     code = StringProperty("")
@@ -25,6 +26,7 @@ class LookupScreen(Screen):
         super().__init__(**kwargs)
         app = App.get_running_app()
         app.core.events.subscribe("lookup", lambda result: app.on_ui(self._show, result))
+        app.core.events.subscribe("booking", lambda result: app.on_ui(self._checked_in, result))
 
     def on_state(self, *_args: object) -> None:
         self.ids.parts.current = self.state if self.state in ("prompt", "entry") else "result"
@@ -42,6 +44,8 @@ class LookupScreen(Screen):
         app = App.get_running_app()
         if payload["kind"] == "dossier":
             self.search(payload["code"])
+        elif payload["kind"] == "booking":
+            self.check_in(payload["code"])
         elif payload["kind"] == "cccd":
             self.message = app.tr("lookup.cccd", app.lang)  # the card data is dropped here
         else:
@@ -53,14 +57,33 @@ class LookupScreen(Screen):
 
     def search_typed(self) -> None:
         parsed = parse_payload(self.ids.keyboard.text)
-        if parsed["kind"] != "dossier":
+        if parsed["kind"] == "booking":
+            self.check_in(parsed["code"])
+        elif parsed["kind"] == "dossier":
+            self.search(parsed["code"])
+        else:
             self.message = App.get_running_app().tr("lookup.invalid", App.get_running_app().lang)
-            return
-        self.search(parsed["code"])
 
     def search(self, code: str) -> None:
         self.code, self.state, self.message = code, "loading", ""
         App.get_running_app().core.lookup.lookup(code)
+
+    def check_in(self, code: str) -> None:
+        self.code, self.state, self.message = code, "loading", ""
+        App.get_running_app().core.bookings.check_in(code)
+
+    def _checked_in(self, result: BookingResult) -> None:
+        """Checked in: straight to the ticket screen; otherwise the reason, in plain words, with a way forward."""
+        if result.code != self.code or self.state != "loading":
+            return
+        app = App.get_running_app()
+        if result.ticket is not None:
+            app.screen("ticket").show(result.ticket)
+            app.go("ticket")
+            return
+        self.state = "booking_refused"
+        key = result.message_key or f"booking.{result.outcome}"
+        self.message = app.tr(key, app.lang, code=result.code)
 
     def _show(self, result: LookupResult) -> None:
         if result.code != self.code:

@@ -95,3 +95,20 @@ def test_backend_down_shows_the_cached_status_with_its_time(kiosk):
         assert_not_blank(kiosk.screenshot("lookup-unavailable"))
     finally:
         core.backend_client = real
+
+
+def test_booking_scan_checks_in_once_and_issues_a_priority_ticket(kiosk):
+    backend_ready(kiosk)
+    host, port = kiosk.app.core.scanner.address
+    send_payload(host, port, b"BK-251120-DEMO01\r\n")
+    assert wait_for(kiosk, lambda: kiosk.screen.name == "ticket")
+    ticket = kiosk.screen.ticket
+    assert ticket.service_code == "HT" and ticket.priority == "booking"
+    assert_not_blank(kiosk.screenshot("booking-ticket"))
+    kiosk.app.go_home()
+    send_payload(host, port, b"BK-251120-DEMO01\r\n")
+    assert wait_for(kiosk, lambda: kiosk.screen.name == "lookup" and kiosk.screen.state == "booking_refused")
+    assert kiosk.screen.message == "Lịch hẹn BK-251120-DEMO01 đã được sử dụng để lấy số."
+    send_payload(host, port, b"BK-251120-ZZZZ99\r\n")
+    assert wait_for(kiosk, lambda: kiosk.screen.message.startswith("Không tìm thấy lịch hẹn BK-251120-ZZZZ99"))
+    kiosk.screenshot("booking-unknown")

@@ -1,0 +1,67 @@
+"""The running kiosk core and published content: the ticker, the catalogue subset and services, applied between
+sessions — against a real backend on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from nacl.signing import SigningKey
+
+from kiosk.core import KioskCore
+from tests.test_content_sync import ADMIN_TOKEN, backend, kiosk_config, kiosk_token, make_bundle, publish  # noqa: F401
+
+
+def wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, backend):  # noqa: F811
+    key = SigningKey.generate()
+    config = kiosk_config(tmp_path / "data", key, f"backend.url={backend.url}",
+                          f"backend.token={kiosk_token(backend)}", "scanner.connection=sim:127.0.0.1:0")
+    catalogue = json.dumps({"procedures": ["HT01", "HT05"]}).encode()
+    bundle = make_bundle(tmp_path, key, 3, text="Bộ phận Một cửa làm việc sáng thứ Bảy",
+                         extra_files={"catalogue.json": catalogue})
+    assert publish(backend, bundle).returncode == 0
+    core = KioskCore(config)
+    published: list[int] = []
+    core.events.subscribe("content", lambda version: published.append(version))
+    core.session.start()  # a citizen is using the kiosk: nothing changes under their fingers
+    try:
+        core.start()  # the first poll happens at once and downloads the bundle
+        assert wait_until(lambda: core.content_status is not None and core.content_status.outcome == "pending")
+        assert published == [] and "Bộ phận Một cửa làm việc sáng thứ Bảy" not in core.announcements()
+        core.session.end()
+        assert wait_until(lambda: published == [3])
+        assert core.announcements()[0] == "Bộ phận Một cửa làm việc sáng thứ Bảy"
+        assert wait_until(lambda: core.catalogue is not None and len(core.catalogue) == 2)
+        assert [e.key for e in core.catalogue.life_events] == ["birth"]
+    finally:
+        core.close()
+    restarted = KioskCore(config)  # the applied content is there at the next start, before any network
+    try:
+        assert restarted.content.version == 3 and restarted.announcements()[0].startswith("Bộ phận Một cửa")
+    finally:
+        restarted.close()
+
+
+def test_services_from_content_replace_the_local_list_at_start(tmp_path, backend):  # noqa: F811
+    key = SigningKey.generate()
+    config = kiosk_config(tmp_path / "data", key, "scanner.connection=sim:127.0.0.1:0")
+    services = {"services": [{"code": "HT", "name_vi": "Hộ tịch", "name_en": "Civil status", "counters": [1, 2]}]}
+    bundle = make_bundle(tmp_path, key, 1, extra_files={"services.json": json.dumps(services).encode()})
+    from kiosk.content import apply_bundle
+
+    apply_bundle(bundle, config)
+    core = KioskCore(config)
+    try:
+        assert [s.code for s in core.queue.services()] == ["HT"]
+        assert core.local_config.queue.services != core.config.queue.services
+    finally:
+        core.close()
