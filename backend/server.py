@@ -17,18 +17,23 @@ import uvicorn
 
 from backend.app import BackendSettings, create_app
 from backend.store import BackendStore
+from kiosk.storage import check_and_repair
 
 
 @dataclass
-class RunningBackend:
+class RunningServer:
     url: str
-    token: str
     server: uvicorn.Server
     thread: threading.Thread
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout)
+
+
+@dataclass
+class RunningBackend(RunningServer):
+    token: str = ""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,16 +44,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def open_store(path: Path) -> BackendStore:
     path.parent.mkdir(parents=True, exist_ok=True)
+    check_and_repair(path)
     store = BackendStore(path)
     store.seed()
     return store
 
 
 def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
-                    name: str = "embedded-server") -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Run an ASGI app with uvicorn on a daemon thread; returns (base URL, server, thread) once it accepts."""
+                    name: str = "embedded-server") -> RunningServer:
+    """Run an ASGI app with uvicorn on a daemon thread, once it accepts connections (tests, benches, the kiosk's
+    embedded backend). Open event streams are cut after a second at stop, so stopping never hangs on a board.
+
+    :raises RuntimeError: it did not start within 10 s (e.g. the port is taken).
+    """
     port = port or free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the kiosk owns SIGTERM
     thread = threading.Thread(target=server.run, name=name, daemon=True)
@@ -57,8 +68,9 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
     while not server.started and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.02)
     if not server.started:
+        server.should_exit = True
         raise RuntimeError(f"{name} did not start on {host}:{port}")
-    return f"http://{host}:{port}", server, thread
+    return RunningServer(f"http://{host}:{port}", server, thread)
 
 
 def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
@@ -66,6 +78,5 @@ def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
     """Start a seeded backend on a thread; returns once it accepts connections."""
     store = open_store(db_path)
     token = store.add_token("kiosk", "embedded")
-    url, server, thread = serve_in_thread(create_app(store, settings), host=host, port=port,
-                                          name="embedded-backend")
-    return RunningBackend(url, token, server, thread)
+    running = serve_in_thread(create_app(store, settings), host=host, port=port, name="embedded-backend")
+    return RunningBackend(running.url, running.server, running.thread, token)

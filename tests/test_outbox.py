@@ -50,13 +50,8 @@ def store(tmp_path):
 
 
 def serve(store, wrap=lambda app: app, port: int = 0):
-    url, server, thread = serve_in_thread(wrap(create_app(store)), port=port)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(5)
-
-    return url, stop
+    running = serve_in_thread(wrap(create_app(store)), port=port)
+    return running.url, running.stop
 
 
 def test_local_reference_is_durable_scannable_and_stable_per_key(tmp_path):

@@ -1,4 +1,5 @@
-"""``queue services|take|status|report``: the queue from the command line, on the configured queue and printer."""
+"""``queue services|take|status|report``: the queue from the command line, on the configured queue and printer;
+``queue serve``: the branch queue server for a centre's kiosks, counters and display boards."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import json
 import sys
 import threading
+from pathlib import Path
 
 from devices.errors import DeviceError
 from devices.factory import open_printer
@@ -131,6 +133,32 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from queueing.engine import QueueEngine
+    from queueing.server import create_app
+
+    config = config_from_args(args)
+    if not config.queue.services:
+        print("queue.services is empty: the server has nothing to queue for", file=sys.stderr)
+        return EXIT_REFUSED
+    db = Path(args.db) if args.db else config.data_dir / "queue-server.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
+    app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
+                     title=config.branch.name, announcements=[a.text for a in config.announcements])
+    if not config.queue.counters:
+        print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
+    print(f"Branch queue server on http://{args.host}:{args.port} (counter page /counter, display /display, "
+          f"OpenAPI /openapi.json), data: {db}", file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
+    finally:
+        engine.close()
+    return 0
+
+
 def _date(text: str) -> str:
     try:
         dt.date.fromisoformat(text)
@@ -140,7 +168,7 @@ def _date(text: str) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    queue = subparsers.add_parser("queue", help="queue numbers: services, take, status, report")
+    queue = subparsers.add_parser("queue", help="queue numbers: services, take, status, report, serve")
     actions = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
     services = actions.add_parser("services", help="list services with waiting counts")
     services.add_argument("--json", action="store_true")
@@ -158,3 +186,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--date", type=_date, metavar="YYYY-MM-DD")
     report.add_argument("--json", action="store_true")
     report.set_defaults(handler=run_report)
+    serve = actions.add_parser("serve", help="run the branch queue server (OpenAPI at /openapi.json)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
+    serve.set_defaults(handler=run_serve)
