@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from config.schema import KioskConfig
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable
+from kiosk.storage import check_and_repair, storage_full
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -33,6 +34,7 @@ TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
 class Outbox:
     def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        check_and_repair(path)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")  # a receipt was printed for this row: survive power loss
@@ -49,7 +51,10 @@ class Outbox:
         self._clock = clock or (lambda: dt.datetime.now(LOCAL_TZ))
 
     def add(self, key: str, body: dict[str, Any]) -> str:
-        """Commit a submission (durably) and return its local reference; repeating a key returns the same one."""
+        """Commit a submission (durably) and return its local reference; repeating a key returns the same one.
+
+        :raises StorageFull: the disk refused the write; nothing was stored, so no receipt may be printed.
+        """
         now = self._clock()
         with self._lock:
             row = self._conn.execute("SELECT local_ref FROM outbox WHERE key = ?", [key]).fetchone()
@@ -63,9 +68,10 @@ class Outbox:
                 ref = f"KS.{self._kiosk}-{now:%y%m%d}-{cursor.lastrowid:04d}"
                 self._conn.execute("UPDATE outbox SET local_ref = ? WHERE seq = ?", [ref, cursor.lastrowid])
                 self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            except BaseException as exc:
+                if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    self._conn.execute("ROLLBACK")
+                raise storage_full(exc, "outbox") or exc
         self._wake.set()
         return ref
 

@@ -13,6 +13,7 @@ import time
 
 from config.schema import KioskConfig
 from kiosk.kivy_env import prepare_kivy
+from kiosk.logfile import configure_logging
 
 
 def _started_at() -> float:
@@ -21,7 +22,7 @@ def _started_at() -> float:
 
 
 def run_kiosk(config: KioskConfig, *, windowed: bool = False) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.data_dir / "logs")
     prepare_kivy(
         config.data_dir / "kivy",
         width=config.screen.width,

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from kiosk.storage import check_and_repair
+
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SCORES = (1, 2, 3, 4, 5)
 REASONS = ("wait_time", "staff_attitude", "guidance", "facilities", "kiosk_easy", "kiosk_hard")
@@ -36,6 +38,7 @@ class DailyFigure:
 
 class SurveyStore:
     def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
+        check_and_repair(path)
         self._db = sqlite_utils.Database(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._kiosk_id = kiosk_id

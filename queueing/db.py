@@ -26,6 +26,7 @@ from typing import Literal
 
 import sqlite_utils
 
+from kiosk.storage import check_and_repair
 from queueing.errors import QueueBusy
 from queueing.migrations import Migrations
 
@@ -108,6 +109,7 @@ def connect(path: Path | str, synchronous: Synchronous = "NORMAL") -> sqlite_uti
     """Open (creating if needed) and migrate the queue database."""
     if synchronous not in ("NORMAL", "FULL"):
         raise ValueError(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
+    check_and_repair(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -125,11 +127,11 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     _begin_immediate(conn)
     try:
         yield conn
+        conn.execute("COMMIT")  # a COMMIT the disk refuses may leave the transaction open: roll it back too
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:

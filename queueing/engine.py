@@ -19,6 +19,8 @@ tickets the kiosk issued from it into the line by their issue time. One engine m
 methods hold a lock); processes share the file.
 
 Time comes from an injected clock returning aware datetimes, so tests move it across midnight without sleeping.
+After an NTP step back of up to ``MAX_CLOCK_HOLD`` the engine's time stands still until the clock catches up, so a
+later ticket never goes ahead of earlier ones in the line, nor onto the previous day.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -46,6 +48,7 @@ from queueing.report import summarize
 from queueing.services import LOCAL_TZ, ServiceDef
 
 ACTIVE_STATES = ("called", "serving")
+MAX_CLOCK_HOLD = timedelta(hours=2)  # a clock further ahead than this was wrong: follow the correction
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -81,6 +84,7 @@ class QueueEngine:
         self.services = {service.code: service for service in services}
         self.max_priority_in_row = max_priority_in_row
         self._clock = clock
+        self._latest: datetime | None = None
         self._lock = threading.RLock()
 
     # -- issuing ------------------------------------------------------------------------------------------------
@@ -370,7 +374,10 @@ class QueueEngine:
         return priority
 
     def _now(self) -> datetime:
-        return self._clock().astimezone(LOCAL_TZ)
+        now = self._clock().astimezone(LOCAL_TZ)
+        if self._latest is None or now > self._latest or self._latest - now > MAX_CLOCK_HOLD:
+            self._latest = now
+        return self._latest
 
     def _today(self) -> str:
         return self._now().date().isoformat()

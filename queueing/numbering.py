@@ -31,7 +31,13 @@ def take(conn: sqlite3.Connection, service: ServiceDef, day: str, count: int = 1
     """
     row = conn.execute("SELECT next_seq, allocated FROM day_sequences WHERE day = ? AND service = ?",
                        [day, service.code]).fetchone()
-    next_seq, allocated = row if row else (service.first_number, 0)
+    if row is None:  # the day's first number, or a repaired file lost the row: go on after any number on file
+        highest = conn.execute(
+            "SELECT MAX(n) FROM (SELECT MAX(seq) AS n FROM tickets WHERE day = ?1 AND service = ?2 "
+            "UNION ALL SELECT MAX(last_seq) FROM number_blocks WHERE day = ?1 AND service = ?2)",
+            [day, service.code]).fetchone()[0]
+        row = (service.first_number, 0) if highest is None else (highest + 1, highest + 1 - service.first_number)
+    next_seq, allocated = row
     if service.daily_cap is not None:
         left = service.daily_cap - allocated
         if left <= 0 or (left < count and not partial):
