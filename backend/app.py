@@ -13,12 +13,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from nacl.signing import SigningKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend.content_routes import ContentShelf, content_routes
+from backend.admin import PublishingShelf, admin_routes
+from backend.content_routes import content_routes
+from backend.fleet import FleetStore, fleet_routes
 from backend.openapi import OPENAPI
 from backend.store import BackendStore, Conflict, Invalid, NotFound
 from devices.payloads.vietqr import build_vietqr, fee_message
@@ -32,6 +35,8 @@ class BackendSettings:
     bank_account: str = "113000006868"
     payment_secret: str = "demo-payment-secret"
     content_db: str = ":memory:"  # SQLite file keeping published content bundles
+    fleet_db: str = ":memory:"  # SQLite file keeping each kiosk's last heartbeat and the admin pages' sessions
+    signing_key: SigningKey | None = None  # signs bundles published from the admin pages (--signing-key)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -164,5 +169,8 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         Route("/api/bookings/{code}/checkin", check_in, methods=["POST"]),
         Route("/api/admin/kiosks", create_kiosk, methods=["POST"]),
     ]
-    routes += content_routes(ContentShelf(settings.content_db), auth)
+    shelf, fleet = PublishingShelf(settings.content_db), FleetStore(settings.fleet_db)
+    routes += content_routes(shelf, auth) + fleet_routes(fleet, auth)
+    routes += admin_routes(store.token_role, fleet, shelf, sessions_db=settings.fleet_db,
+                           signing_key=settings.signing_key)
     return Starlette(routes=routes)

@@ -42,6 +42,17 @@ OPENAPI = {
                                                      errors=("401", "404", "409"))},
         "/api/admin/kiosks": {"post": {**_op("Create a kiosk token", body="NewKiosk", errors=("401", "403", "422")),
                                        "security": [{"adminToken": []}]}},
+        "/api/fleet/heartbeat": {"post": _op("Report a kiosk's state (a kiosk token reports only for its own id)",
+                                             body="Heartbeat", errors=("401", "403", "413", "422"))},
+        "/api/fleet": {"get": {
+            **_op("Kiosks with their last heartbeat, its age and flags (silent, paper_out, paper_low, printer_offline,"
+                  " printer_error, error, doctor)", errors=("401", "403")),
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "branch", "in": "query", "required": False, "schema": {"type": "string"}}],
+        }},
+        "/api/fleet/{kiosk_id}/log": {"get": {**_op("The last log lines (≤ 50, scrubbed) a kiosk reported",
+                                                    params=("kiosk_id",), errors=("401", "403", "404")),
+                                              "security": [{"adminToken": []}]}},
     },
     "components": {
         "securitySchemes": {"kioskToken": {"type": "http", "scheme": "bearer"},
@@ -53,6 +64,32 @@ OPENAPI = {
                                           "linked_to": {"type": "string"}}},
             "PaymentCallback": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
             "NewKiosk": {"type": "object", "required": ["kiosk_id"], "properties": {"kiosk_id": {"type": "string"}}},
+            "Heartbeat": {
+                "type": "object", "additionalProperties": False,
+                "required": ["kiosk_id", "interval_s", "branch", "app_version", "printer", "scanner", "outbox_depth",
+                             "uptime_s"],
+                "properties": {
+                    "kiosk_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"},
+                    "interval_s": {"type": "number", "minimum": 0.1, "maximum": 3600},
+                    "branch": {"type": "string", "maxLength": 100},
+                    "group": {"type": "string", "nullable": True},
+                    "app_version": {"type": "string", "maxLength": 32},
+                    "content_version": {"type": "integer", "minimum": 0, "nullable": True},
+                    "printer": {"type": "string", "enum": ["ok", "paper_low", "paper_out", "offline", "error"]},
+                    "scanner": {"type": "string", "pattern": "^[a-z_]{1,20}$"},
+                    "outbox_depth": {"type": "integer", "minimum": 0},
+                    "queue": {"type": "object", "nullable": True, "properties": {
+                        "waiting": {"type": "integer"}, "open_services": {"type": "integer"},
+                        "services": {"type": "integer"}}},
+                    "uptime_s": {"type": "number", "minimum": 0},
+                    "last_error": {"type": "string", "maxLength": 200, "nullable": True},
+                    "doctor": {"type": "array", "maxItems": 20, "items": {
+                        "type": "object", "required": ["check", "ok"], "properties": {
+                            "check": {"type": "string"}, "ok": {"type": "boolean"},
+                            "detail": {"type": "string", "maxLength": 200}}}},
+                    "log_tail": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 300}},
+                },
+            },
         },
     },
 }

@@ -74,9 +74,9 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
 
 
 def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
-                    settings: BackendSettings = BackendSettings()) -> RunningBackend:
-    """Start a seeded backend on a thread; returns once it accepts connections."""
+                    settings: BackendSettings = BackendSettings(), kiosk_id: str = "embedded") -> RunningBackend:
+    """Start a seeded backend on a thread; returns once it accepts connections with a token for ``kiosk_id``."""
     store = open_store(db_path)
-    token = store.add_token("kiosk", "embedded")
+    token = store.add_token("kiosk", kiosk_id)
     running = serve_in_thread(create_app(store, settings), host=host, port=port, name="embedded-backend")
     return RunningBackend(running.url, running.server, running.thread, token)

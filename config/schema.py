@@ -162,6 +162,7 @@ class BackendSection(_Section):
     url: str = "embedded"
     token: str = ""
     timeout_s: float = Field(default=5.0, gt=0, le=120)
+    heartbeat_s: float = Field(default=60.0, ge=0, le=3600)  # fleet heartbeat interval; 0 = none
 
     @field_validator("url")
     @classmethod

@@ -14,7 +14,7 @@ def open_backend(config: KioskConfig) -> tuple[BackendClient, Callable[[], None]
     if url == "embedded":
         from backend.server import start_in_thread
 
-        running = start_in_thread(config.data_dir / "backend" / "backend.db")
+        running = start_in_thread(config.data_dir / "backend" / "backend.db", kiosk_id=config.kiosk.id)
         url, token, stop_server = running.url, running.token, running.stop
     client = BackendClient(url, token, timeout_s=config.backend.timeout_s,
                            cache_path=config.data_dir / "status-cache.db")

@@ -25,6 +25,7 @@ from kiosk.catalogue import Catalogue, load_catalogue
 from kiosk.content import Content, load_current
 from kiosk.content.sync import ContentSync, PollResult
 from kiosk.filing_flow import FilingFlow, FilingReceipt
+from kiosk.heartbeat import Heartbeat, StatusCollector
 from kiosk.lookup_flow import LookupFlow
 from kiosk.outbox import LOCAL_TZ, open_outbox
 from kiosk.pin import PinGate
@@ -81,6 +82,7 @@ class KioskCore:
         self.events = Events()
         self._content_sync: ContentSync | None = None
         self.content_status: PollResult | None = None  # the last sync outcome, for technicians and heartbeats
+        self._heartbeat: Heartbeat | None = None
         self._stop = threading.Event()
         clock_kw = {"clock": clock} if clock else {}
         self.session = Session(config.session.idle_warning_s, config.session.idle_reset_s, **clock_kw)
@@ -135,6 +137,10 @@ class KioskCore:
                                                           name="content-apply", daemon=True).start())
             threading.Thread(target=self._content_sync.run, args=(self._stop,), name="content-sync",
                              daemon=True).start()
+            if self.config.backend.heartbeat_s:
+                self._heartbeat = Heartbeat(self.backend_client.url, self.backend_client.token, self.config.kiosk.id,
+                                            self.config.backend.heartbeat_s, StatusCollector(self))
+                self._heartbeat.start()
 
     def _apply_content_between_sessions(self) -> None:
         if self._content_sync is not None:
@@ -227,6 +233,8 @@ class KioskCore:
 
     def close(self) -> None:
         self._stop.set()
+        if self._heartbeat:
+            self._heartbeat.stop(timeout_s=1.0)
         if self._content_sync:
             self._content_sync.close()
         self.session.end()

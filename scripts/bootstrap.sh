@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Kivy's wheel bundles SDL2 but links the system OpenGL/X client libraries; socat makes serial pty pairs for
-# device tests; cage is the kiosk session compositor the systemd unit runs (and systemd-analyze verifies).
+# device tests; cage is the kiosk session compositor the systemd unit runs (and systemd-analyze verifies);
+# chromium drives the admin pages' browser tests through playwright (never `playwright install`).
 DEB_PACKAGES=(
   libgl1 libgl1-mesa-dri libegl1 libmtdev1 libx11-6 libxext6 libxrender1 libxi6 libxrandr2 libxcursor1
-  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat cage
+  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat cage chromium
 )
 
 missing=()

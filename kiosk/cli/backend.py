@@ -10,7 +10,7 @@ from pathlib import Path
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendUnavailable, NotFound
 from kiosk.backend_source import open_backend
-from kiosk.cli import config_from_args
+from kiosk.cli import EXIT_CONFIG, config_from_args
 
 EXIT_NOT_FOUND = 1
 EXIT_UNAVAILABLE = 3
@@ -21,7 +21,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from backend.app import BackendSettings, create_app
     from backend.server import open_store
+    from kiosk.content.signing import KeyFileError, load_signing_key
 
+    try:
+        signing_key = load_signing_key(args.signing_key) if args.signing_key else None
+    except KeyFileError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     store = open_store(Path(args.db))
     if args.kiosk_token:
         store.add_token("kiosk", "cli", args.kiosk_token)
@@ -29,7 +35,8 @@ def run_serve(args: argparse.Namespace) -> int:
         store.add_token("admin", None, args.admin_token)
     print(f"Reference backend on http://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {args.db}",
           file=sys.stderr)
-    settings = BackendSettings(content_db=str(Path(args.db).with_name("content.db")))  # bundles survive restarts
+    settings = BackendSettings(content_db=str(Path(args.db).with_name("content.db")),  # bundles survive restarts
+                               fleet_db=str(Path(args.db).with_name("fleet.db")), signing_key=signing_key)
     uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -70,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--db", default="backend-data/backend.db", help="SQLite file (created and seeded)")
     serve.add_argument("--kiosk-token", help="accept this bearer token from kiosks (stored hashed)")
     serve.add_argument("--admin-token", help="accept this bearer token for admin endpoints (stored hashed)")
+    serve.add_argument("--signing-key", type=Path, metavar="FILE",
+                       help="content signing key (from `content keygen`) for publishing on the admin pages")
     serve.set_defaults(handler=run_serve)
     dossier = subparsers.add_parser("dossier", help="dossier look-ups")
     dossier_actions = dossier.add_subparsers(dest="dossier_command", metavar="ACTION", required=True)

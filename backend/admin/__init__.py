@@ -1,0 +1,26 @@
+"""Administrators' web pages on the reference backend: fleet dashboard, kiosk logs, announcements, content versions.
+
+Layout: :mod:`.pages` (routes and form handling), :mod:`.sessions` (login sessions and CSRF), :mod:`.publishing`
+(building and signing bundles on the backend), ``templates/`` (Jinja2, Vietnamese) and ``static/`` (CSS, one
+script). :func:`admin_routes` is what the app mounts.
+"""
+
+from __future__ import annotations
+
+from nacl.signing import SigningKey
+from starlette.routing import BaseRoute
+
+from backend.admin.pages import AdminPages, TokenRole
+from backend.admin.publishing import PublishingShelf
+from backend.admin.sessions import AdminSessions
+from backend.fleet import FleetStore
+from config.loader import load_config
+
+__all__ = ["PublishingShelf", "admin_routes"]
+
+
+def admin_routes(token_role: TokenRole, fleet: FleetStore, shelf: PublishingShelf, *, sessions_db: str,
+                 signing_key: SigningKey | None) -> list[BaseRoute]:
+    """The admin pages under ``/admin``; without ``signing_key`` they work but cannot publish."""
+    pages = AdminPages(token_role, fleet, shelf, AdminSessions(sessions_db), signing_key, load_config(None, []))
+    return pages.routes()

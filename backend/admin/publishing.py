@@ -1,0 +1,118 @@
+"""Publishing from the admin pages: the backend builds and signs a bundle itself, with the key given to it.
+
+An announcement edit must not wipe what else a target receives (services, ticket text, theme…), so the new bundle
+is the newest content that target currently receives with ``announcements.json`` replaced. It is built by
+:func:`kiosk.content.bundle.build_bundle` (the same checks as ``content build``) with the version one above the
+newest published; if another administrator published in between, the shelf refuses the version and it is built
+again with the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl.signing import SigningKey
+from pydantic import ValidationError
+
+from backend.content_routes import MAX_UPLOAD, ContentShelf, Rejected
+from config.schema import KioskConfig
+from kiosk.content.bundle import MANIFEST, SIGNATURE, BundleRejected, Limits, build_bundle, read_entries
+from kiosk.content.models import Announcements, Target, TimedAnnouncement
+
+ANNOUNCEMENTS = "announcements.json"
+PUBLISH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Published:
+    version: int
+    target_kind: str
+    target_value: str | None
+    published_at: str
+    size: int
+
+
+class PublishingShelf(ContentShelf):
+    """The content shelf with the read-outs the admin pages need besides serving kiosks."""
+
+    def newest_version(self) -> int:
+        """The highest version published to any target (0 before the first)."""
+        with self._lock:
+            return self._conn.execute("SELECT max(version) FROM content_bundles").fetchone()[0] or 0
+
+    def published(self, limit: int = 50) -> list[Published]:
+        """The newest ``limit`` bundles, newest first (without their bytes)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT version, target_kind, target_value, published_at, length(data) "
+                                      "FROM content_bundles ORDER BY version DESC LIMIT ?", [limit]).fetchall()
+        return [Published(*row) for row in rows]
+
+    def version_for(self, kiosk_id: str, group: str | None) -> int | None:
+        """The version a kiosk should be running: the newest for all kiosks, its group or its id."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT max(version) FROM content_bundles WHERE target_kind = 'all' "
+                "OR (target_kind = 'kiosk' AND target_value = ?) OR (target_kind = 'group' AND target_value = ?)",
+                [kiosk_id, group]).fetchone()
+        return row[0]
+
+
+def receiver(target: Target, group_of: Callable[[str], str | None]) -> tuple[str, str | None]:
+    """(kiosk id, group) whose newest bundle is what ``target`` currently receives; "" matches no kiosk."""
+    if target.kiosk:
+        return target.kiosk, group_of(target.kiosk)
+    return "", target.group
+
+
+def current_files(shelf: ContentShelf, target: Target, group_of: Callable[[str], str | None]) -> dict[str, bytes]:
+    """The content files (no manifest, no signature) of the newest bundle ``target`` receives; {} for none."""
+    found = shelf.latest_for(*receiver(target, group_of))
+    if found is None:
+        return {}
+    try:
+        entries = read_entries(found[2], Limits(MAX_UPLOAD))
+    except BundleRejected:  # checked when it was published; unreadable now means the database was damaged
+        return {}
+    return {name: data for name, data in entries.items() if name not in (MANIFEST, SIGNATURE)}
+
+
+def current_announcements(files: dict[str, bytes]) -> list[TimedAnnouncement]:
+    if ANNOUNCEMENTS not in files:
+        return []
+    try:
+        return list(Announcements.model_validate_json(files[ANNOUNCEMENTS]).announcements)
+    except ValidationError:
+        return []
+
+
+def publish_announcements(shelf: PublishingShelf, key: SigningKey, target: Target,
+                          announcements: list[TimedAnnouncement], base: dict[str, bytes],
+                          config: KioskConfig) -> dict[str, object]:
+    """Build, sign and publish ``base`` with its announcements replaced; returns what the shelf stored.
+
+    :raises kiosk.content.bundle.BuildError: the content would be refused by kiosks.
+    :raises backend.content_routes.Rejected: the shelf refused the bundle.
+    """
+    files = {name: data for name, data in base.items() if name != ANNOUNCEMENTS}
+    files[ANNOUNCEMENTS] = json.dumps(
+        {"announcements": [item.model_dump(mode="json", exclude_defaults=True) for item in announcements]},
+        ensure_ascii=False, indent=2).encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
+        source = Path(tmp) / "content"
+        for name, data in files.items():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_bytes(data)
+        out = Path(tmp) / "bundle.zip"
+        attempts = 0
+        while True:  # bounded: at most PUBLISH_ATTEMPTS builds
+            build_bundle(source, key, version=shelf.newest_version() + 1, target=target, out=out, config=config)
+            try:
+                return shelf.publish(out.read_bytes())
+            except Rejected as exc:
+                attempts += 1
+                if exc.status != 409 or attempts >= PUBLISH_ATTEMPTS:
+                    raise

@@ -1,0 +1,258 @@
+"""The fleet: the last heartbeat of every kiosk, and which kiosks need someone to look at them.
+
+::
+
+    POST /api/fleet/heartbeat        kiosk token (for its own kiosk_id); body: see :class:`HeartbeatBody`
+         200 {"received_at"} · 403 another kiosk's id · 413 too big · 422 {"message": "<key>: <what is wrong>"}
+    GET  /api/fleet[?branch=B]       admin token; 200 {"now", "branches", "kiosks": [<state, age_s, flags>]}
+    GET  /api/fleet/{kiosk_id}/log   admin token; 200 {"kiosk_id", "received_at", "lines"} · 404 never heard of
+
+Only the newest heartbeat of each kiosk is kept (one row per kiosk). Each heartbeat carries its own interval, so a
+kiosk is *silent* once more than two of its intervals passed without one, whatever interval its config sets.
+Flags are red (the kiosk cannot serve: silent, paper out, printer offline or failing) or orange (needs a visit
+soon: paper low, an error reported, a failed installation check). Log lines, the last error and check details are
+scrubbed again on arrival, so a kiosk running older software cannot leave an identity number in the backend.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kiosk.heartbeat import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS, scrub
+from queueing.migrations import Migrations
+
+MAX_HEARTBEAT_BYTES = 128 * 1024
+KIOSK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+SILENT_AFTER_INTERVALS = 2
+RED_FLAGS = ("silent", "paper_out", "printer_offline", "printer_error")
+ORANGE_FLAGS = ("paper_low", "error", "doctor")
+fleet_migrations = Migrations()
+Auth = Callable[[Request, str], tuple[str, str | None] | JSONResponse]
+
+
+@fleet_migrations("fleet_0001_heartbeats")
+def _schema(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE heartbeats (kiosk_id TEXT PRIMARY KEY, branch TEXT NOT NULL, kiosk_group TEXT, "
+               "received_at REAL NOT NULL, interval_s REAL NOT NULL, status TEXT NOT NULL, log_tail TEXT NOT NULL)")
+    db.execute("CREATE INDEX heartbeats_branch ON heartbeats (branch)")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ShortText = Annotated[str, StringConstraints(max_length=SHORT_TEXT_CHARS)]
+LogLine = Annotated[str, StringConstraints(max_length=LOG_LINE_CHARS)]
+
+
+class DoctorResult(_Model):
+    check: str = Field(min_length=1, max_length=40)
+    ok: bool
+    detail: ShortText = ""
+
+
+class QueueFigures(_Model):
+    waiting: int = Field(ge=0, le=1_000_000)
+    open_services: int = Field(ge=0, le=10_000)
+    services: int = Field(ge=0, le=10_000)
+
+
+class HeartbeatBody(_Model):
+    """What a kiosk reports; ``last_error``, doctor details and log lines carry no personal data (scrubbed)."""
+
+    kiosk_id: str = Field(pattern=KIOSK_ID_PATTERN)
+    interval_s: float = Field(ge=0.1, le=3600)
+    branch: str = Field(min_length=1, max_length=100)
+    group: str | None = Field(default=None, pattern=KIOSK_ID_PATTERN)
+    app_version: str = Field(min_length=1, max_length=32)
+    content_version: int | None = Field(default=None, ge=0, le=2**53)
+    printer: Literal["ok", "paper_low", "paper_out", "offline", "error"]
+    scanner: str = Field(pattern=r"^[a-z_]{1,20}$")
+    outbox_depth: int = Field(ge=0, le=1_000_000)
+    queue: QueueFigures | None = None
+    uptime_s: float = Field(ge=0, le=10**9)
+    last_error: ShortText | None = None
+    doctor: list[DoctorResult] = Field(default=[], max_length=20)
+    log_tail: list[LogLine] = Field(default=[], max_length=LOG_TAIL_LINES)
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the first bad key: ``printer: Input should be 'ok', 'paper_low', … (and 2 more)``."""
+    errors = exc.errors()
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(body)"
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{key}: {message}{more}"
+
+
+@dataclass(frozen=True)
+class KioskState:
+    """A kiosk as the dashboard shows it: its last heartbeat, how old that is, and what needs attention."""
+
+    status: dict[str, Any]
+    received_at: float
+    age_s: float
+    flags: tuple[str, ...]
+
+    @property
+    def kiosk_id(self) -> str:
+        return self.status["kiosk_id"]
+
+    @property
+    def severity(self) -> Literal["red", "orange", "ok"]:
+        if any(flag in RED_FLAGS for flag in self.flags):
+            return "red"
+        return "orange" if self.flags else "ok"
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.status, "last_seen": _iso(self.received_at), "age_s": round(self.age_s, 1),
+                "severity": self.severity, "flags": list(self.flags)}
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def flags_for(status: dict[str, Any], age_s: float) -> tuple[str, ...]:
+    """Red flags first, in the order of :data:`RED_FLAGS` then :data:`ORANGE_FLAGS`."""
+    printer = status["printer"]
+    raised = {
+        "silent": age_s > SILENT_AFTER_INTERVALS * status["interval_s"],
+        "paper_out": printer == "paper_out",
+        "printer_offline": printer == "offline",
+        "printer_error": printer == "error",
+        "paper_low": printer == "paper_low",
+        "error": bool(status.get("last_error")),
+        "doctor": any(not check["ok"] for check in status.get("doctor", [])),
+    }
+    return tuple(flag for flag in RED_FLAGS + ORANGE_FLAGS if raised[flag])
+
+
+class FleetStore:
+    """The newest heartbeat per kiosk in SQLite (``:memory:`` keeps them for the life of the process)."""
+
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        if path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()
+        self._clock = clock
+        fleet_migrations.apply(sqlite_utils.Database(self._conn))
+
+    def record(self, beat: HeartbeatBody) -> float:
+        """Keep ``beat`` as the kiosk's newest heartbeat; returns the time it was received."""
+        now = self._clock()
+        status = beat.model_dump(mode="json", exclude={"log_tail"})
+        if status["last_error"]:
+            status["last_error"] = scrub(status["last_error"])
+        for check in status["doctor"]:
+            check["detail"] = scrub(check["detail"])
+        lines = [scrub(line)[:LOG_LINE_CHARS] for line in beat.log_tail]
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                beat.kiosk_id, beat.branch, beat.group, now, beat.interval_s,
+                json.dumps(status, ensure_ascii=False), json.dumps(lines, ensure_ascii=False)])
+        return now
+
+    def kiosks(self, branch: str | None = None) -> list[KioskState]:
+        """Every kiosk (of ``branch`` when given), by branch then id."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT received_at, status FROM heartbeats WHERE ?1 IS NULL OR branch = ?1 "
+                "ORDER BY branch, kiosk_id", [branch]).fetchall()
+        now = self._clock()
+        states = []
+        for received_at, text in rows:
+            status = json.loads(text)
+            age = max(0.0, now - received_at)
+            states.append(KioskState(status, received_at, age, flags_for(status, age)))
+        return states
+
+    def now(self) -> float:
+        return self._clock()
+
+    def branches(self) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self._conn.execute("SELECT DISTINCT branch FROM heartbeats ORDER BY branch")]
+
+    def group_of(self, kiosk_id: str) -> str | None:
+        """The content group the kiosk last reported (None when it has none or never reported)."""
+        with self._lock:
+            row = self._conn.execute("SELECT kiosk_group FROM heartbeats WHERE kiosk_id = ?", [kiosk_id]).fetchone()
+        return row[0] if row else None
+
+    def log_tail(self, kiosk_id: str) -> tuple[float, list[str], dict[str, Any]] | None:
+        """(received at, log lines, status) of the kiosk's newest heartbeat, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT received_at, log_tail, status FROM heartbeats WHERE kiosk_id = ?",
+                                     [kiosk_id]).fetchone()
+        return (row[0], json.loads(row[1]), json.loads(row[2])) if row else None
+
+
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fleet_routes(fleet: FleetStore, auth: Auth) -> list[Route]:
+    """The fleet API, authenticated with the app's ``auth(request, role)``."""
+
+    async def heartbeat(request: Request) -> Response:
+        who = auth(request, "kiosk")
+        if isinstance(who, JSONResponse):
+            return who
+        raw = await _bounded_body(request, MAX_HEARTBEAT_BYTES)
+        if raw is None:
+            return _refuse(413, "too_large", f"heartbeats are limited to {MAX_HEARTBEAT_BYTES // 1024} KiB")
+        try:
+            beat = HeartbeatBody.model_validate_json(raw or b"null")
+        except ValidationError as exc:
+            return _refuse(422, "invalid", describe_error(exc))
+        if who[0] != "admin" and who[1] is not None and who[1] != beat.kiosk_id:
+            return _refuse(403, "forbidden", "a kiosk token may only report for its own kiosk")
+        return JSONResponse({"received_at": _iso(fleet.record(beat))})
+
+    async def listing(request: Request) -> Response:
+        who = auth(request, "admin")
+        if isinstance(who, JSONResponse):
+            return who
+        branch = request.query_params.get("branch") or None
+        return JSONResponse({"now": _iso(fleet.now()), "branches": fleet.branches(),
+                             "kiosks": [state.as_json() for state in fleet.kiosks(branch)]})
+
+    async def kiosk_log(request: Request) -> Response:
+        who = auth(request, "admin")
+        if isinstance(who, JSONResponse):
+            return who
+        kiosk_id = request.path_params["kiosk_id"]
+        found = fleet.log_tail(kiosk_id)
+        if found is None:
+            return _refuse(404, "not_found", f"no heartbeat from kiosk {kiosk_id[:32]}")
+        return JSONResponse({"kiosk_id": kiosk_id, "received_at": _iso(found[0]), "lines": found[1]})
+
+    return [Route("/api/fleet/heartbeat", heartbeat, methods=["POST"]),
+            Route("/api/fleet", listing, methods=["GET"]),
+            Route("/api/fleet/{kiosk_id}/log", kiosk_log, methods=["GET"])]
