@@ -51,7 +51,10 @@ def parse_url(text: str) -> dict[str, object] | None:
     """A link carrying a ticket id, a booking code or a dossier code (in a query parameter or the path)."""
     if not re.match(r"^https?://", text, re.IGNORECASE) or any(ch.isspace() for ch in text.strip()):
         return None
-    parts = urlsplit(text.strip())
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:  # "http://[oops" (bad IPv6 host), a host that NFKC-normalises to "#", "/", …
+        return None
     ticket = TICKET_PATH.match(parts.path)
     if ticket:
         return {"kind": "ticket", "ticket_id": ticket[1], "url": text.strip()}

@@ -82,7 +82,8 @@ def parse_tlv(text: str) -> tuple[dict[str, str], bool]:
     pos = 0
     while pos < len(text):
         tag, length = text[pos:pos + 2], text[pos + 2:pos + 4]
-        if len(tag) < 2 or not length.isdigit() or pos + 4 + int(length) > len(text):
+        # ASCII digits only: str.isdigit() also accepts "¹" or "²", which int() then refuses
+        if len(tag) < 2 or not (length.isascii() and length.isdigit()) or pos + 4 + int(length) > len(text):
             return fields, False
         fields.setdefault(tag, text[pos + 4:pos + 4 + int(length)])
         pos += 4 + int(length)
