@@ -31,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kiosk.heartbeat import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS, scrub
+from kiosk.heartbeat import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS
+from kiosk.logfile import scrub
 from queueing.migrations import Migrations
 
 MAX_HEARTBEAT_BYTES = 128 * 1024

@@ -57,10 +57,15 @@ class BackendClient:
         self.online: bool | None = None
 
     def _request(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        attempts = 1 + (RETRIES_FOR_IDEMPOTENT if idempotent else 0)
+        # Once the backend is known to be away, one try: a citizen waiting at the screen gets the cached answer
+        # at once instead of after the retries' back-off, and the first success makes retries normal again.
+        attempts = 1 + (RETRIES_FOR_IDEMPOTENT if idempotent and self.online is not False else 0)
         for attempt in range(attempts):
             try:
                 response = self._http.request(method, path, **kwargs)
+            except httpx.ConnectError as exc:  # nothing listens there: retrying within a second will not change that
+                self.online = False
+                raise BackendUnavailable(f"{type(exc).__name__}: backend unreachable") from None
             except httpx.HTTPError as exc:
                 error: BackendError = BackendUnavailable(f"{type(exc).__name__}: backend unreachable")
             else:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ import httpx
 from config.schema import KioskConfig
 from kiosk.content.apply import content_store
 from kiosk.doctor import CHECKS, Check, check_printer
+from kiosk.logfile import scrub
 
 log = logging.getLogger(__name__)
 JITTER = 0.1
@@ -42,21 +42,6 @@ DOCTOR_EVERY_S = 600.0
 # The printer check opens the printer, which the running kiosk holds; its state comes from device_status instead.
 HEARTBEAT_CHECKS = tuple(check for check in CHECKS if check is not check_printer)
 PRINTER_STATES = ("ok", "paper_low", "paper_out", "offline")  # any other device status is reported as "error"
-REDACTED = "[redacted]"
-_REDACTIONS = (
-    re.compile(r"(?<!\d)\d{12}\|[^\n]*"),  # a CCCD QR payload: ID|old ID|name|birth date|gender|address|issued
-    re.compile(r"(?<![\w+])(?:\+84[ .-]?|0)\d{2,3}[ .-]\d{3}[ .-]\d{3,4}(?!\d)"),  # phone written in groups
-    re.compile(r"(?<!\d)\d{9,}(?!\d)"),  # CCCD (12), CMND (9), phone (10-11) or card numbers written solid
-)
-
-
-def scrub(text: str) -> str:
-    """``text`` with identity-card numbers, phone numbers and scanned card payloads replaced by ``[redacted]``."""
-    for pattern in _REDACTIONS:
-        text = pattern.sub(REDACTED, text)
-    return text
-
-
 def short(text: str, limit: int = SHORT_TEXT_CHARS) -> str:
     """Scrubbed and cut to ``limit`` characters (an ellipsis marks the cut)."""
     text = scrub(text)

@@ -25,6 +25,7 @@ _PATTERNS = (
     # mobile 0xx xxx xxxx, landline 02xx xxx xxxx, either with +84 / 84 instead of the 0, spaces, dots or dashes
     (re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){9,10}(?!\d)"), "[phone]"),
     (re.compile(r"(?i)(name(?:=|[\"']\s*:))[^\n]*"), r"\1[name]"),
+    (re.compile(r"(?<!\d)\d{9,}(?!\d)"), "[number]"),  # old 9-digit CMND, card or account numbers written solid
 )
 
 
