@@ -24,6 +24,7 @@ from backend.workdays import add_working_days
 from kiosk.backend_client import BackendClient, BackendError
 from kiosk.catalogue import Catalogue
 from kiosk.outbox import LOCAL_TZ, Outbox
+from kiosk.storage import StorageFull
 
 # CCCD QR field → the applicant fields it fills (the forms use these names for the person filing).
 CCCD_FIELDS = {"name": "applicant_name", "id": "applicant_id", "dob": "applicant_dob",
@@ -180,13 +181,14 @@ class FilingFlow:
             return problems or {"submit": "busy"}
         try:
             bodies = [{"procedure_id": p["id"], "form": self._form_for(p)} for p in self.procedures]
-            refs = []
-            for key, body in zip(self._keys, bodies):
-                if refs:
-                    body["linked_to"] = refs[0]
-                refs.append(self._outbox.add(key, body))
+            for body in bodies[1:]:
+                body["linked_to"] = self._keys[0]  # one bundle id, known before anything is committed
+            refs = self._outbox.add_all(list(zip(self._keys, bodies)))  # the whole bundle or nothing
             applicant = mask_name(self.values.get("applicant_name")) or ""
             procedures, keys = list(self.procedures), list(self._keys)
+        except StorageFull:
+            self._submitting.release()
+            return {"submit": "storage_full"}
         except BaseException:
             self._submitting.release()
             raise

@@ -51,29 +51,39 @@ class Outbox:
         self._clock = clock or (lambda: dt.datetime.now(LOCAL_TZ))
 
     def add(self, key: str, body: dict[str, Any]) -> str:
-        """Commit a submission (durably) and return its local reference; repeating a key returns the same one.
+        """Commit one submission; see :meth:`add_all`."""
+        return self.add_all([(key, body)])[0]
+
+    def add_all(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Commit submissions together (durably) and return their local references, in order.
+
+        All or none: a linked bundle never half-enters the outbox. A key seen before keeps its first reference.
 
         :raises StorageFull: the disk refused the write; nothing was stored, so no receipt may be printed.
         """
         now = self._clock()
+        refs: list[str] = []
         with self._lock:
-            row = self._conn.execute("SELECT local_ref FROM outbox WHERE key = ?", [key]).fetchone()
-            if row:
-                return row[0]
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                cursor = self._conn.execute(
-                    "INSERT INTO outbox (key, local_ref, body, created_at) VALUES (?, '', ?, ?)",
-                    [key, json.dumps(body, ensure_ascii=False), now.isoformat()])
-                ref = f"KS.{self._kiosk}-{now:%y%m%d}-{cursor.lastrowid:04d}"
-                self._conn.execute("UPDATE outbox SET local_ref = ? WHERE seq = ?", [ref, cursor.lastrowid])
+                for key, body in items:
+                    row = self._conn.execute("SELECT local_ref FROM outbox WHERE key = ?", [key]).fetchone()
+                    if row:
+                        refs.append(row[0])
+                        continue
+                    cursor = self._conn.execute(
+                        "INSERT INTO outbox (key, local_ref, body, created_at) VALUES (?, '', ?, ?)",
+                        [key, json.dumps(body, ensure_ascii=False), now.isoformat()])
+                    ref = f"KS.{self._kiosk}-{now:%y%m%d}-{cursor.lastrowid:04d}"
+                    self._conn.execute("UPDATE outbox SET local_ref = ? WHERE seq = ?", [ref, cursor.lastrowid])
+                    refs.append(ref)
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk)
                     self._conn.execute("ROLLBACK")
                 raise storage_full(exc, "outbox") or exc
         self._wake.set()
-        return ref
+        return refs
 
     def _exec(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """One statement under the lock, so it never lands inside another thread's open transaction."""
@@ -127,13 +137,18 @@ class Outbox:
         def loop() -> None:
             backoff = 1.0
             while not self._stop.is_set():
-                current = client()
-                pending = bool(self.items("pending"))
-                if current is not None and pending:
-                    sent = self.deliver_once(current)
-                    if sent:
-                        on_delivered(sent)
-                    backoff = 1.0 if not self.items("pending") else min(backoff * 2, MAX_BACKOFF_S)
+                pending = True
+                try:
+                    current = client()
+                    pending = bool(self.items("pending"))
+                    if current is not None and pending:
+                        sent = self.deliver_once(current)
+                        if sent:
+                            on_delivered(sent)
+                        backoff = 1.0 if not self.items("pending") else min(backoff * 2, MAX_BACKOFF_S)
+                except Exception as exc:  # noqa: BLE001 — a full disk or a bad answer must not end delivery for good
+                    log.warning("outbox sender: %s", storage_full(exc, "outbox") or type(exc).__name__)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
                 self._wake.wait(backoff if pending else 30.0)
                 self._wake.clear()
 

@@ -26,6 +26,7 @@ class Checkpointer:
         self._conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         self._interval_s = interval_s
         self._stop = threading.Event()
+        self._failing = ""  # the last error reported, so a full disk is logged once, not five times a second
         self._thread = threading.Thread(target=self._run, name="queue-wal-checkpoint", daemon=True)
         self._thread.start()
 
@@ -36,8 +37,14 @@ class Checkpointer:
     def checkpoint(self) -> None:
         try:
             self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # e.g. the file went away under a test; the next round tries again
-            log.warning("WAL checkpoint failed: %s", exc)
+        except sqlite3.Error as exc:  # e.g. a full disk or the file went away; the next round tries again
+            if str(exc) != self._failing:
+                log.warning("WAL checkpoint failed: %s", exc)
+            self._failing = str(exc)
+        else:
+            if self._failing:
+                log.warning("WAL checkpoint works again")
+            self._failing = ""
 
     def close(self) -> None:
         """Stop the thread after one last checkpoint."""

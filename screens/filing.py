@@ -293,6 +293,9 @@ class FilingScreen(Screen):
         if not problems:
             self.message, self.state = "", "sending"
             return
+        if problems.get("submit") == "storage_full":
+            self.message = app.tr("filing.storage_full", app.lang)
+            return
         field_problems = {k: v for k, v in problems.items() if k not in ("consent", "submit")}
         self.show_review(field_problems)
         self.message = (app.tr("filing.fix_errors", app.lang, count=len(field_problems)) if field_problems

@@ -224,3 +224,12 @@ def test_kill_9_mid_delivery_never_loses_or_duplicates(tmp_path, store):
     forms = [json.loads(row[0]) for row in store._query("SELECT form FROM dossiers WHERE kiosk_id IS NOT NULL")]
     names = sorted(form["applicant_name"] for form in forms if form["applicant_name"].startswith("Trần Thị B "))
     assert names == sorted(f"Trần Thị B {n}" for n in range(total))
+
+
+def test_a_bundle_enters_the_outbox_whole_or_not_at_all(tmp_path):
+    outbox = Outbox(tmp_path / "outbox.db", "K01")
+    with pytest.raises(TypeError):
+        outbox.add_all([("outbox-key-bundle-1", BIRTH), ("outbox-key-bundle-2", {"form": {1, 2}})])
+    assert outbox.items() == []
+    refs = outbox.add_all([("outbox-key-bundle-1", BIRTH), ("outbox-key-bundle-2", BIRTH)])
+    assert len(set(refs)) == 2 and outbox.add_all([("outbox-key-bundle-2", BIRTH)]) == refs[1:]
