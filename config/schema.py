@@ -190,6 +190,7 @@ class QueueSection(_Section):
     max_priority_in_row: int = Field(default=3, ge=1, le=20)
     services: list[ServiceDef] = []
     counters: list[CounterLogin] = []   # read by `queue serve` only
+    help_service: str = "HD"   # the service the home screen's "Cần hỗ trợ" button takes a number for
     # Base URL printed in the ticket's QR for tracking on a phone (the branch queue server's public address).
     public_url: str = Field(default="http://127.0.0.1:8700", pattern=r"^https?://[^\s/]+")
 
@@ -198,6 +199,13 @@ class QueueSection(_Section):
         codes = [service.code for service in self.services]
         if len(codes) != len(set(codes)):
             raise ValueError(f"service codes must be unique, got {codes}")
+        return self
+
+    @model_validator(mode="after")
+    def _help_service_exists(self) -> QueueSection:
+        codes = [service.code for service in self.services]
+        if codes and self.help_service not in codes:
+            raise ValueError(f"help_service {self.help_service!r} is not one of the services {codes}")
         return self
 
     @model_validator(mode="after")
@@ -234,6 +242,16 @@ class Announcement(_Section):
     text: str = Field(min_length=1, max_length=500)
 
 
+class VoiceSection(_Section):
+    """Spoken guidance (espeak-ng, local). Quiet during ``quiet_hours`` ("HH:MM-HH:MM", may pass midnight)."""
+
+    enabled: bool = True
+    volume: int = Field(default=70, ge=0, le=100)
+    rate: int = Field(default=145, ge=80, le=300)  # words per minute: slower than espeak's default for the elderly
+    quiet_hours: str = Field(default="21:00-06:30", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    output: str = Field(default="speaker", pattern=r"^(speaker|file:.+)$")
+
+
 class KioskConfig(_Section):
     """The whole configuration; ``source`` names the file(s) it came from for error messages."""
 
@@ -249,6 +267,7 @@ class KioskConfig(_Section):
     queue: QueueSection = QueueSection()
     announcements: list[Announcement] = []
     content: ContentSection = ContentSection()
+    voice: VoiceSection = VoiceSection()
 
     @property
     def spool_dir(self) -> Path:

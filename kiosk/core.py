@@ -26,6 +26,7 @@ from kiosk.content import Content, load_current
 from kiosk.content.sync import ContentSync, PollResult
 from kiosk.filing_flow import FilingFlow, FilingReceipt
 from kiosk.heartbeat import Heartbeat, StatusCollector
+from kiosk.i18n import tr
 from kiosk.lookup_flow import LookupFlow
 from kiosk.outbox import LOCAL_TZ, open_outbox
 from kiosk.pin import PinGate
@@ -37,6 +38,7 @@ from kiosk.session import IdleState, Session
 from kiosk.slips import status_slip
 from kiosk.tickets import printer_profile
 from kiosk.survey import SurveyStore
+from kiosk.voice import VoiceGuide
 from kiosk.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,8 @@ class KioskCore:
         self.language = config.kiosk.language
         self.accessibility = 0
         self.session.on_wipe(self._reset_language)
+        self.voice = VoiceGuide(config.voice)
+        self.session.on_wipe(self.voice.stop)
         self.last_error: str | None = None
         self.watchdog = Watchdog()
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -214,6 +218,13 @@ class KioskCore:
 
     def toggle_language(self) -> None:
         self.set_language("en" if self.language == "vi" else "vi")
+
+    def guide(self, step: str, **values: object) -> None:
+        """Say the spoken guidance for ``step`` in the citizen's language (steps without a text stay silent)."""
+        key = f"voice.{step}"
+        text = tr(key, self.language, **values)
+        if text != key:
+            self.voice.say(text, self.language)
 
     def announcements(self) -> list[str]:
         """Published announcements showing now (in the citizen's language when given), then the local ones."""

@@ -21,7 +21,7 @@ from devices.errors import DeviceError
 from kiosk.storage import storage_full
 from kiosk.tickets import TicketPrint, printer_profile, ticket_document
 from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownService
-from queueing.priority import PRIORITY_CODES
+from queueing.priority import KIOSK_ASSIGNED, PRIORITY_CODES
 
 PrintJob = Callable[[bytes, Callable[[DeviceError | None], None]], None]
 
@@ -109,7 +109,7 @@ class QueueFlow:
 
     @staticmethod
     def priority_codes() -> tuple[str, ...]:
-        return tuple(code for code in PRIORITY_CODES if code != "booking")
+        return tuple(code for code in PRIORITY_CODES if code not in KIOSK_ASSIGNED)
 
     def take(self, service_code: str, priority: str | None = None, request_id: str | None = None,
              booking_code: str | None = None) -> TicketInfo:

@@ -28,7 +28,9 @@ PRIORITY_CATEGORIES: tuple[PriorityCategory, ...] = (
     PriorityCategory("merit", "Người có công với cách mạng", "Person of merit to the revolution"),
     PriorityCategory("child_under_6", "Trẻ em dưới 6 tuổi", "Child under 6 (with an adult)"),
     PriorityCategory("booking", "Đặt lịch trước", "Booked online"),
+    PriorityCategory("help", "Cần hỗ trợ", "Needs help"),  # the home screen's help button (help desk)
 )
+KIOSK_ASSIGNED = ("booking", "help")  # given by the kiosk itself, never chosen from the priority list
 PRIORITY_CODES: tuple[str, ...] = tuple(category.code for category in PRIORITY_CATEGORIES)
 
 

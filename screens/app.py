@@ -144,11 +144,13 @@ class KioskApp(App):
         return self.manager.get_screen(name)
 
     def go(self, name: str) -> None:
-        self.screen(name)
+        screen = self.screen(name)
         if self.manager.current == "home":
             self.core.session.start()
         self._history.append(self.manager.current)
         self.manager.current = name
+        if not getattr(screen, "speaks_itself", False):
+            self.core.guide(name)
 
     def back(self) -> None:
         if self._history:

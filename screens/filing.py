@@ -310,6 +310,7 @@ class FilingScreen(Screen):
                                               code=item.reference)} for item in receipt.items]
         self.message = app.tr("filing.printing", app.lang)
         self.state = "done"
+        app.core.guide("filed")
 
     def _printed(self, ok: bool) -> None:
         if not ok and self.state == "done":

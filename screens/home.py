@@ -27,5 +27,14 @@ class HomeScreen(Screen):
     def open_flow(self, name: str) -> None:
         App.get_running_app().go(name)
 
+    def ask_help(self) -> None:
+        """Cần hỗ trợ: a help-desk ticket with priority, in one touch (for those who cannot go further alone)."""
+        from screens.queue import take_ticket
+
+        app = App.get_running_app()
+        app.core.session.start()
+        app.screen("ticket")  # built before the ticket is shown
+        take_ticket(app.core.config.queue.help_service, "help", app.toast)
+
     def refresh_ticker(self) -> None:
         self.ticker = "     •     ".join(App.get_running_app().core.announcements())

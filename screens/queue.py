@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kivy.app import App
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
@@ -36,16 +38,25 @@ class QueueScreen(Screen):
         App.get_running_app().go("priority")
 
     def take(self, code: str) -> None:
-        app = App.get_running_app()
-        try:
-            ticket = app.core.queue.take(code, priority=self.priority or None)
-        except QueueRefused as refusal:
-            self.message = app.tr(refusal.message_key, app.lang, **refusal.values)
-            self.refresh()
-            return
-        self.priority = ""
-        app.screen("ticket").show(ticket)
-        app.go("ticket")
+        if take_ticket(code, self.priority or None, self._refused):
+            self.priority = ""
+
+    def _refused(self, message: str) -> None:
+        self.message = message
+        self.refresh()
+
+
+def take_ticket(code: str, priority: str | None, refused: Callable[[str], None]) -> bool:
+    """Issue a ticket and show it; ``refused`` gets the reason in the citizen's language when none is issued."""
+    app = App.get_running_app()
+    try:
+        ticket = app.core.queue.take(code, priority=priority)
+    except QueueRefused as refusal:
+        refused(app.tr(refusal.message_key, app.lang, **refusal.values))
+        return False
+    app.screen("ticket").show(ticket)
+    app.go("ticket")
+    return True
 
 
 class PriorityScreen(Screen):

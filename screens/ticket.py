@@ -34,8 +34,11 @@ class TicketScreen(Screen):
         self._auto_home = Clock.create_trigger(self._go_home, AUTO_HOME_AFTER_PRINT_S)
         App.get_running_app().core.events.subscribe("ticket_print", self._on_print_event)
 
+    speaks_itself = True  # the spoken guidance needs the number, known only in show()
+
     def show(self, ticket: TicketInfo) -> None:
         app = App.get_running_app()
+        app.core.guide("help" if ticket.priority == "help" else "ticket", number=" ".join(ticket.number))
         self.ticket = ticket
         self.number = ticket.number
         self.service = ticket.service_name(app.lang)

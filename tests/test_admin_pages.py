@@ -252,7 +252,7 @@ def test_fleet_page_flags_and_filters_and_the_log_page_shows_scrubbed_lines(back
     filtered = browser_client.get("/admin/fleet", params={"branch": "Ba Đình"}).text
     assert 'data-kiosk="K02"' in filtered and 'data-kiosk="K01"' not in filtered
     log = browser_client.get("/admin/kiosks/K01/log").text
-    assert "ticket A012 printed" in log and "lookup [redacted] failed" in log and "001190012345" not in log
+    assert "ticket A012 printed" in log and "lookup [cccd] failed" in log and "001190012345" not in log
     assert "Không đạt" in log and "80 MiB free" in log
     assert browser_client.get("/admin/kiosks/K99/log").status_code == 404
 

@@ -74,8 +74,9 @@ def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcil
     db, port = tmp_path / "queue-server.db", free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(config, db, port)
+    # a generous timeout: on a loaded 2-core CI machine a slow answer must not pass for a dead server
     kiosks = [BranchQueue(url, kiosk_id=f"K{k}", state_path=tmp_path / f"kiosk{k}.db", block_size=8,
-                          sync_interval_s=None) for k in range(KIOSKS)]
+                          sync_interval_s=None, timeout_s=10) for k in range(KIOSKS)]
     try:
         assert all(kiosk.sync() for kiosk in kiosks)                # leases: 8 numbers per open service per kiosk
         online = issue_many(kiosks, 6, "on")

@@ -82,7 +82,7 @@ def test_a_service_without_any_hours_never_opens():
 
 
 def test_priority_categories_have_vietnamese_and_english_labels():
-    assert set(PRIORITY_CODES) == {"elderly", "disabled", "pregnant", "merit", "child_under_6", "booking"}
+    assert set(PRIORITY_CODES) == {"elderly", "disabled", "pregnant", "merit", "child_under_6", "booking", "help"}
     labels = {c.code: c for c in PRIORITY_CATEGORIES}
     assert labels["merit"].label("vi") == "Người có công với cách mạng"
     assert labels["pregnant"].label("en") == "Pregnant woman"

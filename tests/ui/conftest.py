@@ -80,7 +80,8 @@ def _app(tmp_path_factory):
     from kiosk.kivy_env import prepare_kivy
 
     data = tmp_path_factory.mktemp("kiosk-data")
-    config = load_config(None, [f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0"])
+    config = load_config(None, [f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0",
+                                f"voice.output=file:{data / 'voice'}", 'voice.quiet_hours=""'])
     prepare_kivy(data / "kivy", width=1080, height=1920, fullscreen=False)
     from kiosk.core import KioskCore
     from screens.app import KioskApp

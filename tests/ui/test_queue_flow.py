@@ -64,3 +64,27 @@ def test_priority_choice_is_printed_and_cleared_after_use(kiosk):
     kiosk.tap({row.code: row for row in service_rows(kiosk)}["HT"])
     assert kiosk.screen.ticket.priority == "elderly"
     assert kiosk.app.screen("queue").priority == ""
+
+
+def test_help_button_gives_a_help_desk_priority_ticket_and_says_the_number(kiosk):
+    voice_dir = kiosk.app.core.config.data_dir / "voice"
+    before = set(voice_dir.glob("*.wav")) if voice_dir.exists() else set()
+    help_button = kiosk.screen.ids.help
+    assert help_button.text == "Cần hỗ trợ" and help_button.height >= kiosk.app.min_target
+    kiosk.tap(help_button)
+    assert kiosk.screen.name == "ticket"
+    ticket = kiosk.screen.ticket
+    assert ticket.service_code == "HD" and ticket.priority == "help"
+    kiosk.app.core.voice.wait()
+    spoken = set(voice_dir.glob("*.wav")) - before
+    assert len(spoken) == 1 and next(iter(spoken)).stat().st_size > 10_000
+    assert_not_blank(kiosk.screenshot("help-ticket"))
+
+
+def test_each_step_is_spoken_when_the_citizen_arrives(kiosk):
+    voice_dir = kiosk.app.core.config.data_dir / "voice"
+    voice_dir.mkdir(exist_ok=True)
+    before = set(voice_dir.glob("*.wav"))
+    kiosk.tap(kiosk.screen.ids.queue)
+    kiosk.app.core.voice.wait()
+    assert len(set(voice_dir.glob("*.wav")) - before) == 1
