@@ -41,8 +41,22 @@ async function login(event) {
     $("login-password").value = "";
     start();
   } catch (err) {
-    $("login-error").textContent = err.status === 401 ? "Sai mật khẩu. " + err.message : explain(err);
+    $("login-error").textContent = loginRefusal(err, n);
   }
+}
+
+function loginRefusal(err, n) {
+  // The server words refusals in English for its API users; staff read Vietnamese, with the figures kept.
+  const left = /\((\d+) attempts? left\)/.exec(err.message);
+  const wait = /try again in (\d+) s/.exec(err.message);
+  if (err.status === 401) {
+    return "Sai mật khẩu quầy " + n + "." + (left ? " Còn " + left[1] + " lần thử." : "");
+  }
+  if (err.status === 429) {
+    return "Nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau " + (wait ? wait[1] + " giây." : "ít phút.");
+  }
+  if (err.status === 404) return "Quầy " + n + " chưa có mật khẩu. Vui lòng báo quản trị viên.";
+  return explain(err);
 }
 
 function logout() {

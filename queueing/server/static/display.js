@@ -24,6 +24,7 @@ let audio = null;
 let lastSnapshot = null;
 let lastReloadDay = new Date().getDate();
 const fresh = new Map();  // counter → time of its last call, for highlighting
+const startedAt = Date.now();  // before the first message, silence counts from page load (no banner while loading)
 
 function connect() {
   if (source) source.close();
@@ -47,7 +48,7 @@ function heard() {
 }
 
 function watchdog() {
-  const silentMs = Date.now() - lastMessageAt;
+  const silentMs = Date.now() - (lastMessageAt || startedAt);
   const open = source && source.readyState === EventSource.OPEN;
   if ((!open && silentMs > BANNER_AFTER_MS) || silentMs > STALE_MS) {
     if (lostSince === null) lostSince = new Date(lastMessageAt || Date.now());
