@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import queue
 import threading
@@ -287,3 +288,15 @@ def test_the_board_shows_only_calls_of_the_current_day(clock):
     board = Board([yesterday, Call(2, "A001", "HT", clock.now)])
     assert list(board.last_per_counter(clock.now.date())) == [2]
     assert [c.number for c in board.recent(clock.now.date())] == ["A001"]
+
+
+def test_the_server_speaks_a_call_in_vietnamese_for_boards_without_a_voice(branch):
+    import wave
+
+    answer = httpx.get(f"{branch.url}/api/announce.wav", params={"number": "A012", "counter": "3"}, timeout=30)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "audio/wav"
+    with wave.open(io.BytesIO(answer.content)) as audio:
+        assert 2.0 < audio.getnframes() / audio.getframerate() < 10.0
+    for params in ({"number": "A012; rm -rf /", "counter": "3"}, {"number": "A012", "counter": "0"}, {}):
+        refused = httpx.get(f"{branch.url}/api/announce.wav", params=params)
+        assert refused.status_code == 422 and "A012" in refused.json()["error"]

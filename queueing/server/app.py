@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kiosk.voice import wav_bytes
 from queueing.engine import QueueEngine
 from queueing.errors import QueueError, UnknownService, UnknownTicket
 from queueing.models import Ticket
@@ -53,6 +56,15 @@ _ZERO_FIGURES = {column: 0 for column in REPORT_COLUMNS[:4]}
 
 def _json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(to_json(data), status_code=status)
+
+
+ANNOUNCED_NUMBER = re.compile(r"^[A-Z]{1,2}[0-9]{3,4}$")
+
+
+@lru_cache(maxsize=256)
+def spoken_call(number: str, counter: int) -> bytes | None:
+    """"Mời công dân có số A 0 1 2 đến quầy số 3": digits one by one, as staff call them."""
+    return wav_bytes(f"Mời công dân có số {' '.join(number)} đến quầy số {counter}")
 
 
 def _error(status: int, message: str, code: str) -> JSONResponse:
@@ -246,6 +258,16 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
     async def status(_request: Request) -> Response:
         return _json(snapshot())
 
+    async def announcement(request: Request) -> Response:
+        """The call spoken in Vietnamese by this server's espeak-ng, for boards on TVs with no local voice."""
+        number, counter = request.query_params.get("number", ""), request.query_params.get("counter", "")
+        if not ANNOUNCED_NUMBER.match(number) or not counter.isdigit() or not 1 <= int(counter) <= 999:
+            return _error(422, "number must look like A012 and counter be 1-999", "bad_announcement")
+        audio = await run_in_threadpool(spoken_call, number, int(counter))
+        if audio is None:
+            return _error(404, "no local Vietnamese voice on the server (install espeak-ng)", "no_voice")
+        return Response(audio, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
+
     async def events(_request: Request) -> Response:
         return StreamingResponse(hub.stream(snapshot), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -295,7 +317,7 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
         Route("/api/counters/{counter:int}/login", login, methods=["POST"]),
         Route("/api/counters/{counter:int}", counter_view),
         Route("/api/counters/{counter:int}/{action}", counter_action, methods=["POST"]),
-        Route("/api/status", status), Route("/api/events", events),
+        Route("/api/status", status), Route("/api/events", events), Route("/api/announce.wav", announcement),
         Route("/api/report", report), Route("/api/report.csv", report_as_csv),
         Route("/counter", page("counter")), Route("/display", page("display")), Route("/report", page("report")),
         Route("/track/{ticket_id}", page("track")), Route("/t/{ticket_id}", page("track")),

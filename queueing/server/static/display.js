@@ -130,6 +130,14 @@ function localVietnameseVoice() {
 }
 
 function speak(call) {
+  // The server's own espeak-ng voice first (works on any TV); else a Vietnamese voice installed on this machine.
+  fetch("/api/announce.wav?number=" + encodeURIComponent(call.number) + "&counter=" + call.counter)
+    .then(r => r.ok ? r.blob() : Promise.reject(r.status))
+    .then(blob => new Audio(URL.createObjectURL(blob)).play())
+    .catch(() => speakLocally(call));
+}
+
+function speakLocally(call) {
   const voice = localVietnameseVoice();
   if (!voice) return;
   const spelled = call.number.split("").join(" ");  // "A012" → "A 0 1 2", read one sign at a time
