@@ -37,3 +37,18 @@ def kiosk_config(tmp_path: Path):
     from config.loader import load_config
 
     return load_config(None, [f"data_dir={tmp_path / 'data'}", "scanner.connection=sim:127.0.0.1:0"])
+
+
+ADMIN_TOKEN = "admin-token-for-tests"
+
+
+@pytest.fixture
+def admin_backend(tmp_path):
+    """A seeded reference backend on 127.0.0.1 that also accepts :data:`ADMIN_TOKEN`."""
+    from backend.server import start_in_thread
+    from backend.store import BackendStore
+
+    running = start_in_thread(tmp_path / "backend.db")
+    BackendStore(tmp_path / "backend.db").add_token("admin", None, ADMIN_TOKEN)
+    yield running
+    running.stop()

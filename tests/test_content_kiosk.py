@@ -9,7 +9,7 @@ import time
 from nacl.signing import SigningKey
 
 from kiosk.core import KioskCore
-from tests.test_content_sync import ADMIN_TOKEN, backend, kiosk_config, kiosk_token, make_bundle, publish  # noqa: F401
+from tests.test_content_sync import backend, kiosk_config, kiosk_token, make_bundle, publish  # noqa: F401
 
 
 def wait_until(condition, seconds: float = 10.0) -> bool:

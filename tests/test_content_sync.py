@@ -13,17 +13,16 @@ import httpx
 import pytest
 from nacl.signing import SigningKey
 
-from backend.server import free_port, start_in_thread
-from backend.store import BackendStore
+from backend.server import free_port
 from config.loader import load_config
 from kiosk.content import load_current
 from kiosk.content.bundle import build_bundle
 from kiosk.content.models import Target
 from kiosk.content.signing import encode_public_key
 from kiosk.content.sync import ContentSync, PollResult
+from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "admin-token-for-tests"
 KIOSK_ID = "HN-HK-01"
 
 
@@ -41,11 +40,8 @@ class RecordingTransport(httpx.HTTPTransport):
 
 
 @pytest.fixture
-def backend(tmp_path):
-    running = start_in_thread(tmp_path / "backend.db")
-    BackendStore(tmp_path / "backend.db").add_token("admin", None, ADMIN_TOKEN)
-    yield running
-    running.stop()
+def backend(admin_backend):
+    return admin_backend
 
 
 def kiosk_token(backend, kiosk_id: str = KIOSK_ID) -> str:

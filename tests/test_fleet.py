@@ -16,23 +16,18 @@ import httpx
 import pytest
 
 from backend.fleet import FleetStore, HeartbeatBody
-from backend.server import free_port, start_in_thread
-from backend.store import BackendStore
+from backend.server import free_port
 from kiosk.heartbeat import MAX_BACKOFF_S, Heartbeat, StatusCollector
 from kiosk.logfile import scrub
-from tests.conftest import ROOT
+from tests.conftest import ADMIN_TOKEN, ROOT
 
-ADMIN_TOKEN = "fleet-admin-token"
 INTERVAL_S = 0.2
 CCCD, PHONE = "001190012345", "0912345678"
 
 
 @pytest.fixture
-def backend(tmp_path):
-    running = start_in_thread(tmp_path / "backend.db")
-    BackendStore(tmp_path / "backend.db").add_token("admin", None, ADMIN_TOKEN)
-    yield running
-    running.stop()
+def backend(admin_backend):
+    return admin_backend
 
 
 def kiosk_token(backend, kiosk_id: str) -> str:
