@@ -95,7 +95,7 @@ def kiosk_config(tmp_path: Path, key: SigningKey, kiosk_id: str):
                               f'content.trusted_keys=["{encode_public_key(key.verify_key)}"]'])
 
 
-@pytest.mark.parametrize("path", ["/admin/fleet", "/admin/content", "/admin/announcements?target=all",
+@pytest.mark.parametrize("path", ["/admin/fleet", "/admin/content", "/admin/services", "/admin/announcements?target=all",
                                   "/admin/kiosks/K01/log"])
 def test_pages_redirect_to_login_without_a_session(browser_client, path):
     response = browser_client.get(path)
@@ -322,3 +322,29 @@ def test_in_a_real_browser_login_publish_and_see_the_fleet(backend, signing_key,
     bundle = verify_bundle(download.content, kiosk_config(tmp_path, signing_key, "K01"), applied_version=0)
     [item] = bundle.content.announcements.announcements
     assert item.text == NOTICE and item.start == datetime(2025, 9, 1, 7, 30, tzinfo=HANOI)
+
+
+def test_services_and_opening_hours_are_edited_checked_and_published_beside_announcements(
+        backend, browser_client, signing_key, tmp_path):
+    csrf = logged_in_csrf(browser_client)
+    browser_client.post("/admin/announcements", data=announcement_form(csrf, "all", (NOTICE, "", "")))
+    page = browser_client.get("/admin/services", params={"target": "all"})
+    shown = json.loads(re.search(r'<textarea name="services"[^>]*>(.*?)</textarea>', page.text, re.S)[1]
+                       .replace("&#34;", '"').replace("&quot;", '"'))
+    assert [s["code"] for s in shown["services"]][:2] == ["HT", "CT"]  # starts from the kiosks' local list
+
+    bad = {"services": [{"code": "ht", "name_vi": "Hộ tịch"}]}
+    refused = browser_client.post("/admin/services", data={"csrf": csrf, "target": "all",
+                                                           "services": json.dumps(bad)})
+    assert refused.status_code == 422 and "Danh sách dịch vụ chưa đúng ở services.0.code" in refused.text
+
+    saturday = {"services": [{"code": "HT", "name_vi": "Hộ tịch", "name_en": "Civil status", "counters": [1, 2],
+                              "hours": {"mon": ["07:30-11:30"], "sat": ["07:30-11:30"]}}]}
+    published = browser_client.post("/admin/services", data={"csrf": csrf, "target": "all",
+                                                             "services": json.dumps(saturday, ensure_ascii=False)})
+    assert published.status_code == 303 and "published=2" in published.headers["location"]
+    bundle = verify_bundle(latest(backend, "K07").content, kiosk_config(tmp_path, signing_key, "K07"),
+                           applied_version=0)
+    [service] = bundle.content.services.services
+    assert service.hours["sat"] == ["07:30-11:30"] and service.counters == [1, 2]
+    assert bundle.content.announcements.announcements[0].text == NOTICE  # the announcements were kept

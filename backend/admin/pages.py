@@ -39,13 +39,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from backend.admin.publishing import (
-    PublishingShelf, current_announcements, current_files, publish_announcements,
+    SERVICES, PublishingShelf, current_announcements, current_files, current_services, publish_announcements,
+    publish_files,
 )
 from backend.admin.sessions import AdminSessions, same_token
 from backend.content_routes import Rejected
 from backend.fleet import RED_FLAGS, FleetStore, KioskState
 from config.schema import KioskConfig
 from kiosk.content.bundle import BuildError
+from kiosk.content.models import Services
 from kiosk.content.models import Target, TimedAnnouncement
 
 HERE = Path(__file__).parent
@@ -347,6 +349,48 @@ class AdminPages:
         query = urlencode({"target": target_text(target), "published": published["version"]})
         return RedirectResponse(f"/admin/announcements?{query}", status_code=303)
 
+    def _services_editor(self, request: Request, csrf: str, target: Target, text: str, *,
+                         problems: Sequence[str] = (), status: int = 200, published: str = "") -> Response:
+        return self.render(request, "services.html", {
+            "csrf": csrf, "nav": "services", "target": target, "target_text": target_text(target),
+            "targets": self._targets(self.fleet.kiosks()), "text": text, "problems": list(problems),
+            "published": published, "can_publish": self.signing_key is not None,
+            "newest": self.shelf.newest_version(),
+        }, status)
+
+    async def services_page(self, request: Request, csrf: str, _form: Form) -> Response:
+        target = self._target(request.query_params.get("target", ""))
+        files = await run_in_threadpool(current_files, self.shelf, target, self.fleet.group_of)
+        return self._services_editor(request, csrf, target, current_services(files, self.builder_config),
+                                     published=request.query_params.get("published", "")[:12])
+
+    async def publish_services(self, request: Request, csrf: str, form: Form) -> Response:
+        """Services, counters and opening hours as JSON, checked by the same model kiosks use before publishing."""
+        target = self._target(field(form, "target"))
+        text = field(form, "services")
+        problems = [] if self.signing_key else [
+            "Backend chưa có khoá ký nội dung: khởi động lại với `backend serve --signing-key FILE`."]
+        try:
+            Services.model_validate_json(text)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "JSON"
+            problems.append(f"Danh sách dịch vụ chưa đúng ở {where}: {error['msg']}")
+        if problems:
+            return self._services_editor(request, csrf, target, text, problems=problems, status=422)
+        base = await run_in_threadpool(current_files, self.shelf, target, self.fleet.group_of)
+        try:
+            published = await run_in_threadpool(publish_files, self.shelf, self.signing_key, target,
+                                                {SERVICES: text.encode("utf-8")}, base, self.builder_config)
+        except BuildError as exc:
+            return self._services_editor(request, csrf, target, text, problems=[f"Nội dung bị từ chối: {exc}"],
+                                         status=422)
+        except Rejected as exc:
+            return self._services_editor(request, csrf, target, text,
+                                         problems=[f"Không phát hành được: {exc.message}"], status=exc.status)
+        query = urlencode({"target": target_text(target), "published": published["version"]})
+        return RedirectResponse(f"/admin/services?{query}", status_code=303)
+
     async def content_page(self, request: Request, csrf: str, _form: Form) -> Response:
         kiosks = self.fleet.kiosks()
         rows = [(k, self.shelf.version_for(k.kiosk_id, k.status.get("group"))) for k in kiosks]
@@ -371,5 +415,7 @@ class AdminPages:
             Route("/admin/announcements", self.logged_in(self.announcements_page), methods=["GET"]),
             Route("/admin/announcements", self.logged_in(self.publish), methods=["POST"]),
             Route("/admin/content", self.logged_in(self.content_page), methods=["GET"]),
+            Route("/admin/services", self.logged_in(self.services_page), methods=["GET"]),
+            Route("/admin/services", self.logged_in(self.publish_services), methods=["POST"]),
             Mount("/admin/static", app=StaticFiles(directory=HERE / "static"), name="admin-static"),
         ]

@@ -22,8 +22,10 @@ from backend.content_routes import MAX_UPLOAD, ContentShelf, Rejected
 from config.schema import KioskConfig
 from kiosk.content.bundle import MANIFEST, SIGNATURE, BundleRejected, Limits, build_bundle, read_entries
 from kiosk.content.models import Announcements, Target, TimedAnnouncement
+from queueing.services import ServiceDef
 
 ANNOUNCEMENTS = "announcements.json"
+SERVICES = "services.json"
 PUBLISH_ATTEMPTS = 3
 
 
@@ -92,15 +94,34 @@ def current_announcements(files: dict[str, bytes]) -> list[TimedAnnouncement]:
 def publish_announcements(shelf: PublishingShelf, key: SigningKey, target: Target,
                           announcements: list[TimedAnnouncement], base: dict[str, bytes],
                           config: KioskConfig) -> dict[str, object]:
-    """Build, sign and publish ``base`` with its announcements replaced; returns what the shelf stored.
+    """Publish ``base`` with its announcements replaced (see :func:`publish_files`)."""
+    data = json.dumps({"announcements": [item.model_dump(mode="json", exclude_defaults=True)
+                                         for item in announcements]}, ensure_ascii=False, indent=2)
+    return publish_files(shelf, key, target, {ANNOUNCEMENTS: data.encode("utf-8")}, base, config)
+
+
+def current_services(files: dict[str, bytes], config: KioskConfig) -> str:
+    """The services a target receives, as the JSON the editor shows (the kiosks' local list when none is published)."""
+    if SERVICES in files:
+        return files[SERVICES].decode("utf-8")
+    return services_json(config.queue.services)
+
+
+def services_json(services: list[ServiceDef]) -> str:
+    return json.dumps({"services": [service.model_dump(mode="json") for service in services]},
+                      ensure_ascii=False, indent=2)
+
+
+def publish_files(shelf: PublishingShelf, key: SigningKey, target: Target, replaced: dict[str, bytes],
+                  base: dict[str, bytes], config: KioskConfig) -> dict[str, object]:
+    """Build, sign and publish ``base`` with ``replaced`` files swapped in; returns what the shelf stored.
+
+    Everything else the target receives (announcements, services, ticket text, theme) is kept as it is.
 
     :raises kiosk.content.bundle.BuildError: the content would be refused by kiosks.
     :raises backend.content_routes.Rejected: the shelf refused the bundle.
     """
-    files = {name: data for name, data in base.items() if name != ANNOUNCEMENTS}
-    files[ANNOUNCEMENTS] = json.dumps(
-        {"announcements": [item.model_dump(mode="json", exclude_defaults=True) for item in announcements]},
-        ensure_ascii=False, indent=2).encode("utf-8")
+    files = {**base, **replaced}
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
         source = Path(tmp) / "content"
         for name, data in files.items():
