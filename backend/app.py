@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nacl.signing import SigningKey
@@ -24,6 +25,7 @@ from backend.content_routes import content_routes
 from backend.fleet import FleetStore, fleet_routes
 from backend.openapi import OPENAPI
 from backend.store import BackendStore, Conflict, Invalid, NotFound
+from backend.surveys import SurveyLedger, survey_routes
 from devices.payloads.vietqr import build_vietqr, fee_message
 
 MAX_BODY = 256 * 1024
@@ -36,7 +38,14 @@ class BackendSettings:
     payment_secret: str = "demo-payment-secret"
     content_db: str = ":memory:"  # SQLite file keeping published content bundles
     fleet_db: str = ":memory:"  # SQLite file keeping each kiosk's last heartbeat and the admin pages' sessions
+    survey_db: str = ":memory:"  # SQLite file keeping satisfaction survey answers
     signing_key: SigningKey | None = None  # signs bundles published from the admin pages (--signing-key)
+
+    @classmethod
+    def beside(cls, db: Path, **changes: Any) -> BackendSettings:
+        """Content, fleet and survey files next to the backend's database, so all of it survives a restart."""
+        files = {f"{name}_db": str(db.with_name(f"{name}.db")) for name in ("content", "fleet", "survey")}
+        return cls(**files, **changes)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -171,6 +180,7 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
     ]
     shelf, fleet = PublishingShelf(settings.content_db), FleetStore(settings.fleet_db)
     routes += content_routes(shelf, auth) + fleet_routes(fleet, auth)
+    routes += survey_routes(SurveyLedger(settings.survey_db), auth)
     routes += admin_routes(store.token_role, fleet, shelf, sessions_db=settings.fleet_db,
                            signing_key=settings.signing_key)
     return Starlette(routes=routes)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from kiosk.survey import KINDS, REASONS, SERVICE_PATTERN
+
 _ERROR = {"description": "refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _KIOSK = [{"kioskToken": []}]
+_REPORT_QUERY = [
+    {"name": "day", "in": "query", "required": False, "description": "YYYY-MM-DD, the local day; default today",
+     "schema": {"type": "string", "format": "date"}},
+    {"name": "branch", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 100}},
+]
 
 
 def _op(summary: str, ok: str = "OK", *, secured: bool = True, body: str | None = None,
@@ -53,6 +60,22 @@ OPENAPI = {
         "/api/fleet/{kiosk_id}/log": {"get": {**_op("The last log lines (≤ 50, scrubbed) a kiosk reported",
                                                     params=("kiosk_id",), errors=("401", "403", "404")),
                                               "security": [{"adminToken": []}]}},
+        "/api/surveys": {"post": {
+            **_op("Record a satisfaction survey answer (idempotent per Idempotency-Key)", "repeat of an earlier answer",
+                  body="SurveyAnswer", errors=("400", "401", "409", "413", "422")),
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
+                            "schema": {"type": "string", "minLength": 8, "maxLength": 128}}],
+        }},
+        "/api/reports/surveys": {"get": {
+            **_op("A day's survey figures per branch and service: count, average, share satisfied (4-5), reasons",
+                  errors=("401", "403", "422")),
+            "security": [{"adminToken": []}], "parameters": _REPORT_QUERY,
+        }},
+        "/api/reports/surveys.csv": {"get": {
+            **_op("The same figures as CSV (UTF-8 with BOM; a branch's total row has service *)",
+                  errors=("401", "403", "422")),
+            "security": [{"adminToken": []}], "parameters": _REPORT_QUERY,
+        }},
     },
     "components": {
         "securitySchemes": {"kioskToken": {"type": "http", "scheme": "bearer"},
@@ -64,6 +87,20 @@ OPENAPI = {
                                           "linked_to": {"type": "string"}}},
             "PaymentCallback": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}},
             "NewKiosk": {"type": "object", "required": ["kiosk_id"], "properties": {"kiosk_id": {"type": "string"}}},
+            "SurveyAnswer": {
+                "type": "object", "additionalProperties": False,
+                "required": ["rating", "kind", "branch", "answered_at"],
+                "properties": {
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "reasons": {"type": "array", "uniqueItems": True,
+                                "items": {"type": "string", "enum": list(REASONS)}},
+                    "service": {"type": "string", "pattern": SERVICE_PATTERN, "description": "empty: none"},
+                    "counter": {"type": "integer", "minimum": 1, "maximum": 999, "nullable": True},
+                    "kind": {"type": "string", "enum": list(KINDS)},
+                    "branch": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "answered_at": {"type": "string", "format": "date-time", "description": "with a UTC offset"},
+                },
+            },
             "Heartbeat": {
                 "type": "object", "additionalProperties": False,
                 "required": ["kiosk_id", "interval_s", "branch", "app_version", "printer", "scanner", "outbox_depth",

@@ -97,9 +97,15 @@ class BackendClient:
         return self._request("GET", "/api/procedures", idempotent=True).json()
 
     def submit(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Submit once per idempotency key (safe to repeat: the server dedupes)."""
-        return self._request("POST", "/api/dossiers", idempotent=True, json=body,
-                             headers={"Idempotency-Key": key}).json()
+        """Submit a dossier once per idempotency key (safe to repeat: the server dedupes)."""
+        return self._post_once("/api/dossiers", key, body)
+
+    def submit_survey(self, key: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """Send a survey answer once per idempotency key (safe to repeat: the server dedupes)."""
+        return self._post_once("/api/surveys", key, answer)
+
+    def _post_once(self, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", path, idempotent=True, json=body, headers={"Idempotency-Key": key}).json()
 
     def check_in(self, code: str) -> dict[str, Any]:
         return self._request("POST", f"/api/bookings/{code}/checkin", idempotent=False).json()

@@ -99,7 +99,6 @@ class KioskCore:
         self.last_error: str | None = None
         self.watchdog = Watchdog()
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id)
         self.printer = open_printer(config)
         self.print_queue = PrintQueue(self.printer, on_error=lambda exc: self.report_error("printer", exc))
         self.scanner = open_scanner(config)
@@ -110,6 +109,8 @@ class KioskCore:
         self._close_backend: Callable[[], None] | None = None
         self.bookings = BookingFlow(lambda: self.backend_client, self.queue, self.events.publish)
         self.outbox = open_outbox(config)
+        self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id, outbox=self.outbox,
+                                  branch=config.branch.unit or config.branch.name)
         self.lookup = LookupFlow(lambda: self.backend_client, self.events.publish, self.outbox.find)
         self.session.on_wipe(self.lookup.forget)
         self.catalogue: Catalogue | None = None
@@ -130,6 +131,7 @@ class KioskCore:
             self.backend_client, self._close_backend = open_backend(self.config)
         except Exception as exc:  # noqa: BLE001 — any failure means "offline", reported to technicians
             self.report_error("backend", exc)
+        self.survey.reconcile()  # answers whose outbox item a crash or a rebuilt outbox.db lost
         self.outbox.run_sender(lambda: self.backend_client)
         self.refresh_catalogue()
         if self.backend_client is not None:

@@ -5,6 +5,9 @@ second dossier (the backend returns the first). Items are sent in order by one s
 backoff while the backend is unavailable; a 4xx rejection moves the item to the dead-letter list for technicians.
 Once delivered, the form (personal data) is purged and only the key, the dossier code and the times remain.
 Until then the receipt shows the local reference ``KS.<kiosk>-<yymmdd>-<seq>``, which lookups accept too.
+
+Items have a kind naming the call that delivers them (:data:`SENDERS`): ``dossier`` (``POST /api/dossiers``) or
+``survey`` (``POST /api/surveys``). All kinds share one queue, one order and the same exactly-once rules.
 """
 
 from __future__ import annotations
@@ -31,6 +34,20 @@ MAX_BACKOFF_S = 300.0
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
 
 
+def _send_dossier(client: BackendClient, key: str, body: dict[str, Any]) -> str | None:
+    return client.submit(key, body)["code"]
+
+
+def _send_survey(client: BackendClient, key: str, body: dict[str, Any]) -> str | None:
+    client.submit_survey(key, body)
+    return None  # an answer has no code anyone looks up
+
+
+# kind → the call that delivers an item and returns the code to keep for it
+SENDERS: dict[str, Callable[[BackendClient, str, dict[str, Any]], str | None]] = {
+    "dossier": _send_dossier, "survey": _send_survey}
+
+
 class Outbox:
     def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,24 +60,28 @@ class Outbox:
             "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL,"
             " local_ref TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
             " created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code TEXT, error TEXT,"
-            " delivered_at TEXT)")
+            " delivered_at TEXT, kind TEXT NOT NULL DEFAULT 'dossier')")
+        if "kind" not in {row[1] for row in self._conn.execute("PRAGMA table_info(outbox)")}:  # an older file
+            self._conn.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'dossier'")
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._kiosk = re.sub(r"[^A-Z0-9]", "", kiosk_id.upper())[:12] or "KIOSK"
         self._clock = clock or (lambda: dt.datetime.now(LOCAL_TZ))
 
-    def add(self, key: str, body: dict[str, Any]) -> str:
+    def add(self, key: str, body: dict[str, Any], kind: str = "dossier") -> str:
         """Commit one submission; see :meth:`add_all`."""
-        return self.add_all([(key, body)])[0]
+        return self.add_all([(key, body)], kind)[0]
 
-    def add_all(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Commit submissions together (durably) and return their local references, in order.
+    def add_all(self, items: list[tuple[str, dict[str, Any]]], kind: str = "dossier") -> list[str]:
+        """Commit submissions of one ``kind`` together (durably) and return their local references, in order.
 
         All or none: a linked bundle never half-enters the outbox. A key seen before keeps its first reference.
 
         :raises StorageFull: the disk refused the write; nothing was stored, so no receipt may be printed.
         """
+        if kind not in SENDERS:
+            raise ValueError(f"unknown outbox kind {kind!r}")
         now = self._clock()
         refs: list[str] = []
         with self._lock:
@@ -72,8 +93,8 @@ class Outbox:
                         refs.append(row[0])
                         continue
                     cursor = self._conn.execute(
-                        "INSERT INTO outbox (key, local_ref, body, created_at) VALUES (?, '', ?, ?)",
-                        [key, json.dumps(body, ensure_ascii=False), now.isoformat()])
+                        "INSERT INTO outbox (key, local_ref, body, created_at, kind) VALUES (?, '', ?, ?, ?)",
+                        [key, json.dumps(body, ensure_ascii=False), now.isoformat(), kind])
                     ref = f"KS.{self._kiosk}-{now:%y%m%d}-{cursor.lastrowid:04d}"
                     self._conn.execute("UPDATE outbox SET local_ref = ? WHERE seq = ?", [ref, cursor.lastrowid])
                     refs.append(ref)
@@ -94,7 +115,8 @@ class Outbox:
         return self._items_where("state = ?", [state]) if state else self._items_where("1", [])
 
     def _items_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
-        names = ["seq", "key", "local_ref", "state", "created_at", "attempts", "code", "error", "delivered_at"]
+        names = ["seq", "key", "kind", "local_ref", "state", "created_at", "attempts", "code", "error",
+                 "delivered_at"]
         rows = self._exec(f"SELECT {', '.join(names)} FROM outbox WHERE {where} ORDER BY seq", params)
         return [dict(zip(names, row)) for row in rows]
 
@@ -107,14 +129,14 @@ class Outbox:
         """Send pending items in order until one fails; returns how many were delivered."""
         delivered = 0
         while True:
-            rows = self._exec("SELECT seq, key, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1")
+            rows = self._exec("SELECT seq, key, kind, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1")
             if not rows:
                 if delivered:  # move the purged pages out of the WAL so no old copy of a form stays on disk
                     self._exec("PRAGMA wal_checkpoint(TRUNCATE)")
                 return delivered
-            seq, key, body = rows[0]
+            seq, key, kind, body = rows[0]
             try:
-                result = client.submit(key, json.loads(body))
+                code = SENDERS[kind](client, key, json.loads(body))
             except BackendUnavailable as exc:
                 self._exec("UPDATE outbox SET attempts = attempts + 1, error = ? WHERE seq = ?", [str(exc)[:300], seq])
                 return delivered
@@ -128,7 +150,7 @@ class Outbox:
                            [f"{exc.status} {exc.code}: {exc.message}"[:300], seq])
                 continue
             self._exec("UPDATE outbox SET state = 'delivered', code = ?, body = '{}', error = NULL, delivered_at = ?,"
-                       " attempts = attempts + 1 WHERE seq = ?", [result["code"], self._clock().isoformat(), seq])
+                       " attempts = attempts + 1 WHERE seq = ?", [code, self._clock().isoformat(), seq])
             delivered += 1
 
     def run_sender(self, client: Callable[[], BackendClient | None],

@@ -1,30 +1,64 @@
 """Satisfaction survey: a 1–5 rating with optional reasons, stored locally before anything else happens.
 
-Answers are anonymous (no session data is attached) and kept in ``<data dir>/survey.db``; the fleet sync sends
-undelivered rows to the backend, which reports them per branch and service. Reasons are codes, not free text, so
-nobody can type personal data into them.
+Answers are anonymous (no session data is attached) and kept in ``<data dir>/survey.db`` for the kiosk's own
+figures; each is also handed to the outbox (kind ``survey``) under its own idempotency key, which delivers it to
+the backend's ``POST /api/surveys`` exactly once, and the backend reports them per branch and service. Reasons
+are codes, not free text, so nobody can type personal data into them.
+
+The answer and its outbox item are two commits in two files. :meth:`SurveyStore.reconcile`, run at start, closes
+the gap: it hands the outbox every answer it does not hold (a crash between the commits, a full disk, an outbox
+rebuilt after damage) and marks ``delivered`` the answers the outbox has delivered since.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import sqlite3
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from kiosk.storage import check_and_repair
+from kiosk.storage import StorageFull, check_and_repair
+from queueing.migrations import Migrations
+
+if TYPE_CHECKING:
+    from kiosk.outbox import Outbox
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SCORES = (1, 2, 3, 4, 5)
 REASONS = ("wait_time", "staff_attitude", "guidance", "facilities", "kiosk_easy", "kiosk_hard")
+KINDS = ("ticket", "lookup", "standalone")  # after a ticket, after a look-up, or from the home screen
+SERVICE_PATTERN = r"^[A-Z0-9]{0,8}$"  # a queue service code; "" when the answer is about no service
+survey_migrations = Migrations()
+
+
+@survey_migrations("survey_0001_answers")
+def _answers(db: sqlite_utils.Database) -> None:
+    # IF NOT EXISTS: files written before the store used migrations already have the table
+    db.execute("CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY, answered_at TEXT NOT NULL, day TEXT, "
+               "kiosk_id TEXT, service TEXT, counter INTEGER, score INTEGER NOT NULL, reasons TEXT, "
+               "delivered INTEGER DEFAULT 0)")
+
+
+@survey_migrations("survey_0002_outbox")
+def _outbox_columns(db: sqlite_utils.Database) -> None:
+    """What the backend needs to take each answer exactly once; answers already on file get their keys here."""
+    db.execute("ALTER TABLE answers ADD COLUMN key TEXT")
+    db.execute("ALTER TABLE answers ADD COLUMN kind TEXT NOT NULL DEFAULT 'standalone'")
+    db.execute("ALTER TABLE answers ADD COLUMN branch TEXT")
+    db.execute("UPDATE answers SET key = 'survey-' || lower(hex(randomblob(16)))")
 
 
 class InvalidAnswer(ValueError):
-    """A score or reason the survey does not offer."""
+    """A score, reason, service, counter or kind the survey does not offer."""
 
 
 @dataclass(frozen=True)
@@ -37,43 +71,86 @@ class DailyFigure:
 
 
 class SurveyStore:
-    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None, *,
+                 outbox: Outbox | None = None, branch: str = "") -> None:
+        """:param outbox: where answers go to be sent (None: kept locally only).
+        :param branch: the branch the backend files the answers under (required with an outbox)."""
+        if outbox is not None and not branch:
+            raise ValueError("answers sent to the backend need the kiosk's branch")
         check_and_repair(path)
-        self._db = sqlite_utils.Database(path)
+        self._db = sqlite_utils.Database(sqlite3.connect(str(path), isolation_level=None, check_same_thread=False))
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._kiosk_id = kiosk_id
+        self._lock = threading.Lock()  # the screen records on the UI thread, reconcile runs on a worker
+        survey_migrations.apply(self._db)
+        self._kiosk_id, self._outbox, self._branch = kiosk_id, outbox, branch
         self._clock = clock or (lambda: dt.datetime.now(LOCAL_TZ))
-        self._db["answers"].create(
-            {"id": int, "answered_at": str, "day": str, "kiosk_id": str, "service": str, "counter": int,
-             "score": int, "reasons": str, "delivered": int},
-            pk="id", not_null={"answered_at", "score"}, defaults={"delivered": 0}, if_not_exists=True,
-        )
 
-    def record(self, score: int, reasons: tuple[str, ...] = (), service: str = "", counter: int | None = None) -> int:
+    def record(self, score: int, reasons: tuple[str, ...] = (), service: str = "", counter: int | None = None,
+               kind: str = "standalone") -> int:
+        """Store one answer, then hand it to the outbox; returns its local id.
+
+        :raises InvalidAnswer: anything the survey does not offer (nothing is stored).
+        """
         if score not in SCORES:
             raise InvalidAnswer(f"score must be 1–5, got {score!r}")
         unknown = set(reasons) - set(REASONS)
         if unknown:
             raise InvalidAnswer(f"unknown reasons: {sorted(unknown)}")
+        if not re.match(SERVICE_PATTERN, service):
+            raise InvalidAnswer(f"service must be a service code, got {service!r}")
+        if counter is not None and not 1 <= counter <= 999:
+            raise InvalidAnswer(f"counter must be 1–999, got {counter!r}")
+        if kind not in KINDS:
+            raise InvalidAnswer(f"kind must be one of {KINDS}, got {kind!r}")
         now = self._clock()
-        with self._db.conn:
-            table = self._db["answers"].insert({
-                "answered_at": now.isoformat(), "day": now.date().isoformat(), "kiosk_id": self._kiosk_id,
-                "service": service, "counter": counter, "score": score, "reasons": json.dumps(sorted(reasons)),
-            })
-        return int(table.last_pk)
+        row = {"answered_at": now.isoformat(), "day": now.date().isoformat(), "kiosk_id": self._kiosk_id,
+               "service": service, "counter": counter, "score": score, "reasons": json.dumps(sorted(set(reasons))),
+               "key": f"survey-{uuid.uuid4().hex}", "kind": kind, "branch": self._branch}
+        with self._lock:
+            row["id"] = int(self._db["answers"].insert(row).last_pk)
+        self._hand_over([row])
+        return row["id"]
+
+    def reconcile(self) -> int:
+        """Settle the local answers with the outbox (run at start); returns how many were handed over again."""
+        if self._outbox is None:
+            return 0
+        states = {item["key"]: item["state"] for item in self._outbox.items()}  # read first: see below
+        with self._lock:
+            rows = list(self._db["answers"].rows_where("delivered = 0", order_by="id"))
+        self.mark_delivered([row["id"] for row in rows if states.get(row["key"]) == "delivered"])
+        # an answer recorded after ``states`` was read is handed over twice: the outbox keeps the first
+        missing = [row for row in rows if row["key"] not in states]
+        self._hand_over(missing)
+        return len(missing)
+
+    def _hand_over(self, rows: list[dict[str, Any]]) -> None:
+        if self._outbox is None or not rows:
+            return
+        answers = [(row["key"], {
+            "rating": row["score"], "reasons": json.loads(row["reasons"] or "[]"), "service": row["service"] or "",
+            "counter": row["counter"], "kind": row["kind"], "branch": row["branch"] or self._branch,
+            "answered_at": row["answered_at"]}) for row in rows]
+        try:
+            self._outbox.add_all(answers, kind="survey")
+        except StorageFull:
+            pass  # reported by the outbox; the answer is safe here and the next reconcile hands it over
 
     def undelivered(self, limit: int = 100) -> list[dict]:
-        return list(self._db["answers"].rows_where("delivered = 0", order_by="id", limit=limit))
+        with self._lock:
+            return list(self._db["answers"].rows_where("delivered = 0", order_by="id", limit=limit))
 
     def mark_delivered(self, ids: list[int]) -> None:
-        with self._db.conn:
+        if not ids:
+            return
+        with self._lock:
             self._db.execute(f"UPDATE answers SET delivered = 1 WHERE id IN ({','.join('?' * len(ids))})", ids)
 
     def daily(self, day: dt.date) -> list[DailyFigure]:
-        rows = self._db.execute(
-            "SELECT service, COUNT(*), AVG(score), AVG(score >= 4) FROM answers WHERE day = ? GROUP BY service "
-            "ORDER BY service", [day.isoformat()],
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT service, COUNT(*), AVG(score), AVG(score >= 4) FROM answers WHERE day = ? GROUP BY service "
+                "ORDER BY service", [day.isoformat()],
+            ).fetchall()
         return [DailyFigure(day.isoformat(), service, count, round(avg, 2), round(share, 3))
                 for service, count, avg, share in rows]

@@ -33,6 +33,8 @@ class SurveyScreen(Screen):
     score = NumericProperty(0)
     chosen = ListProperty([])
     thanked = BooleanProperty(False)
+    kind = StringProperty("standalone")  # what is rated: after a ticket, after a look-up, or on its own
+    service = StringProperty("")
 
     def on_kv_post(self, *_args: object) -> None:
         for reason in REASONS:
@@ -41,8 +43,15 @@ class SurveyScreen(Screen):
             toggle.bind(on_release=lambda widget: self.toggle(widget.reason))
             self.ids.reasons.add_widget(toggle)
 
+    def about(self, kind: str, service: str = "") -> None:
+        """The next answer rates this ticket's service or this look-up (set just before opening the screen)."""
+        self.kind, self.service = kind, service
+
     def on_pre_enter(self, *_args: object) -> None:
         self.score, self.chosen, self.thanked = 0, [], False
+
+    def on_leave(self, *_args: object) -> None:
+        self.about("standalone")  # the home screen's survey rates the centre as a whole
 
     def toggle(self, reason: str) -> None:
         self.chosen = [r for r in self.chosen if r != reason] if reason in self.chosen else [*self.chosen, reason]
@@ -50,6 +59,6 @@ class SurveyScreen(Screen):
     def send(self) -> None:
         if not self.score:
             return
-        App.get_running_app().core.survey.record(self.score, tuple(self.chosen))
+        App.get_running_app().core.survey.record(self.score, tuple(self.chosen), service=self.service, kind=self.kind)
         self.thanked = True
         Clock.schedule_once(lambda _dt: App.get_running_app().go_home(), THANKS_SECONDS)

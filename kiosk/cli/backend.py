@@ -35,8 +35,7 @@ def run_serve(args: argparse.Namespace) -> int:
         store.add_token("admin", None, args.admin_token)
     print(f"Reference backend on http://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {args.db}",
           file=sys.stderr)
-    settings = BackendSettings(content_db=str(Path(args.db).with_name("content.db")),  # bundles survive restarts
-                               fleet_db=str(Path(args.db).with_name("fleet.db")), signing_key=signing_key)
+    settings = BackendSettings.beside(Path(args.db), signing_key=signing_key)
     uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -35,3 +35,23 @@ def test_send_without_a_score_stores_nothing(kiosk):
     kiosk.tap(kiosk.screen.ids.send)
     assert len(kiosk.app.core.survey.undelivered()) == before
     assert kiosk.screen.name == "survey" and not kiosk.screen.thanked
+
+
+def test_rating_right_after_a_ticket_is_filed_against_its_service(kiosk, monkeypatch):
+    import screens.survey
+
+    monkeypatch.setattr(screens.survey, "THANKS_SECONDS", 0.2)
+    from screens.queue import take_ticket
+
+    assert take_ticket("CT", None, lambda message: None)
+    assert kiosk.screen.name == "ticket"
+    kiosk.tap(kiosk.screen.ids.rate)
+    survey = kiosk.screen
+    assert survey.name == "survey" and (survey.kind, survey.service) == ("ticket", "CT")
+    kiosk.tap(list(reversed(survey.ids.faces.children))[4])
+    kiosk.tap(survey.ids.send)
+    last = kiosk.app.core.survey.undelivered()[-1]
+    assert (last["score"], last["kind"], last["service"]) == (5, "ticket", "CT")
+    kiosk.wait(0.5)
+    kiosk.tap(kiosk.screen.ids.survey)  # from home: the centre as a whole again
+    assert (kiosk.screen.kind, kiosk.screen.service) == ("standalone", "")
