@@ -32,10 +32,12 @@ def run_kiosk(config: KioskConfig, *, windowed: bool = False) -> int:
     from kivy.clock import Clock
 
     from kiosk.core import KioskCore
+    from screens import fatal
     from screens.app import KioskApp
 
     core = KioskCore(config)
     app = KioskApp(core, started_at=_started_at())
+    fatal.install(app)
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger(__name__).warning("signal %s: stopping", signum)
@@ -45,4 +47,4 @@ def run_kiosk(config: KioskConfig, *, windowed: bool = False) -> int:
     signal.signal(signal.SIGINT, _stop)
     core.start()
     app.run()
-    return 0
+    return app.exit_status

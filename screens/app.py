@@ -68,6 +68,7 @@ class KioskApp(App):
         self._started_at = started_at if started_at is not None else time.perf_counter()
         self._history: list[str] = []
         self._hide_toast = Clock.schedule_once(lambda _dt: None, 0)
+        self.exit_status = 0
 
     # -- building ---------------------------------------------------------------------------------------------
     def build(self) -> FloatLayout:
@@ -201,6 +202,11 @@ class KioskApp(App):
         self.idle_overlay.seconds = session.seconds_left()
         self.idle_overlay.opacity = 1 if warning else 0
         self.idle_overlay.disabled = not warning
+
+    def stop_with(self, status: int) -> None:
+        """Stop and make the process exit with ``status`` (non-zero: systemd restarts the kiosk)."""
+        self.exit_status = status
+        self.stop()
 
     def on_stop(self) -> None:
         self.core.watchdog.stopping()
