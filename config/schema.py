@@ -10,6 +10,7 @@ silently ignored. Device connections are URL-like strings parsed into :class:`Co
     serial:DEVICE?baudrate=115200&rtscts=1
     tcp:HOST:PORT             e.g. an Ethernet printer on port 9100
     usb:VID:PID               hexadecimal ids, e.g. usb:0416:5011
+    hid:/dev/input/by-id/…    USB keyboard-wedge scanner by event device, or hid:VID:PID; ?layout=us|de|fr
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from queueing.services import ServiceDef
 
-CONNECTION_SCHEMES = ("sim", "file", "serial", "tcp", "usb")
+CONNECTION_SCHEMES = ("sim", "file", "serial", "tcp", "usb", "hid")
+HID_LAYOUTS = ("us", "de", "fr")  # keyboard layouts a keyboard-wedge scanner may be set to (devices/hid_keymap.py)
 _PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
 _USB_IDS = re.compile(r"^(?P<vid>[0-9a-fA-F]{4}):(?P<pid>[0-9a-fA-F]{4})$")
@@ -60,7 +62,7 @@ def parse_connection(text: str) -> Connection:
     if not sep or scheme not in CONNECTION_SCHEMES:
         raise ValueError(
             f"{text!r} is not a connection; use one of sim:, file:PATH, serial:DEVICE?baudrate=N, "
-            "tcp:HOST:PORT, usb:VID:PID"
+            "tcp:HOST:PORT, usb:VID:PID, hid:VID:PID"
         )
     target, _, query = rest.partition("?")
     conn = Connection(scheme, target, dict(parse_qsl(query)))
@@ -74,6 +76,11 @@ def parse_connection(text: str) -> Connection:
         conn.host_port  # noqa: B018 — raises with a clear message when malformed
     if scheme == "usb":
         conn.usb_ids  # noqa: B018
+    if scheme == "hid" and not (target.startswith("/dev/input/") or _USB_IDS.match(target)):
+        raise ValueError("hid: needs an input device or USB ids, e.g. hid:/dev/input/by-id/usb-…-event-kbd or "
+                         "hid:0c2e:0b61")
+    if scheme == "hid" and conn.options.get("layout", "us") not in HID_LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(HID_LAYOUTS)}, got {conn.options['layout']!r}")
     return conn
 
 
@@ -152,7 +159,7 @@ class ScannerSection(_DeviceSection):
     @field_validator("connection")
     @classmethod
     def _valid_connection(cls, value: str) -> str:
-        if value.startswith(("hid:", "camera:")):
+        if value.startswith("camera:"):
             return value
         parse_connection(value)
         return value

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.schema import KioskConfig, parse_connection
 from devices.file_printer import FilePrinter
@@ -16,6 +17,9 @@ from devices.scanners import SerialScanner, UnavailableScanner
 from devices.sim.printer import SimPrinter
 from devices.sim.scanner import SimScanner
 from devices.transports import SerialPrinter, TcpPrinter, UsbPrinter
+
+if TYPE_CHECKING:
+    from devices.hid_scanner import HidScanner
 
 
 def open_printer(config: KioskConfig) -> Printer:
@@ -44,11 +48,17 @@ def _previewer(config: KioskConfig) -> Callable[[bytes], bytes]:
     return preview
 
 
-def open_scanner(config: KioskConfig) -> SimScanner | SerialScanner | UnavailableScanner:
-    if config.scanner.kind in ("hid", "camera"):
-        return UnavailableScanner(f"{config.scanner.kind} scanners are not supported by this build; "
+def open_scanner(config: KioskConfig) -> SimScanner | SerialScanner | HidScanner | UnavailableScanner:
+    if config.scanner.kind == "camera":
+        return UnavailableScanner("camera scanners are not supported by this build; "
                                   "set the scanner to USB-CDC/serial mode and use serial:DEVICE")
     conn = parse_connection(config.scanner.connection)
+    if conn.scheme == "hid":
+        try:  # evdev is Linux-only and loaded only when a keyboard-wedge scanner is configured
+            from devices.hid_scanner import HidScanner
+        except ImportError:
+            return UnavailableScanner("hid: scanners need python-evdev (Linux only): .venv/bin/pip install evdev")
+        return HidScanner(conn.target, layout=conn.options.get("layout", "us"))
     if conn.scheme == "serial":
         return SerialScanner(conn.target, baudrate=int(conn.options.get("baudrate", 9600)))
     host, port = conn.host_port

@@ -35,15 +35,31 @@ class _Lines(LineReader):
             self._deliver(bytes(packet[:MAX_PAYLOAD]))
 
 
+class Debouncer:
+    """Shared by every scanner driver: a code equal to the previous one within ``window_s`` is a repeat read."""
+
+    def __init__(self, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._window_s, self._clock = window_s, clock
+        self._last: tuple[bytes, float] | None = None
+        self._lock = threading.Lock()
+
+    def fresh(self, code: bytes) -> bool:
+        """True when ``code`` should be delivered (and remembered as the last one)."""
+        now = self._clock()
+        with self._lock:
+            if self._last and self._last[0] == code and now - self._last[1] < self._window_s:
+                return False
+            self._last = (code, now)
+        return True
+
+
 class SerialScanner:
     def __init__(self, device: str, *, baudrate: int = 9600, debounce_s: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.name = f"serial:{device}"
         self._device, self._baudrate = device, baudrate
-        self._debounce_s, self._clock = debounce_s, clock
-        self._last: tuple[bytes, float] | None = None
+        self._debounce = Debouncer(debounce_s, clock)
         self._reader: ReaderThread | None = None
-        self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -51,12 +67,8 @@ class SerialScanner:
 
     def start(self, on_payload: Callable[[bytes], None]) -> None:
         def deliver(code: bytes) -> None:
-            now = self._clock()
-            with self._lock:
-                if self._last and self._last[0] == code and now - self._last[1] < self._debounce_s:
-                    return
-                self._last = (code, now)
-            on_payload(code)
+            if self._debounce.fresh(code):
+                on_payload(code)
 
         try:
             port = serial.serial_for_url(self._device, baudrate=self._baudrate, timeout=1)

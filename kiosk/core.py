@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from config.schema import KioskConfig
@@ -77,8 +78,10 @@ def with_content(config: KioskConfig) -> tuple[KioskConfig, Content | None]:
 
 
 class KioskCore:
-    def __init__(self, config: KioskConfig, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, config: KioskConfig, *, clock: Callable[[], float] | None = None,
+                 site_config: Path | None = None) -> None:
         self.local_config = config
+        self.site_config = site_config  # the --config file: the maintenance screen saves device settings there
         config, self.content = with_content(config)
         self.config = config
         self.events = Events()
@@ -179,6 +182,22 @@ class KioskCore:
         job = render(receipt_document(receipt, self.config, self.language), printer_profile(self.config))
         self.print_queue.submit(job, lambda error: self.events.publish(
             "receipt_print", ok=error is None, reason=error.status if error else ""))
+
+    def replace_devices(self, config: KioskConfig) -> None:
+        """Apply saved printer/scanner settings now: new printer behind the same print queue, scanner restarted."""
+        devices = {"printer": config.printer, "scanner": config.scanner}
+        self.local_config = self.local_config.model_copy(update=devices)
+        self.config = self.config.model_copy(update=devices)
+        self.queue.use_config(self.config)
+        old_printer, self.printer = self.printer, open_printer(self.config)
+        self.print_queue.printer = self.printer  # the queue reads .printer per job; QueueFlow keeps its submit
+        old_printer.close()
+        self.scanner.stop()
+        self.scanner = open_scanner(self.config)
+        try:
+            self.scanner.start(self._on_scan)
+        except OSError as exc:
+            self.report_error("scanner", exc)
 
     def print_slip(self, status: dict[str, Any]) -> None:
         """Print a dossier status slip; the outcome arrives as a ``slip_print`` event."""

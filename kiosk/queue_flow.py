@@ -100,6 +100,11 @@ class QueueFlow:
         self._profile = printer_profile(config)
         self._tickets: dict[str, TicketInfo] = {}
 
+    def use_config(self, config: KioskConfig) -> None:
+        """Tickets from now on follow ``config`` (the technician changed the printer's profile or paper width)."""
+        self._config = config
+        self._profile = printer_profile(config)
+
     def services(self) -> list[ServiceItem]:
         return [
             ServiceItem(s.code, s.name_vi, s.name_en, s.waiting, s.open_now,

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 from config.schema import KioskConfig
 from kiosk.kivy_env import prepare_kivy
@@ -21,7 +22,7 @@ def _started_at() -> float:
     return getattr(main_module, "STARTED_AT", time.perf_counter())
 
 
-def run_kiosk(config: KioskConfig, *, windowed: bool = False) -> int:
+def run_kiosk(config: KioskConfig, *, windowed: bool = False, site_config: Path | None = None) -> int:
     configure_logging(config.data_dir / "logs")
     prepare_kivy(
         config.data_dir / "kivy",
@@ -35,7 +36,7 @@ def run_kiosk(config: KioskConfig, *, windowed: bool = False) -> int:
     from screens import fatal
     from screens.app import KioskApp
 
-    core = KioskCore(config)
+    core = KioskCore(config, site_config=site_config)
     app = KioskApp(core, started_at=_started_at())
     fatal.install(app)
 

@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from kiosk.runner import run_kiosk
 
-            return run_kiosk(config_from_args(args), windowed=args.windowed)
+            return run_kiosk(config_from_args(args), windowed=args.windowed, site_config=args.config)
         return int(args.handler(args))
     except ConfigError as exc:
         for line in exc.problems:

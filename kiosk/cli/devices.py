@@ -1,4 +1,4 @@
-"""``devices list|test-print|test-scan|scan-sim|sim-fault``: technician tools for printers and scanners."""
+"""``devices list|status|test-print|test-scan|scan-sim|sim-fault``: technician tools for printers and scanners."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from config.schema import parse_connection
 from devices.errors import DeviceError
 from devices.factory import open_printer, open_scanner
 from devices.payloads import parse_payload
+from devices.printer import PrinterStatus
 from devices.sim.printer import FAULTS, set_fault
 from devices.sim.scanner import MAX_PAYLOAD, send_payload
 from kiosk.cli import config_from_args
@@ -34,6 +35,8 @@ def _usb_devices() -> list[str]:
 def run_list(args: argparse.Namespace) -> int:
     from serial.tools import list_ports
 
+    from kiosk.device_setup import hid_keyboards, usb_printers
+
     config = config_from_args(args)
     printer = open_printer(config)
     print(f"printer  {config.printer.connection}  profile {config.printer.profile}, {config.printer.paper_width_mm} mm"
@@ -47,7 +50,39 @@ def run_list(args: argparse.Namespace) -> int:
     print("USB devices:" + ("" if usb else " none"))
     for line in usb:
         print(f"  {line}")
+    for title, choices in (("USB printers (printer class):", usb_printers()),
+                           ("keyboard input devices (keyboard-wedge scanners):", hid_keyboards())):
+        print(title + ("" if choices else " none"))
+        for choice in choices:
+            print(f"  {choice.label}")
     return 0
+
+
+SCANNER_READY = ("ok", "listening", "in_use")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from kiosk.device_setup import probe_scanner
+
+    config = config_from_args(args)
+    printer_status = open_printer(config).status()
+    scanner_status = probe_scanner(config)
+    printer_ready = printer_status.can_print or printer_status is PrinterStatus.UNKNOWN  # usb: cannot tell
+    healthy = printer_ready and scanner_status in SCANNER_READY
+    if args.json:
+        print(json.dumps({
+            "printer": {"connection": config.printer.connection, "kind": config.printer.kind,
+                        "profile": config.printer.profile, "paper_width_mm": config.printer.paper_width_mm,
+                        "status": printer_status.value},
+            "scanner": {"connection": config.scanner.connection, "kind": config.scanner.kind,
+                        "status": scanner_status},
+            "ok": healthy,
+        }, ensure_ascii=False))
+    else:
+        print(f"printer  {config.printer.connection}  profile {config.printer.profile}, "
+              f"{config.printer.paper_width_mm} mm  status: {printer_status.value}")
+        print(f"scanner  {config.scanner.connection}  kind {config.scanner.kind}  status: {scanner_status}")
+    return 0 if healthy else 1
 
 
 def run_test_print(args: argparse.Namespace) -> int:
@@ -73,15 +108,23 @@ def run_test_print(args: argparse.Namespace) -> int:
 
 
 def run_test_scan(args: argparse.Namespace) -> int:
+    if args.scanner:
+        args.overrides = [*args.overrides, f"scanner.connection={args.scanner}",
+                          f"scanner.kind={args.scanner.partition(':')[0]}"]
     config = config_from_args(args)
     scanner = open_scanner(config)
     got: list[bytes] = []
     ready = threading.Event()
-    scanner.start(lambda raw: (got.append(raw), ready.set()))
+    try:
+        scanner.start(lambda raw: (got.append(raw), ready.set()))
+    except OSError as exc:
+        print(f"FAIL  {config.scanner.connection}: {exc}", file=sys.stderr)
+        return 1
     print(f"Waiting up to {args.timeout:g} s for a scan on {config.scanner.connection} …", file=sys.stderr)
     try:
         if not ready.wait(args.timeout):
-            print("FAIL  no scan received", file=sys.stderr)
+            print("FAIL  no scan received" + ("" if scanner.running else " (scanner not connected)"),
+                  file=sys.stderr)
             return 1
     finally:
         scanner.stop()
@@ -116,7 +159,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     test_print = actions.add_parser("test-print", help="print the Vietnamese test ticket")
     test_print.add_argument("--printer", metavar="CONNECTION", help="another printer, e.g. tcp:192.168.1.50:9100")
     test_print.set_defaults(handler=run_test_print)
+    status = actions.add_parser("status", help="configured printer and scanner with their status (exit 1: not ready)")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(handler=run_status)
     test_scan = actions.add_parser("test-scan", help="wait for one scan and print what it is")
+    test_scan.add_argument("--scanner", metavar="CONNECTION",
+                           help="another scanner, e.g. serial:/dev/ttyACM0?baudrate=9600 or hid:0c2e:0b61")
     test_scan.add_argument("--timeout", type=float, default=30.0)
     test_scan.set_defaults(handler=run_test_scan)
     scan_sim = actions.add_parser("scan-sim", help="send a payload to a running kiosk's scanner simulator")

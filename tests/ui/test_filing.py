@@ -20,6 +20,9 @@ def keys_of(board):
 def type_on(kiosk, board, keystrokes: str) -> None:
     keys = keys_of(board)
     for char in keystrokes:
+        if char.isupper() and char not in keys:  # the Telex layout has lower-case keys and a shift key
+            kiosk.tap(keys["⇧"])
+            char = char.lower()
         kiosk.tap(keys["␣" if char == " " else char])
 
 
@@ -130,3 +133,32 @@ def test_editing_from_review_returns_to_review(kiosk):
     kiosk.tap(screen.ids.next)
     assert screen.state == "review"
     assert {row["path"]: row["value"] for row in screen.review_rows}["phone"] == "0987654321"
+
+
+def test_household_members_are_added_one_person_at_a_time(kiosk):
+    screen = open_filing(kiosk)
+    screen.open_procedure("CT01")  # Đăng ký thường trú: a repeated group of household members
+    kiosk.frames(1)
+    kiosk.tap(screen.ids.start)
+    kiosk.app.core.filing.apply_cccd(parse_payload(CCCD.encode()))
+    group_at = next(i for i, s in enumerate(kiosk.app.core.filing.steps()) if s.group_ask)
+    screen._open_step(group_at)
+    kiosk.frames(2)
+    assert screen.step_kind == "group" and screen.ids.next.text == "Không, tiếp tục"
+    assert "đã thêm 0 người" in screen.step_label
+    kiosk.screenshot("filing-group-ask")
+    kiosk.tap(screen.ids.add_member)
+    assert screen.step_label.startswith("Họ và tên — người thứ 1")
+    type_on(kiosk, screen.ids.form_keys, "Nguyeenx Minh Anh")
+    assert screen.ids.form_keys.text == "Nguyễn Minh Anh"
+    kiosk.tap(screen.ids.next)
+    assert kiosk.app.core.filing.value("members.0.member_name") == "Nguyễn Minh Anh"
+    assert screen.step_label.startswith("Số CCCD — người thứ 1")
+    kiosk.tap(screen.ids.next)  # optional: left empty
+    assert screen.step_label.startswith("Quan hệ với chủ hộ — người thứ 1")
+    kiosk.tap(screen.ids.next)
+    assert screen.message == "Vui lòng điền mục này"  # required: the page stays until it is answered
+    type_on(kiosk, screen.ids.form_keys, "con")
+    kiosk.tap(screen.ids.next)
+    assert screen.step_kind == "group" and "đã thêm 1 người" in screen.step_label
+    assert_not_blank(kiosk.screenshot("filing-group-one-member"))
