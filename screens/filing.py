@@ -174,7 +174,10 @@ class FilingScreen(Screen):
         if len(member) == 3:
             label = f"{label} — {app.tr('filing.member', app.lang, n=int(member[1]) + 1)}"
         if step.group_ask:
-            label = app.tr("filing.group_ask", app.lang, label=label, count=len(flow.values.get(step.path, [])))
+            members = flow.values.get(step.path, [])
+            names = [m.get(step.field["fields"][0]["name"]) or "…" for m in members]
+            label = app.tr("filing.group_ask", app.lang, label=label, count=len(members))
+            label += "".join(f"\n{n}. {name}" for n, name in enumerate(names, 1))
         self.step_label = label
         self.step_no, self.step_total = self._index + 1, len(self._steps)
         self.step_required = bool(step.field.get("required")) and not step.group_ask

@@ -161,4 +161,5 @@ def test_household_members_are_added_one_person_at_a_time(kiosk):
     type_on(kiosk, screen.ids.form_keys, "con")
     kiosk.tap(screen.ids.next)
     assert screen.step_kind == "group" and "đã thêm 1 người" in screen.step_label
+    assert screen.step_label.endswith("\n1. Nguyễn Minh Anh") and "không bắt buộc" not in screen.ids.step_label.text
     assert_not_blank(kiosk.screenshot("filing-group-one-member"))
