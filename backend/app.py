@@ -23,6 +23,7 @@ from starlette.routing import Route
 from backend.admin import PublishingShelf, admin_routes
 from backend.content_routes import content_routes
 from backend.fleet import FleetStore, fleet_routes
+from backend.http import idempotency_key, refuse
 from backend.openapi import OPENAPI
 from backend.store import BackendStore, Conflict, Invalid, NotFound
 from backend.surveys import SurveyLedger, survey_routes
@@ -48,8 +49,6 @@ class BackendSettings:
         return cls(**files, **changes)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
 def _bearer(request: Request) -> str:
@@ -74,9 +73,9 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
     def auth(request: Request, role: str) -> tuple[str, str | None] | JSONResponse:
         found = store.token_role(_bearer(request)) if _bearer(request) else None
         if found is None:
-            return _error(401, "unauthorized", "a valid bearer token is required")
+            return refuse(401, "unauthorized", "a valid bearer token is required")
         if role == "admin" and found[0] != "admin":
-            return _error(403, "forbidden", "admin token required")
+            return refuse(403, "forbidden", "admin token required")
         return found
 
     async def health(_request: Request) -> Response:
@@ -92,23 +91,23 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         try:
             return JSONResponse(store.procedure(request.path_params["proc_id"]))
         except NotFound as exc:
-            return _error(404, "not_found", str(exc))
+            return refuse(404, "not_found", str(exc))
 
     async def submit(request: Request) -> Response:
         who = auth(request, "kiosk")
         if isinstance(who, JSONResponse):
             return who
-        key = request.headers.get("idempotency-key", "").strip()
-        if not 8 <= len(key) <= 128:
-            return _error(400, "idempotency_key_required", "send an Idempotency-Key header (8-128 characters)")
+        key = idempotency_key(request)
+        if isinstance(key, JSONResponse):
+            return key
         try:
             dossier, created = store.submit(key, await _json_body(request), who[1])
         except NotFound as exc:
-            return _error(404, "unknown_procedure", str(exc))
+            return refuse(404, "unknown_procedure", str(exc))
         except Invalid as exc:
-            return _error(422, "invalid", str(exc))
+            return refuse(422, "invalid", str(exc))
         except Conflict as exc:
-            return _error(409, "idempotency_conflict", str(exc))
+            return refuse(409, "idempotency_conflict", str(exc))
         return JSONResponse(dossier, status_code=201 if created else 200)
 
     async def dossier(request: Request) -> Response:
@@ -118,7 +117,7 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         try:
             return JSONResponse(store.status(request.path_params["code"]))
         except NotFound as exc:
-            return _error(404, "not_found", str(exc))
+            return refuse(404, "not_found", str(exc))
 
     async def payment(request: Request) -> Response:
         who = auth(request, "kiosk")
@@ -127,7 +126,7 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         try:
             status = store.status(request.path_params["code"])
         except NotFound as exc:
-            return _error(404, "not_found", str(exc))
+            return refuse(404, "not_found", str(exc))
         qr = build_vietqr(settings.bank_bin, settings.bank_account, status["fee"] or None,
                           fee_message(status["code"])) if status["fee"] and not status["paid"] else None
         return JSONResponse({"code": status["code"], "fee": status["fee"], "paid": status["paid"], "vietqr": qr})
@@ -136,14 +135,14 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         raw = await request.body()
         expected = hmac.new(settings.payment_secret.encode(), raw, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, request.headers.get("x-signature", "")):
-            return _error(401, "bad_signature", "the bank callback signature does not match")
+            return refuse(401, "bad_signature", "the bank callback signature does not match")
         try:
             body = await _json_body(request)
             return JSONResponse(store.mark_paid(str(body.get("code", ""))))
         except Invalid as exc:
-            return _error(422, "invalid", str(exc))
+            return refuse(422, "invalid", str(exc))
         except NotFound as exc:
-            return _error(404, "not_found", str(exc))
+            return refuse(404, "not_found", str(exc))
 
     async def check_in(request: Request) -> Response:
         who = auth(request, "kiosk")
@@ -152,9 +151,9 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         try:
             return JSONResponse(store.check_in(request.path_params["code"]))
         except NotFound as exc:
-            return _error(404, "not_found", str(exc))
+            return refuse(404, "not_found", str(exc))
         except Invalid as exc:
-            return _error(409, str(exc), f"booking cannot be checked in: {exc}")
+            return refuse(409, str(exc), f"booking cannot be checked in: {exc}")
 
     async def create_kiosk(request: Request) -> Response:
         who = auth(request, "admin")
@@ -163,10 +162,10 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         try:
             body = await _json_body(request)
         except Invalid as exc:
-            return _error(422, "invalid", str(exc))
+            return refuse(422, "invalid", str(exc))
         kiosk_id = str(body.get("kiosk_id", "")).strip()
         if not kiosk_id or len(kiosk_id) > 32:
-            return _error(422, "invalid", "kiosk_id is required (at most 32 characters)")
+            return refuse(422, "invalid", "kiosk_id is required (at most 32 characters)")
         return JSONResponse({"kiosk_id": kiosk_id, "token": store.add_token("kiosk", kiosk_id)}, status_code=201)
 
     routes = [

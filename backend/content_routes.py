@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import sqlite_utils
@@ -27,12 +26,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from backend.http import Auth, refuse
 from kiosk.content.bundle import BundleRejected, Limits, inspect_bundle
 from queueing.migrations import Migrations
 
 MAX_UPLOAD = 64 * 1024 * 1024
 content_migrations = Migrations()
-Auth = Callable[[Request, str], tuple[str, str | None] | JSONResponse]
 
 
 @content_migrations("0001_content_bundles")
@@ -88,8 +87,6 @@ class ContentShelf:
                 "ORDER BY version DESC LIMIT 1", [kiosk_id, group]).fetchone()
 
 
-def _refuse(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -118,7 +115,7 @@ def content_routes(shelf: ContentShelf, auth: Auth) -> list[Route]:
             published = await run_in_threadpool(shelf.publish, await _body(request, MAX_UPLOAD))
             return JSONResponse(published, status_code=201)
         except Rejected as exc:
-            return _refuse(exc.status, exc.code, exc.message)
+            return refuse(exc.status, exc.code, exc.message)
 
     async def latest(request: Request) -> Response:
         who = auth(request, "kiosk")
@@ -127,12 +124,12 @@ def content_routes(shelf: ContentShelf, auth: Auth) -> list[Route]:
         kiosk_id = request.query_params.get("kiosk", "")
         group = request.query_params.get("group") or None
         if not kiosk_id or len(kiosk_id) > 32:
-            return _refuse(422, "invalid", "kiosk=ID is required (at most 32 characters)")
+            return refuse(422, "invalid", "kiosk=ID is required (at most 32 characters)")
         if who[0] != "admin" and who[1] is not None and who[1] != kiosk_id:
-            return _refuse(403, "forbidden", "a kiosk token may only fetch content for its own kiosk")
+            return refuse(403, "forbidden", "a kiosk token may only fetch content for its own kiosk")
         found = shelf.latest_for(kiosk_id, group)
         if found is None:
-            return _refuse(404, "no_content", f"no content published for kiosk {kiosk_id}")
+            return refuse(404, "no_content", f"no content published for kiosk {kiosk_id}")
         version, digest, data = found
         headers = {"ETag": f'"{digest}"', "X-Content-Version": str(version)}
         if _etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from backend.http import Auth, bounded_body, describe_error, refuse
 from kiosk.heartbeat import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS
 from kiosk.logfile import scrub
 from queueing.migrations import Migrations
@@ -41,7 +42,6 @@ SILENT_AFTER_INTERVALS = 2
 RED_FLAGS = ("silent", "paper_out", "printer_offline", "printer_error")
 ORANGE_FLAGS = ("paper_low", "error", "doctor")
 fleet_migrations = Migrations()
-Auth = Callable[[Request, str], tuple[str, str | None] | JSONResponse]
 
 
 @fleet_migrations("fleet_0001_heartbeats")
@@ -90,14 +90,6 @@ class HeartbeatBody(_Model):
     log_tail: list[LogLine] = Field(default=[], max_length=LOG_TAIL_LINES)
 
 
-def describe_error(exc: ValidationError) -> str:
-    """One line naming the first bad key: ``printer: Input should be 'ok', 'paper_low', … (and 2 more)``."""
-    errors = exc.errors()
-    first = errors[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(body)"
-    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{key}: {message}{more}"
 
 
 @dataclass(frozen=True)
@@ -204,18 +196,8 @@ class FleetStore:
         return (row[0], json.loads(row[1]), json.loads(row[2])) if row else None
 
 
-def _refuse(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes | None:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def fleet_routes(fleet: FleetStore, auth: Auth) -> list[Route]:
@@ -225,15 +207,15 @@ def fleet_routes(fleet: FleetStore, auth: Auth) -> list[Route]:
         who = auth(request, "kiosk")
         if isinstance(who, JSONResponse):
             return who
-        raw = await _bounded_body(request, MAX_HEARTBEAT_BYTES)
+        raw = await bounded_body(request, MAX_HEARTBEAT_BYTES)
         if raw is None:
-            return _refuse(413, "too_large", f"heartbeats are limited to {MAX_HEARTBEAT_BYTES // 1024} KiB")
+            return refuse(413, "too_large", f"heartbeats are limited to {MAX_HEARTBEAT_BYTES // 1024} KiB")
         try:
             beat = HeartbeatBody.model_validate_json(raw or b"null")
         except ValidationError as exc:
-            return _refuse(422, "invalid", describe_error(exc))
+            return refuse(422, "invalid", describe_error(exc))
         if who[0] != "admin" and who[1] is not None and who[1] != beat.kiosk_id:
-            return _refuse(403, "forbidden", "a kiosk token may only report for its own kiosk")
+            return refuse(403, "forbidden", "a kiosk token may only report for its own kiosk")
         return JSONResponse({"received_at": _iso(fleet.record(beat))})
 
     async def listing(request: Request) -> Response:
@@ -251,7 +233,7 @@ def fleet_routes(fleet: FleetStore, auth: Auth) -> list[Route]:
         kiosk_id = request.path_params["kiosk_id"]
         found = fleet.log_tail(kiosk_id)
         if found is None:
-            return _refuse(404, "not_found", f"no heartbeat from kiosk {kiosk_id[:32]}")
+            return refuse(404, "not_found", f"no heartbeat from kiosk {kiosk_id[:32]}")
         return JSONResponse({"kiosk_id": kiosk_id, "received_at": _iso(found[0]), "lines": found[1]})
 
     return [Route("/api/fleet/heartbeat", heartbeat, methods=["POST"]),

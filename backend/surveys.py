@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend.fleet import Auth, _bounded_body, _refuse, describe_error
+from backend.http import Auth, bounded_body, describe_error, idempotency_key, refuse
 from backend.store import LOCAL_TZ, Conflict, Invalid
 from kiosk.survey import KINDS, REASONS, SERVICE_PATTERN
 from queueing.migrations import Migrations
@@ -207,9 +207,9 @@ def _report_query(request: Request, ledger: SurveyLedger) -> tuple[dt.date, str 
     except ValueError:  # 2026-02-30
         day = None
     if day is None:
-        return _refuse(422, "invalid", "day: expected a date as YYYY-MM-DD")
+        return refuse(422, "invalid", "day: expected a date as YYYY-MM-DD")
     if branch is not None and len(branch) > 100:
-        return _refuse(422, "invalid", "branch: at most 100 characters")
+        return refuse(422, "invalid", "branch: at most 100 characters")
     return day, branch
 
 
@@ -220,21 +220,21 @@ def survey_routes(ledger: SurveyLedger, auth: Auth) -> list[Route]:
         who = auth(request, "kiosk")
         if isinstance(who, JSONResponse):
             return who
-        key = request.headers.get("idempotency-key", "").strip()
-        if not 8 <= len(key) <= 128:
-            return _refuse(400, "idempotency_key_required", "send an Idempotency-Key header (8-128 characters)")
-        raw = await _bounded_body(request, MAX_ANSWER_BYTES)
+        key = idempotency_key(request)
+        if isinstance(key, JSONResponse):
+            return key
+        raw = await bounded_body(request, MAX_ANSWER_BYTES)
         if raw is None:
-            return _refuse(413, "too_large", f"a survey answer is limited to {MAX_ANSWER_BYTES // 1024} KiB")
+            return refuse(413, "too_large", f"a survey answer is limited to {MAX_ANSWER_BYTES // 1024} KiB")
         try:
             answer = SurveyAnswer.model_validate_json(raw or b"null")
             answer_id, day, created = ledger.record(key, answer, who[1])
         except ValidationError as exc:
-            return _refuse(422, "invalid", describe_error(exc))
+            return refuse(422, "invalid", describe_error(exc))
         except Invalid as exc:
-            return _refuse(422, "invalid", str(exc))
+            return refuse(422, "invalid", str(exc))
         except Conflict as exc:
-            return _refuse(409, "idempotency_conflict", str(exc))
+            return refuse(409, "idempotency_conflict", str(exc))
         return JSONResponse({"id": answer_id, "day": day}, status_code=201 if created else 200)
 
     async def report(request: Request) -> Response:
