@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from config.schema import KioskConfig
+from devices.escpos.document import Block
 from devices.factory import open_printer, open_scanner
 from devices.payloads import parse_payload
 from kiosk.config_view import flat_lines, masked_config
@@ -177,11 +178,16 @@ class KioskCore:
         self.events.publish("catalogue", available=self.catalogue is not None)
 
     def _print_receipt(self, receipt: FilingReceipt) -> None:
+        """Print a filing receipt; the outcome arrives as a ``receipt_print`` event."""
+        self._print(receipt_document(receipt, self.config, self.language), "receipt_print")
+
+    def _print(self, document: list[Block], event: str) -> None:
+        """Render for the configured printer (lazily: the renderer's fonts are not needed at start) and queue."""
         from devices.escpos.render import render
 
-        job = render(receipt_document(receipt, self.config, self.language), printer_profile(self.config))
+        job = render(document, printer_profile(self.config))
         self.print_queue.submit(job, lambda error: self.events.publish(
-            "receipt_print", ok=error is None, reason=error.status if error else ""))
+            event, ok=error is None, reason=error.status if error else ""))
 
     def replace_devices(self, config: KioskConfig) -> None:
         """Apply saved printer/scanner settings now: new printer behind the same print queue, scanner restarted."""
@@ -201,11 +207,7 @@ class KioskCore:
 
     def print_slip(self, status: dict[str, Any]) -> None:
         """Print a dossier status slip; the outcome arrives as a ``slip_print`` event."""
-        from devices.escpos.render import render
-
-        job = render(status_slip(status, self.config, self.language), printer_profile(self.config))
-        self.print_queue.submit(job, lambda error: self.events.publish(
-            "slip_print", ok=error is None, reason=error.status if error else ""))
+        self._print(status_slip(status, self.config, self.language), "slip_print")
 
     def _on_scan(self, raw: bytes) -> None:
         """Scanner thread: classify the payload and hand it to the UI (the payload itself is never logged)."""
