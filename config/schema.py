@@ -197,7 +197,7 @@ class QueueSection(_Section):
     max_priority_in_row: int = Field(default=3, ge=1, le=20)
     services: list[ServiceDef] = []
     counters: list[CounterLogin] = []   # read by `queue serve` only
-    help_service: str = "HD"   # the service the home screen's "Cần hỗ trợ" button takes a number for
+    help_service: str = "HD"   # the "Cần hỗ trợ" button's service; without it, the first service offered
     # Base URL printed in the ticket's QR for tracking on a phone (the branch queue server's public address).
     public_url: str = Field(default="http://127.0.0.1:8700", pattern=r"^https?://[^\s/]+")
 
@@ -206,13 +206,6 @@ class QueueSection(_Section):
         codes = [service.code for service in self.services]
         if len(codes) != len(set(codes)):
             raise ValueError(f"service codes must be unique, got {codes}")
-        return self
-
-    @model_validator(mode="after")
-    def _help_service_exists(self) -> QueueSection:
-        codes = [service.code for service in self.services]
-        if codes and self.help_service not in codes:
-            raise ValueError(f"help_service {self.help_service!r} is not one of the services {codes}")
         return self
 
     @model_validator(mode="after")

@@ -242,6 +242,12 @@ class KioskCore:
     def toggle_language(self) -> None:
         self.set_language("en" if self.language == "vi" else "vi")
 
+    def help_service(self) -> str:
+        """The service a "Cần hỗ trợ" ticket is for: ``queue.help_service``, or the first one offered here."""
+        codes = [service.code for service in self.queue.services()]
+        wanted = self.config.queue.help_service
+        return wanted if wanted in codes or not codes else codes[0]
+
     def guide(self, step: str, **values: object) -> None:
         """Say the spoken guidance for ``step`` in the citizen's language (steps without a text stay silent)."""
         key = f"voice.{step}"

@@ -34,7 +34,7 @@ class HomeScreen(Screen):
         app = App.get_running_app()
         app.core.session.start()
         app.screen("ticket")  # built before the ticket is shown
-        take_ticket(app.core.config.queue.help_service, "help", app.toast)
+        take_ticket(app.core.help_service(), "help", app.toast)
 
     def refresh_ticker(self) -> None:
         self.ticker = "     •     ".join(App.get_running_app().core.announcements())

@@ -62,3 +62,4 @@ def test_no_espeak_means_silent_with_a_warning(tmp_path, monkeypatch, caplog):
     guide.say("Xin chào", "vi")
     assert not guide.speaking_now() and wav_files(tmp_path) == []
     assert "espeak-ng is not installed" in caplog.text
+
