@@ -70,13 +70,17 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to the kiosk, e.g. --set backend.url=http://127.0.0.1:9 (a remote backend)")
+    args = parser.parse_args()
+    runs = args.runs
     env = dict(os.environ, SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1")
     env.pop("DISPLAY", None)
     with tempfile.TemporaryDirectory() as tmp:
         env["KIVY_HOME"] = tmp
         kiosk_cmd = [sys.executable, "main.py", "--windowed", "--set", f"data_dir={tmp}/data",
                      "--set", "scanner.connection=sim:127.0.0.1:0"]
+        kiosk_cmd += [part for item in args.overrides for part in ("--set", item)]
         bare_script = Path(tmp) / "bare_app.py"
         bare_script.write_text(BARE_APP)
         bare_cmd = [sys.executable, str(bare_script)]
