@@ -33,6 +33,7 @@ def test_scan_on_home_opens_lookup_and_shows_the_status(kiosk):
     assert lookup.ids.procedure.text == "Đăng ký tạm trú"
     assert lookup.ids.current.text == "Cần bổ sung giấy tờ"
     assert lookup.status["applicant"] == "Nguyễn V. A."
+    assert not lookup.ids.rate.disabled and lookup.ids.rate.opacity == 1
     assert_not_blank(kiosk.screenshot("lookup-needs-documents"))
     jobs = len(kiosk.app.core.printer.jobs())
     kiosk.tap(lookup.ids.print_slip)
@@ -111,4 +112,6 @@ def test_booking_scan_checks_in_once_and_issues_a_priority_ticket(kiosk):
     assert kiosk.screen.message == "Lịch hẹn BK-251120-DEMO01 đã được sử dụng để lấy số."
     send_payload(host, port, b"BK-251120-ZZZZ99\r\n")
     assert wait_for(kiosk, lambda: kiosk.screen.message.startswith("Không tìm thấy lịch hẹn BK-251120-ZZZZ99"))
+    kiosk.frames(2)
+    assert kiosk.screen.ids.rate.disabled and kiosk.screen.ids.rate.opacity == 0  # nothing to rate yet
     kiosk.screenshot("booking-unknown")
