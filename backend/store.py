@@ -23,6 +23,7 @@ import sqlite_utils
 
 from backend.forms import check_form
 from backend.workdays import add_working_days
+from kiosk.text import mask_name
 from queueing.migrations import Migrations
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -69,12 +70,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mask_name(name: str | None) -> str | None:
-    """"Nguyễn Văn An" → "Nguyễn V. A.": enough for the citizen to recognise, too little to identify."""
-    if not name:
-        return None
-    parts = name.split()
-    return " ".join([parts[0], *[f"{p[0]}." for p in parts[1:]]])
 
 
 class BackendStore:

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.forms import check_form, check_value, display_value, merge_schemas, parse_input
-from backend.store import mask_name
 from backend.workdays import add_working_days
 from kiosk.backend_client import BackendClient, BackendError
 from kiosk.catalogue import Catalogue
 from kiosk.outbox import LOCAL_TZ, Outbox
 from kiosk.storage import StorageFull
+from kiosk.text import mask_name
 
 # CCCD QR field → the applicant fields it fills (the forms use these names for the person filing).
 CCCD_FIELDS = {"name": "applicant_name", "id": "applicant_id", "dob": "applicant_dob",

@@ -17,3 +17,11 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return _SPACES.sub(" ", stripped).strip().casefold()
+
+
+def mask_name(name: str | None) -> str | None:
+    """"Nguyễn Văn An" → "Nguyễn V. A.": enough for the citizen to recognise, too little to identify."""
+    if not name:
+        return None
+    parts = name.split()
+    return " ".join([parts[0], *[f"{p[0]}." for p in parts[1:]]])

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from backend.server import start_in_thread
-from backend.store import mask_name
+from kiosk.text import mask_name
 from backend.workdays import add_working_days, is_working_day
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable, NotFound
