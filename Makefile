@@ -7,6 +7,8 @@ run: bootstrap
 	.venv/bin/python main.py $(ARGS)
 
 test: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest
 
 bootstrap:

@@ -27,7 +27,7 @@ from backend.http import idempotency_key, refuse
 from backend.openapi import OPENAPI
 from backend.store import BackendStore, Conflict, Invalid, NotFound
 from backend.surveys import SurveyLedger, survey_routes
-from devices.payloads.vietqr import build_vietqr, fee_message
+from contracts.vietqr import build_vietqr, fee_message
 
 MAX_BODY = 256 * 1024
 

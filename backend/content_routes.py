@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlite_utils
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend.http import Auth, refuse
-from kiosk.content.bundle import BundleRejected, Limits, inspect_bundle
-from queueing.migrations import Migrations
+from contracts.content.bundle import BundleRejected, Limits, inspect_bundle
+from contracts.migrations import Migrations
 
 MAX_UPLOAD = 64 * 1024 * 1024
 content_migrations = Migrations()
@@ -71,7 +71,7 @@ class ContentShelf:
                 kind, value = next(iter(manifest.target.model_dump(exclude_none=True).items()))
                 self._conn.execute("INSERT INTO content_bundles VALUES (?, ?, ?, ?, ?, ?)", [
                     manifest.version, kind, None if kind == "all" else value, digest,
-                    datetime.now(timezone.utc).isoformat(timespec="seconds"), data])
+                    datetime.now(UTC).isoformat(timespec="seconds"), data])
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise

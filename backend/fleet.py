@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import sqlite_utils
@@ -32,9 +32,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend.http import Auth, bounded_body, describe_error, refuse
-from kiosk.heartbeat import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS
-from kiosk.logfile import scrub
-from queueing.migrations import Migrations
+from contracts.fleet import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS
+from contracts.migrations import Migrations
+from contracts.scrub import scrub
 
 MAX_HEARTBEAT_BYTES = 128 * 1024
 KIOSK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
@@ -117,7 +117,7 @@ class KioskState:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 def flags_for(status: dict[str, Any], age_s: float) -> tuple[str, ...]:

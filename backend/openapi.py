@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from kiosk.survey import KINDS, REASONS, SERVICE_PATTERN
+from contracts.openapi import operation
+from contracts.survey import KINDS, REASONS, SERVICE_PATTERN
 
-_ERROR = {"description": "refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_KIOSK = [{"kioskToken": []}]
 _REPORT_QUERY = [
     {"name": "day", "in": "query", "required": False, "description": "YYYY-MM-DD, the local day; default today",
      "schema": {"type": "string", "format": "date"}},
@@ -13,66 +12,55 @@ _REPORT_QUERY = [
 ]
 
 
-def _op(summary: str, ok: str = "OK", *, secured: bool = True, body: str | None = None,
-        params: tuple[str, ...] = (), errors: tuple[str, ...] = ("401", "404")) -> dict:
-    op: dict = {"summary": summary, "responses": {"200": {"description": ok}, **{e: _ERROR for e in errors}}}
-    if secured:
-        op["security"] = _KIOSK
-    if params:
-        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
-    if body:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
-    return op
-
-
 OPENAPI = {
     "openapi": "3.0.3",
     "info": {"title": "Public-service kiosk reference backend", "version": "0.1.0"},
     "paths": {
-        "/health": {"get": _op("Liveness", secured=False, errors=())},
-        "/api/procedures": {"get": _op("Procedure catalogue and life events", secured=False, errors=())},
-        "/api/procedures/{proc_id}": {"get": _op("One procedure", secured=False, params=("proc_id",),
+        "/health": {"get": operation("Liveness", secured=False, errors=())},
+        "/api/procedures": {"get": operation("Procedure catalogue and life events", secured=False, errors=())},
+        "/api/procedures/{proc_id}": {"get": operation("One procedure", secured=False, params=("proc_id",),
                                                  errors=("404",))},
         "/api/dossiers": {"post": {
-            **_op("Submit a dossier (idempotent per Idempotency-Key)", "repeat of an earlier submission",
+            **operation("Submit a dossier (idempotent per Idempotency-Key)", "repeat of an earlier submission",
                   body="Submission", errors=("400", "401", "404", "409", "422")),
             "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
                             "schema": {"type": "string", "minLength": 8, "maxLength": 128}}],
         }},
-        "/api/dossiers/{code}": {"get": _op("Dossier status with timeline (applicant masked)", params=("code",))},
-        "/api/dossiers/{code}/payment": {"get": _op("Fee and VietQR payload", params=("code",))},
-        "/api/payments/callback": {"post": _op("Simulated bank callback (HMAC-SHA256 in X-Signature)",
+        "/api/dossiers/{code}": {"get": operation("Dossier status with timeline (applicant masked)", params=("code",))},
+        "/api/dossiers/{code}/payment": {"get": operation("Fee and VietQR payload", params=("code",))},
+        "/api/payments/callback": {"post": operation("Simulated bank callback (HMAC-SHA256 in X-Signature)",
                                                secured=False, body="PaymentCallback",
                                                errors=("401", "404", "422"))},
-        "/api/bookings/{code}/checkin": {"post": _op("Check in a booking", params=("code",),
+        "/api/bookings/{code}/checkin": {"post": operation("Check in a booking", params=("code",),
                                                      errors=("401", "404", "409"))},
-        "/api/admin/kiosks": {"post": {**_op("Create a kiosk token", body="NewKiosk", errors=("401", "403", "422")),
+        "/api/admin/kiosks": {"post": {**operation("Create a kiosk token", body="NewKiosk",
+                                                   errors=("401", "403", "422")),
                                        "security": [{"adminToken": []}]}},
-        "/api/fleet/heartbeat": {"post": _op("Report a kiosk's state (a kiosk token reports only for its own id)",
+        "/api/fleet/heartbeat": {"post": operation("Report a kiosk's state (a kiosk token reports only for its own id)",
                                              body="Heartbeat", errors=("401", "403", "413", "422"))},
         "/api/fleet": {"get": {
-            **_op("Kiosks with their last heartbeat, its age and flags (silent, paper_out, paper_low, printer_offline,"
-                  " printer_error, error, doctor)", errors=("401", "403")),
+            **operation("Kiosks with their last heartbeat, its age and flags (silent, paper_out, paper_low,"
+                        " printer_offline, printer_error, error, doctor)", errors=("401", "403")),
             "security": [{"adminToken": []}],
             "parameters": [{"name": "branch", "in": "query", "required": False, "schema": {"type": "string"}}],
         }},
-        "/api/fleet/{kiosk_id}/log": {"get": {**_op("The last log lines (≤ 50, scrubbed) a kiosk reported",
+        "/api/fleet/{kiosk_id}/log": {"get": {**operation("The last log lines (≤ 50, scrubbed) a kiosk reported",
                                                     params=("kiosk_id",), errors=("401", "403", "404")),
                                               "security": [{"adminToken": []}]}},
         "/api/surveys": {"post": {
-            **_op("Record a satisfaction survey answer (idempotent per Idempotency-Key)", "repeat of an earlier answer",
+            **operation("Record a satisfaction survey answer (idempotent per Idempotency-Key)",
+                        "repeat of an earlier answer",
                   body="SurveyAnswer", errors=("400", "401", "409", "413", "422")),
             "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
                             "schema": {"type": "string", "minLength": 8, "maxLength": 128}}],
         }},
         "/api/reports/surveys": {"get": {
-            **_op("A day's survey figures per branch and service: count, average, share satisfied (4-5), reasons",
+            **operation("A day's survey figures per branch and service: count, average, share satisfied (4-5), reasons",
                   errors=("401", "403", "422")),
             "security": [{"adminToken": []}], "parameters": _REPORT_QUERY,
         }},
         "/api/reports/surveys.csv": {"get": {
-            **_op("The same figures as CSV (UTF-8 with BOM; a branch's total row has service *)",
+            **operation("The same figures as CSV (UTF-8 with BOM; a branch's total row has service *)",
                   errors=("401", "403", "422")),
             "security": [{"adminToken": []}], "parameters": _REPORT_QUERY,
         }},

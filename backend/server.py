@@ -17,7 +17,7 @@ import uvicorn
 
 from backend.app import BackendSettings, create_app
 from backend.store import BackendStore
-from kiosk.storage import check_and_repair
+from contracts.storage import check_and_repair
 
 
 @dataclass
@@ -74,8 +74,9 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
 
 
 def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
-                    settings: BackendSettings = BackendSettings(), kiosk_id: str = "embedded") -> RunningBackend:
+                    settings: BackendSettings | None = None, kiosk_id: str = "embedded") -> RunningBackend:
     """Start a seeded backend on a thread; returns once it accepts connections with a token for ``kiosk_id``."""
+    settings = settings or BackendSettings()
     store = open_store(db_path)
     token = store.add_token("kiosk", kiosk_id)
     running = serve_in_thread(create_app(store, settings), host=host, port=port, name="embedded-backend")

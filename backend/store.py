@@ -17,16 +17,15 @@ import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from backend.forms import check_form
-from backend.workdays import add_working_days
-from kiosk.text import mask_name
-from queueing.migrations import Migrations
+from config.localtime import LOCAL_TZ
+from contracts.forms import check_form
+from contracts.migrations import Migrations
+from contracts.text import mask_name
+from contracts.workdays import add_working_days
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SEED = Path(__file__).with_name("seed") / "procedures.json"
 STATUSES = ("received", "processing", "needs_documents", "result_ready", "returned")
 migrations = Migrations()

@@ -40,9 +40,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend.http import Auth, bounded_body, describe_error, idempotency_key, refuse
-from backend.store import LOCAL_TZ, Conflict, Invalid
-from kiosk.survey import KINDS, REASONS, SERVICE_PATTERN
-from queueing.migrations import Migrations
+from backend.store import Conflict, Invalid
+from config.localtime import LOCAL_TZ
+from contracts.migrations import Migrations
+from contracts.survey import KINDS, REASONS, SERVICE_PATTERN
 
 MAX_ANSWER_BYTES = 4 * 1024
 MAX_CLOCK_AHEAD = dt.timedelta(days=1)  # a kiosk clock further ahead than this would file answers on a wrong day

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.server import free_port  # noqa: E402
-from kiosk.pin import hash_pin  # noqa: E402
+from contracts.pin import hash_pin  # noqa: E402
 
 CLIENTS = 8
 COUNTERS = 20

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from config.services import ServiceDef  # noqa: E402
 from queueing.db import Synchronous  # noqa: E402
 from queueing.engine import QueueEngine  # noqa: E402
-from queueing.services import ServiceDef  # noqa: E402
 
 SERVICES = [ServiceDef(code=f"S{i}", name_vi=f"Dịch vụ {i}", prefix="ABCD"[i], counters=[i + 1], hours="always")
             for i in range(4)]

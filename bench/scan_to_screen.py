@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from config.loader import load_config  # noqa: E402
 from devices.payloads import build_vietqr, parse_payload  # noqa: E402
+from kiosk.cli.embedded import open_backend  # noqa: E402
 from kiosk.core import KioskCore  # noqa: E402
 
 BAUD = 115_200
@@ -101,7 +102,7 @@ def through_core(ours: str, theirs: str, data_dir: Path, rounds: int,
     """Scan latencies and parse-only times per kind, and the number of scans that never arrived."""
     config = load_config(None, [f"data_dir={data_dir}", "scanner.kind=serial",
                                 f"scanner.connection=serial:{ours}?baudrate={BAUD}"])
-    core = KioskCore(config)
+    core = KioskCore(config, backend=open_backend)
     arrived: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
     catalogue: queue.Queue[bool] = queue.Queue()
     core.events.subscribe("scan", lambda payload: arrived.put((time.perf_counter(), payload)))

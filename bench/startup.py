@@ -89,7 +89,8 @@ def main() -> None:
         for _ in range(runs):
             results["bare"].append(measure(bare_cmd, env))
             results["kiosk"].append(measure(kiosk_cmd, env))
-    med = {name: (statistics.median(t for t, _ in rs), statistics.median(r for _, r in rs)) for name, rs in results.items()}
+    med = {name: (statistics.median(t for t, _ in rs), statistics.median(r for _, r in rs))
+           for name, rs in results.items()}
     print(f"runs per app: {runs} (median)")
     for name, (t, r) in med.items():
         print(f"{name:6s} first frame {t:.2f} s   RSS {r:.0f} MiB")

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from queueing.services import ServiceDef
+from config.services import ServiceDef
 
 CONNECTION_SCHEMES = ("sim", "file", "serial", "tcp", "usb", "hid")
 HID_LAYOUTS = ("us", "de", "fr")  # keyboard layouts a keyboard-wedge scanner may be set to (devices/hid_keymap.py)

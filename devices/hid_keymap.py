@@ -16,7 +16,8 @@ Keys with no meaning here (function keys, Ctrl/Alt combinations) are dropped. A 
 
 from __future__ import annotations
 
-from evdev import InputEvent, ecodes as e
+from evdev import InputEvent
+from evdev import ecodes as e
 
 from devices.sim.scanner import MAX_PAYLOAD
 

@@ -19,12 +19,14 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from kiosk.storage import check_and_repair
+from config.schema import KioskConfig
+from contracts.storage import check_and_repair
 
 RETRIES_FOR_IDEMPOTENT = 2
 
@@ -45,6 +47,26 @@ class BackendRejected(BackendError):
 
 class NotFound(BackendRejected):
     pass
+
+
+Connector = Callable[[KioskConfig], tuple["BackendClient", Callable[[], None]]]
+
+
+def connect_remote(config: KioskConfig) -> tuple[BackendClient, Callable[[], None]]:
+    """A client for ``backend.url`` and the function that closes it.
+
+    ``"embedded"`` names no server the core could reach: the entry point (``python main.py``, the CLI) starts the
+    reference backend and hands the core a connector of its own, so no flow imports the backend.
+    """
+    if config.backend.url == "embedded":
+        raise BackendUnavailable("backend.url = 'embedded' needs the entry point to start the embedded backend")
+    client = client_for(config, config.backend.url, config.backend.token)
+    return client, client.close
+
+
+def client_for(config: KioskConfig, url: str, token: str) -> BackendClient:
+    """A client with the configured timeout and the status cache under the data directory."""
+    return BackendClient(url, token, timeout_s=config.backend.timeout_s, cache_path=config.data_dir / "status-cache.db")
 
 
 class BackendClient:
@@ -138,7 +160,7 @@ class _StatusCache:
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO status_cache VALUES (?, ?, ?)",
                                [code.upper(), json.dumps(status, ensure_ascii=False),
-                                dt.datetime.now(dt.timezone.utc).isoformat()])
+                                dt.datetime.now(dt.UTC).isoformat()])
 
     def get(self, code: str) -> tuple[dict[str, Any], dt.datetime] | None:
         with self._lock:

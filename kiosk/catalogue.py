@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.text import fold
+from contracts.text import fold
 
 
 @dataclass(frozen=True)

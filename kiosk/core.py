@@ -15,37 +15,40 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
+from contracts.pin import PinGate
+from devices.errors import DeviceError
 from devices.escpos.document import Block
+from devices.escpos.profiles import load_profiles
 from devices.factory import open_printer, open_scanner
 from devices.payloads import parse_payload
-from kiosk.config_view import flat_lines, masked_config
-from kiosk.backend_client import BackendClient
-from kiosk.backend_source import open_backend
+from devices.voice import VoiceGuide
+from kiosk.backend_client import BackendClient, Connector, connect_remote
 from kiosk.booking_flow import BookingFlow
 from kiosk.catalogue import Catalogue, load_catalogue
+from kiosk.config_view import flat_lines, masked_config
 from kiosk.content import Content, load_current
 from kiosk.content.sync import ContentSync, PollResult
 from kiosk.filing_flow import FilingFlow, FilingReceipt
 from kiosk.heartbeat import Heartbeat, StatusCollector
 from kiosk.i18n import tr
 from kiosk.lookup_flow import LookupFlow
-from kiosk.outbox import LOCAL_TZ, open_outbox
-from kiosk.pin import PinGate
+from kiosk.outbox import open_outbox
 from kiosk.printing import PrintQueue
 from kiosk.queue_flow import QueueFlow
 from kiosk.queue_source import open_queue
 from kiosk.receipts import receipt_document
 from kiosk.session import IdleState, Session
 from kiosk.slips import status_slip
-from kiosk.tickets import printer_profile
 from kiosk.survey import SurveyStore
-from kiosk.voice import VoiceGuide
+from kiosk.tickets import printer_profile
 from kiosk.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 ACCESSIBILITY_LEVELS = ((False, False), (True, False), (True, True))  # (large text, high contrast)
+DeviceFault = DeviceError  # what a failed test print reports; screens name it through the core
 
 
 class Events:
@@ -80,8 +83,9 @@ def with_content(config: KioskConfig) -> tuple[KioskConfig, Content | None]:
 
 class KioskCore:
     def __init__(self, config: KioskConfig, *, clock: Callable[[], float] | None = None,
-                 site_config: Path | None = None) -> None:
+                 site_config: Path | None = None, backend: Connector = connect_remote) -> None:
         self.local_config = config
+        self._connect = backend  # the entry point passes one that starts the embedded backend
         self.site_config = site_config  # the --config file: the maintenance screen saves device settings there
         config, self.content = with_content(config)
         self.config = config
@@ -132,7 +136,7 @@ class KioskCore:
     def _connect_backend(self) -> None:
         """Off the UI thread: starting the embedded backend takes a moment and must not delay the first frame."""
         try:
-            self.backend_client, self._close_backend = open_backend(self.config)
+            self.backend_client, self._close_backend = self._connect(self.config)
         except Exception as exc:  # noqa: BLE001 — any failure means "offline", reported to technicians
             self.report_error("backend", exc)
         self.survey.reconcile()  # answers whose outbox item a crash or a rebuilt outbox.db lost
@@ -213,6 +217,16 @@ class KioskCore:
         """Scanner thread: classify the payload and hand it to the UI (the payload itself is never logged)."""
         self.session.touch()
         self.events.publish("scan", payload=parse_payload(raw))
+
+    @staticmethod
+    def read_typed_code(text: str) -> dict[str, Any]:
+        """A code the citizen typed, classified like a scan (dossier, booking, …)."""
+        return parse_payload(text)
+
+    @staticmethod
+    def printer_profiles() -> list[str]:
+        """The printer profiles a technician may choose, sorted."""
+        return sorted(load_profiles())
 
     def simulate_scan(self, text: str) -> None:
         """Development mode: a payload typed into the on-screen box behaves exactly like a scan."""

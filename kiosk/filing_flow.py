@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.forms import check_form, check_value, display_value, merge_schemas, parse_input
-from backend.workdays import add_working_days
+from config.localtime import LOCAL_TZ
+from contracts.forms import check_form, check_value, display_value, merge_schemas, parse_input
+from contracts.storage import StorageFull
+from contracts.text import mask_name
+from contracts.workdays import add_working_days
 from kiosk.backend_client import BackendClient, BackendError
 from kiosk.catalogue import Catalogue
-from kiosk.outbox import LOCAL_TZ, Outbox
-from kiosk.storage import StorageFull
-from kiosk.text import mask_name
+from kiosk.outbox import Outbox
 
 # CCCD QR field → the applicant fields it fills (the forms use these names for the person filing).
 CCCD_FIELDS = {"name": "applicant_name", "id": "applicant_id", "dob": "applicant_dob",

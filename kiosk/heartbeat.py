@@ -27,25 +27,19 @@ from typing import Any, Protocol
 import httpx
 
 from config.schema import KioskConfig
+from contracts.fleet import LOG_LINE_CHARS, LOG_TAIL_LINES, short
 from kiosk.content.apply import content_store
 from kiosk.doctor import CHECKS, Check, check_printer
-from kiosk.logfile import scrub
 
 log = logging.getLogger(__name__)
 JITTER = 0.1
 MAX_BACKOFF_S = 300.0
-LOG_TAIL_LINES = 50
-LOG_LINE_CHARS = 300
 LOG_TAIL_BYTES = 64 * 1024
-SHORT_TEXT_CHARS = 200
 DOCTOR_EVERY_S = 600.0
 # The printer check opens the printer, which the running kiosk holds; its state comes from device_status instead.
 HEARTBEAT_CHECKS = tuple(check for check in CHECKS if check is not check_printer)
 PRINTER_STATES = ("ok", "paper_low", "paper_out", "offline")  # any other device status is reported as "error"
-def short(text: str, limit: int = SHORT_TEXT_CHARS) -> str:
-    """Scrubbed and cut to ``limit`` characters (an ellipsis marks the cut)."""
-    text = scrub(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 
 def read_log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:

@@ -9,7 +9,7 @@ A missing key shows the key itself — visible in screenshots and caught by the 
 from __future__ import annotations
 
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import polib
@@ -19,7 +19,7 @@ LANGUAGES = ("vi", "en")
 DOMAIN = "kiosk"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     po = polib.pofile(str(LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"))
     return {entry.msgid: unicodedata.normalize("NFC", entry.msgstr) for entry in po if entry.msgstr}

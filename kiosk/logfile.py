@@ -11,29 +11,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 from pathlib import Path
+
+from contracts.scrub import scrub
 
 MAX_BYTES = 1024 * 1024
 BACKUPS = 5
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OURS = "_kiosk_handler"  # marks the handlers installed here, so configuring again replaces them
-
-_PATTERNS = (
-    (re.compile(r"(?<!\d)\d{12}\|[^\n]*"), "[cccd-qr]"),  # id|old id|name|birth date|sex|address|issue date
-    (re.compile(r"(?<!\d)\d{12}(?!\d)"), "[cccd]"),
-    # mobile 0xx xxx xxxx, landline 02xx xxx xxxx, either with +84 / 84 instead of the 0, spaces, dots or dashes
-    (re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){9,10}(?!\d)"), "[phone]"),
-    (re.compile(r"(?i)(name(?:=|[\"']\s*:))[^\n]*"), r"\1[name]"),
-    (re.compile(r"(?<!\d)\d{9,}(?!\d)"), "[number]"),  # old 9-digit CMND, card or account numbers written solid
-)
-
-
-def scrub(text: str) -> str:
-    """``text`` with personal data replaced by markers."""
-    for pattern, marker in _PATTERNS:
-        text = pattern.sub(marker, text)
-    return text
 
 
 class ScrubPersonalData(logging.Filter):

@@ -13,13 +13,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from config.localtime import LOCAL_TZ
 from devices.payloads.codes import LOCAL_PREFIX
 from kiosk.backend_client import BackendClient, BackendError, BackendUnavailable, NotFound
 
 SLOW_S = 2.0
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
+from contracts.storage import check_and_repair, storage_full
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable
-from kiosk.storage import check_and_repair, storage_full
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_BACKOFF_S = 300.0
 # Answers that say "not now" about the kiosk, not "never" about the item: keep the item and try again later.
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
@@ -102,7 +101,7 @@ class Outbox:
             except BaseException as exc:
                 if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk)
                     self._conn.execute("ROLLBACK")
-                raise storage_full(exc, "outbox") or exc
+                raise storage_full(exc, "outbox") or exc  # noqa: B904 — the original error, or its disk-full reading
         self._wake.set()
         return refs
 

@@ -35,16 +35,21 @@ from typing import Any
 import httpx
 import sqlite_utils
 
+from config.localtime import LOCAL_TZ
+from config.services import ServiceDef
+from contracts.migrations import Migrations
 from queueing.db import immediate
 from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownPriority, UnknownService
 from queueing.estimate import DEFAULT_SERVICE_S
-from queueing.migrations import Migrations
 from queueing.models import NumberBlock, ServiceOverview, Ticket
 from queueing.priority import PRIORITY_CODES
 from queueing.server.wire import (
-    OFFLINE_PREFIX, block_from_json, overview_from_json, refusal_from_json, ticket_from_json,
+    OFFLINE_PREFIX,
+    block_from_json,
+    overview_from_json,
+    refusal_from_json,
+    ticket_from_json,
 )
-from queueing.services import LOCAL_TZ, ServiceDef
 
 log = logging.getLogger(__name__)
 

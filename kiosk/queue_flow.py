@@ -17,8 +17,8 @@ from enum import Enum
 from typing import Protocol
 
 from config.schema import KioskConfig
+from contracts.storage import storage_full
 from devices.errors import DeviceError
-from kiosk.storage import storage_full
 from kiosk.tickets import TicketPrint, printer_profile, ticket_document
 from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownService
 from queueing.priority import KIOSK_ASSIGNED, PRIORITY_CODES

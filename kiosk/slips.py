@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
 from devices.escpos.document import QR, Align, Block, Cut, Divider, Text
 from kiosk.i18n import tr
-from kiosk.lookup_flow import LOCAL_TZ, local_date
+from kiosk.lookup_flow import local_date
 
 
 def status_slip(status: dict[str, Any], config: KioskConfig, lang: str) -> list[Block]:

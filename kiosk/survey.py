@@ -22,21 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from kiosk.storage import StorageFull, check_and_repair
-from queueing.migrations import Migrations
+from config.localtime import LOCAL_TZ
+from contracts.migrations import Migrations
+from contracts.storage import StorageFull, check_and_repair
+from contracts.survey import KINDS, REASONS, SCORES, SERVICE_PATTERN
 
 if TYPE_CHECKING:
     from kiosk.outbox import Outbox
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-SCORES = (1, 2, 3, 4, 5)
-REASONS = ("wait_time", "staff_attitude", "guidance", "facilities", "kiosk_easy", "kiosk_hard")
-KINDS = ("ticket", "lookup", "standalone")  # after a ticket, after a look-up, or from the home screen
-SERVICE_PATTERN = r"^[A-Z0-9]{0,8}$"  # a queue service code; "" when the answer is about no service
 survey_migrations = Migrations()
 
 

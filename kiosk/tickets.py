@@ -46,7 +46,8 @@ def ticket_document(ticket: TicketPrint, config: KioskConfig, lang: str) -> list
     lines: list[Block] = [Text(branch.name.upper(), Align.CENTER, bold=True)]
     if branch.unit:
         lines.append(Text(branch.unit, Align.CENTER))
-    lines += [Divider(), Text(ticket.service_name, Align.CENTER, bold=True, width=2, height=2), BigNumber(ticket.number)]
+    lines += [Divider(), Text(ticket.service_name, Align.CENTER, bold=True, width=2, height=2),
+              BigNumber(ticket.number)]
     if ticket.priority:
         lines.append(Text(tr("print.priority", lang, label=tr(f"priority.{ticket.priority}", lang)), Align.CENTER,
                           bold=True))

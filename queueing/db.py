@@ -26,9 +26,9 @@ from typing import Literal
 
 import sqlite_utils
 
-from kiosk.storage import check_and_repair
+from contracts.migrations import Migrations
+from contracts.storage import check_and_repair
 from queueing.errors import QueueBusy
-from queueing.migrations import Migrations
 
 BUSY_TIMEOUT_S = 5.0
 schema = Migrations()

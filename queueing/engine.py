@@ -34,18 +34,30 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from config.localtime import LOCAL_TZ
+from config.services import ServiceDef
 from queueing import estimate, numbering
 from queueing.checkpoint import DEFAULT_INTERVAL_S, Checkpointer
 from queueing.db import Synchronous, connect, immediate
 from queueing.errors import (
-    CounterBusy, InvalidTransition, NumberNotLeased, ServiceClosed, UnknownPriority, UnknownService, UnknownTicket,
+    CounterBusy,
+    InvalidTransition,
+    NumberNotLeased,
+    ServiceClosed,
+    UnknownPriority,
+    UnknownService,
+    UnknownTicket,
 )
 from queueing.models import (
-    CounterStatus, NumberBlock, QueueStatus, ServiceOverview, ServiceStatus, Ticket,
+    CounterStatus,
+    NumberBlock,
+    QueueStatus,
+    ServiceOverview,
+    ServiceStatus,
+    Ticket,
 )
 from queueing.priority import PRIORITY_CODES, choose_priority
 from queueing.report import summarize
-from queueing.services import LOCAL_TZ, ServiceDef
 
 ACTIVE_STATES = ("called", "serving")
 MAX_CLOCK_HOLD = timedelta(hours=2)  # a clock further ahead than this was wrong: follow the correction

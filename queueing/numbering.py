@@ -17,9 +17,9 @@ import secrets
 import sqlite3
 from datetime import date, datetime
 
+from config.services import ServiceDef
 from queueing.errors import DailyCapReached, UnknownBlock
 from queueing.models import NumberBlock
-from queueing.services import ServiceDef
 
 
 def take(conn: sqlite3.Connection, service: ServiceDef, day: str, count: int = 1, *, partial: bool = False) -> \

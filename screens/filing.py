@@ -13,7 +13,7 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from backend.forms import display_value
+from contracts.forms import display_value
 from kiosk.filing_flow import FilingReceipt, Step
 from kiosk.receipts import money
 

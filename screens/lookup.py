@@ -8,7 +8,6 @@ from kivy.app import App
 from kivy.properties import DictProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from devices.payloads import parse_payload
 from kiosk.booking_flow import BookingResult
 from kiosk.lookup_flow import LookupResult, local_date
 
@@ -56,7 +55,7 @@ class LookupScreen(Screen):
         self.state, self.message = "entry", ""
 
     def search_typed(self) -> None:
-        parsed = parse_payload(self.ids.keyboard.text)
+        parsed = App.get_running_app().core.read_typed_code(self.ids.keyboard.text)
         if parsed["kind"] == "booking":
             self.check_in(parsed["code"])
         elif parsed["kind"] == "dossier":

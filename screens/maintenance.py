@@ -15,11 +15,16 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from config.loader import ConfigError
-from devices.errors import DeviceError
-from devices.escpos.profiles import load_profiles
-from kiosk.core import VERSION
-from kiosk.device_setup import (BAUD_RATES, PAPER_WIDTHS, DeviceSetup, StatusWatch, detect, scan_summary,
-                                site_config_path)
+from kiosk.core import VERSION, DeviceFault
+from kiosk.device_setup import (
+    BAUD_RATES,
+    PAPER_WIDTHS,
+    DeviceSetup,
+    StatusWatch,
+    detect,
+    scan_summary,
+    site_config_path,
+)
 
 STATUS_EVERY_S = 2.0
 
@@ -93,7 +98,7 @@ class MaintenanceScreen(Screen):
                 options[current] = current
         self._connections = {**printers, **scanners}
         self.printer_options, self.scanner_options = list(printers), list(scanners)
-        self.profile_options = sorted(load_profiles())
+        self.profile_options = App.get_running_app().core.printer_profiles()
         self.printer_choice = next(label for label, conn in printers.items() if conn == draft.printer)
         self.scanner_choice = next(label for label, conn in scanners.items() if conn == draft.scanner)
         self.profile_choice, self.width_choice = draft.profile, str(draft.paper_width_mm)
@@ -132,7 +137,7 @@ class MaintenanceScreen(Screen):
             return
         self.message = app.tr("maint.printing", app.lang)
 
-    def _printed(self, error: DeviceError | None) -> None:
+    def _printed(self, error: DeviceFault | None) -> None:
         app = App.get_running_app()
         if error is None:
             self.message = app.tr("maint.print_ok", app.lang)

@@ -9,7 +9,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk.survey import REASONS
+from contracts.survey import REASONS
 from screens.widgets import KioskButton
 
 THANKS_SECONDS = 4

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
 
+from config.localtime import LOCAL_TZ
+from config.services import ServiceDef
 from queueing.engine import QueueEngine
 from queueing.models import Ticket
-from queueing.services import LOCAL_TZ, ServiceDef
 
 TUESDAY_9AM = datetime(2026, 11, 24, 9, 0, tzinfo=LOCAL_TZ)
 

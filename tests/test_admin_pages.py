@@ -19,9 +19,9 @@ from backend.app import BackendSettings
 from backend.server import start_in_thread
 from backend.store import BackendStore
 from config.loader import load_config
-from kiosk.content.bundle import build_bundle, verify_bundle
-from kiosk.content.models import Target
-from kiosk.content.signing import encode_public_key
+from contracts.content.bundle import build_bundle, verify_bundle
+from contracts.content.models import Target
+from contracts.content.signing import encode_public_key
 from kiosk.heartbeat import Heartbeat
 from tests.conftest import ARTIFACTS
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.server import open_store, serve_in_thread
 from backend.app import create_app as create_backend
+from backend.server import open_store, serve_in_thread
 from queueing.server import create_app as create_queue_server
 from tests.queue_support import WallClock, open_engine
 

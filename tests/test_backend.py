@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from backend.server import start_in_thread
-from kiosk.text import mask_name
-from backend.workdays import add_working_days, is_working_day
+from contracts.text import mask_name
+from contracts.workdays import add_working_days, is_working_day
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable, NotFound
 from tests import dossier_forms
@@ -123,7 +123,7 @@ def test_unreachable_backend_is_unavailable_and_the_cache_answers(client, tmp_pa
     with pytest.raises(BackendUnavailable):
         offline.dossier_status(code)
     cached, when = offline.cached_status(code)
-    assert cached["status"] == "processing" and when <= dt.datetime.now(dt.timezone.utc)
+    assert cached["status"] == "processing" and when <= dt.datetime.now(dt.UTC)
     assert offline.online is False
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from backend.server import RunningServer, serve_in_thread
-from kiosk.pin import hash_pin
+from contracts.pin import hash_pin
 from queueing.engine import QueueEngine
 from queueing.server import create_app
 from tests.conftest import ARTIFACTS

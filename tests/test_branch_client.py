@@ -15,15 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.server import free_port
+from backend.server import free_port, serve_in_thread
 from config.loader import load_config
-from kiosk.pin import hash_pin
+from contracts.pin import hash_pin
 from kiosk.queue_client import BranchQueue, BranchUnavailable
 from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
 from queueing.errors import ServiceClosed, UnknownService
 from queueing.server import create_app
-from backend.server import serve_in_thread
 from tests.queue_support import WallClock, open_engine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,12 +17,12 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from kiosk.pin import hash_pin
+from backend.server import serve_in_thread
+from contracts.pin import hash_pin
 from kiosk.queue_client import BranchQueue
 from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
-from backend.server import serve_in_thread
 from tests.queue_support import WallClock, open_engine
 
 PASSWORD = "2468"

@@ -11,9 +11,10 @@ from datetime import datetime
 
 import pytest
 
+from config.localtime import LOCAL_TZ
+from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
 from kiosk.session import IdleState, Session
-from queueing.services import LOCAL_TZ
 from tests.queue_support import WallClock, open_engine, take
 
 
@@ -86,7 +87,7 @@ def test_a_large_step_back_is_followed_rather_than_held(engine, clock):
 
 
 def test_session_pin_lockout_and_watchdog_read_the_monotonic_clock(kiosk_config):
-    core = KioskCore(kiosk_config)
+    core = KioskCore(kiosk_config, backend=open_backend)
     try:
         assert core.session._clock is time.monotonic
         assert core.pin_gate._clock is time.monotonic

@@ -20,11 +20,11 @@ import pytest
 from nacl.signing import SigningKey
 
 from config.loader import DEFAULT_PATH, ConfigError, load_config
+from contracts.content.bundle import BuildError, build_bundle
+from contracts.content.models import Target
+from contracts.content.signing import encode_public_key
 from kiosk.content import BundleRejected, apply_bundle, load_current
 from kiosk.content.apply import content_store
-from kiosk.content.bundle import BuildError, build_bundle
-from kiosk.content.models import Target
-from kiosk.content.signing import encode_public_key
 
 ROOT = Path(__file__).resolve().parent.parent
 KIOSK_ID = "HN-HK-01"
@@ -59,7 +59,7 @@ def content_files(text: str = "Thông báo") -> dict[str, bytes]:
 def signed_zip(path: Path, files: dict[str, bytes], key: SigningKey, *, version: int, target=None,
                extra_entries: list[tuple[zipfile.ZipInfo | str, bytes]] = (), manifest_files=None,
                sign: bool = True) -> Path:
-    """A bundle written independently of kiosk.content.bundle, so the tests pin the format, not the builder."""
+    """A bundle written independently of contracts.content.bundle, so the tests pin the format, not the builder."""
     manifest = {"format": 1, "version": version, "target": target or {"all": True},
                 "created": "2025-11-20T02:00:00+00:00", "signer": public(key),
                 "files": manifest_files if manifest_files is not None else {

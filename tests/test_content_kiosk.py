@@ -8,6 +8,7 @@ import time
 
 from nacl.signing import SigningKey
 
+from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
 from tests.test_content_sync import backend, kiosk_config, kiosk_token, make_bundle, publish  # noqa: F401
 
@@ -29,7 +30,7 @@ def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_pa
     bundle = make_bundle(tmp_path, key, 3, text="Bộ phận Một cửa làm việc sáng thứ Bảy",
                          extra_files={"catalogue.json": catalogue})
     assert publish(backend, bundle).returncode == 0
-    core = KioskCore(config)
+    core = KioskCore(config, backend=open_backend)
     published: list[int] = []
     core.events.subscribe("content", lambda version: published.append(version))
     core.session.start()  # a citizen is using the kiosk: nothing changes under their fingers
@@ -44,7 +45,8 @@ def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_pa
         assert [e.key for e in core.catalogue.life_events] == ["birth"]
     finally:
         core.close()
-    restarted = KioskCore(config)  # the applied content is there at the next start, before any network
+    # the applied content is there at the next start, before any network
+    restarted = KioskCore(config, backend=open_backend)
     try:
         assert restarted.content.version == 3 and restarted.announcements()[0].startswith("Bộ phận Một cửa")
     finally:
@@ -59,7 +61,7 @@ def test_services_from_content_replace_the_local_list_at_start(tmp_path, backend
     from kiosk.content import apply_bundle
 
     apply_bundle(bundle, config)
-    core = KioskCore(config)
+    core = KioskCore(config, backend=open_backend)
     try:
         assert [s.code for s in core.queue.services()] == ["HT"]
         assert core.local_config.queue.services != core.config.queue.services

@@ -15,10 +15,10 @@ from nacl.signing import SigningKey
 
 from backend.server import free_port
 from config.loader import load_config
+from contracts.content.bundle import build_bundle
+from contracts.content.models import Target
+from contracts.content.signing import encode_public_key
 from kiosk.content import load_current
-from kiosk.content.bundle import build_bundle
-from kiosk.content.models import Target
-from kiosk.content.signing import encode_public_key
 from kiosk.content.sync import ContentSync, PollResult
 from tests.conftest import ADMIN_TOKEN
 

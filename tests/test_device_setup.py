@@ -13,14 +13,24 @@ from pathlib import Path
 import pytest
 
 from config.loader import ConfigError, load_config
+from devices.errors import DeviceNotFound
 from devices.escpos.render import render
 from devices.escpos.sample import sample_ticket
-from devices.errors import DeviceNotFound
 from devices.sim.escpos_device import TcpPrinterSimulator
 from devices.sim.printer import SimPrinter
 from devices.sim.scanner import SimScanner, send_payload
-from kiosk.device_setup import (DeviceDraft, DeviceSetup, StatusWatch, probe_scanner, save_device_sections,
-                                scan_summary, site_config_path, split_baud, usb_printers, with_baud)
+from kiosk.device_setup import (
+    DeviceDraft,
+    DeviceSetup,
+    StatusWatch,
+    probe_scanner,
+    save_device_sections,
+    scan_summary,
+    site_config_path,
+    split_baud,
+    usb_printers,
+    with_baud,
+)
 from kiosk.printing import PrintQueue
 from kiosk.tickets import printer_profile
 from tests.conftest import ROOT

@@ -29,14 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, sys.argv[4])
 from config.loader import load_config
+from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
 from kiosk.queue_flow import QueueRefused
-from kiosk.storage import StorageFull
+from contracts.storage import StorageFull
 
 data, mode, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 config = load_config(None, [f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0", "printer.kind=file",
                             "printer.connection=file:/dev/null"])
-core = KioskCore(config)
+core = KioskCore(config, backend=open_backend)
 FORM = {"procedure_id": "HT01", "form": {"applicant_name": "Nguyễn Văn An", "phone": "0912345678"}}
 
 

@@ -17,7 +17,7 @@ from tests.ui.test_shell import assert_not_blank
 
 CRASHING_KIOSK = textwrap.dedent("""
     import sys
-    import kiosk.runner as runner
+    import screens.runner as runner
     from config.loader import load_config
 
     real_prepare = runner.prepare_kivy
@@ -36,7 +36,8 @@ CRASHING_KIOSK = textwrap.dedent("""
     runner.prepare_kivy = prepare_then_crash
     config = load_config(None, [f"data_dir={sys.argv[1]}", "scanner.connection=sim:127.0.0.1:0",
                                 "backend.heartbeat_s=0"])
-    sys.exit(runner.run_kiosk(config, windowed=True))
+    from kiosk.cli.embedded import open_backend
+    sys.exit(runner.run_kiosk(config, backend=open_backend, windowed=True))
 """)
 
 

@@ -1,4 +1,7 @@
-"""Nộp hồ sơ without the screen: catalogue search, CCCD autofill, validation, outbox, receipt — real backend, real files."""
+"""Nộp hồ sơ without the screen: catalogue search, CCCD autofill, validation, outbox, receipt.
+
+Real backend, real files.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ import time
 import pytest
 
 from backend.server import free_port, start_in_thread
+from contracts.vietqr import fee_message
 from devices.escpos.preview import printed_items
 from devices.escpos.profiles import load_profile
 from devices.escpos.render import render
 from devices.payloads import parse_payload
-from devices.payloads.vietqr import fee_message
 from kiosk.backend_client import BackendClient
 from kiosk.catalogue import Catalogue, load_catalogue
 from kiosk.filing_flow import FilingFlow, FilingReceipt

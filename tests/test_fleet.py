@@ -65,13 +65,14 @@ def status(**changes: Any) -> dict[str, Any]:
 KIOSK_PROCESS = textwrap.dedent("""
     import sys, time
     from config.loader import load_config
+    from kiosk.cli.embedded import open_backend
     from kiosk.core import KioskCore
 
     url, token, data_dir, interval = sys.argv[1:5]
     config = load_config(None, [f"data_dir={data_dir}", "kiosk.id=K01", "scanner.connection=sim:127.0.0.1:0",
                                 "branch.unit=Phường Hoàn Kiếm", f"backend.url={url}", f"backend.token={token}",
                                 f"backend.heartbeat_s={interval}"])
-    core = KioskCore(config)
+    core = KioskCore(config, backend=open_backend)
     core.start()  # the core starts the heartbeat once it has its backend
     print("beating", flush=True)
     time.sleep(120)

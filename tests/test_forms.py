@@ -7,8 +7,8 @@ import datetime as dt
 import httpx
 import pytest
 
-from backend.forms import check_form, check_value, display_value, merge_schemas, parse_input
 from backend.server import start_in_thread
+from contracts.forms import check_form, check_value, display_value, merge_schemas, parse_input
 from tests import dossier_forms
 
 TODAY = lambda: dt.date(2026, 11, 26)  # noqa: E731

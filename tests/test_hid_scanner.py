@@ -10,7 +10,8 @@ import time
 import pytest
 
 evdev = pytest.importorskip("evdev", reason="python-evdev is Linux-only")
-from evdev import InputEvent, ecodes as e  # noqa: E402
+from evdev import InputEvent  # noqa: E402
+from evdev import ecodes as e  # noqa: E402
 
 from config.schema import HID_LAYOUTS, ScannerSection  # noqa: E402
 from devices.errors import DeviceNotFound  # noqa: E402

@@ -162,7 +162,7 @@ def test_a_wrong_token_keeps_items_pending_instead_of_dropping_them(tmp_path, st
 
 
 def test_delivered_items_lose_their_personal_data_and_are_purged_later(tmp_path, store):
-    now = [dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)]
+    now = [dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)]
     token = store.add_token("kiosk", "k01")
     url, stop = serve(store)
     outbox = Outbox(tmp_path / "outbox.db", "K01", lambda: now[0])

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.vietqr import ascii_message
 from devices.payloads import build_vietqr, crc16_ccitt, parse_payload
 from devices.payloads.cccd import parse_cccd
-from devices.payloads.vietqr import ascii_message
 from tests.conftest import ROOT
 
 AN = "001090012345|123456789|Nguyễn Văn An|01011990|Nam|Số 1 Hàng Bạc, Hoàn Kiếm, Hà Nội|15082021"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.pin import PinGate, hash_pin, verify_pin
+from contracts.pin import PinGate, hash_pin, verify_pin
 from kiosk.session import IdleState, Session
 
 

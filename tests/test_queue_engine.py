@@ -10,11 +10,12 @@ from datetime import datetime
 
 import pytest
 
+from config.localtime import LOCAL_TZ
+from config.services import OFFICE_HOURS, ServiceDef
 from queueing import db as queue_db
 from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, QueueBusy, ServiceClosed, UnknownPriority, UnknownService
-from queueing.services import LOCAL_TZ, OFFICE_HOURS, ServiceDef
 from tests.queue_support import WallClock, demo_services, open_engine, take
 
 

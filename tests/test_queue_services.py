@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
+from config.localtime import LOCAL_TZ
+from config.services import ServiceDef, load_services
 from queueing.priority import PRIORITY_CATEGORIES, PRIORITY_CODES, choose_priority
-from queueing.services import LOCAL_TZ, ServiceDef, load_services
 
 
 def local(*args: int) -> datetime:

@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from backend.server import open_store
-from kiosk import storage
+from contracts import storage
+from contracts.storage import check_and_repair
 from kiosk.backend_client import _StatusCache
+from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
 from kiosk.outbox import Outbox
-from kiosk.storage import check_and_repair
 from kiosk.survey import SurveyStore
 from queueing.engine import QueueEngine
 from tests.queue_support import WallClock, demo_services, open_engine, take
@@ -285,7 +286,7 @@ def test_each_opener_repairs_its_file_at_start(tmp_path, caplog, kind):
     path = tmp_path / kind
     written = write_rows(kind, path)
     garble_header(path)
-    with caplog.at_level(logging.WARNING, logger="kiosk.storage"):
+    with caplog.at_level(logging.WARNING, logger="contracts.storage"):
         assert read_rows(kind, path) == written
     assert len([r for r in caplog.records if "was corrupted" in r.getMessage()]) == 1
     assert len(list((tmp_path / "corrupt").glob(f"{kind}.*"))) == 1
@@ -312,8 +313,8 @@ def test_the_kiosk_starts_on_a_damaged_data_dir_with_what_could_be_saved(kiosk_c
     tear_page(data / "queue.db", pageno)
     garble_header(data / "outbox.db")
 
-    with caplog.at_level(logging.WARNING, logger="kiosk.storage"):
-        core = KioskCore(kiosk_config)
+    with caplog.at_level(logging.WARNING, logger="contracts.storage"):
+        core = KioskCore(kiosk_config, backend=open_backend)
     try:
         moved = sorted(path.name.split(".db")[0] for path in (data / "corrupt").iterdir())
         assert moved == ["outbox", "queue"]

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kiosk.survey import LOCAL_TZ, InvalidAnswer, SurveyStore
+from config.localtime import LOCAL_TZ
+from kiosk.survey import InvalidAnswer, SurveyStore
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ import pytest
 from backend.app import BackendSettings
 from backend.server import RunningBackend, free_port, open_store, start_in_thread
 from backend.store import BackendStore
+from config.localtime import LOCAL_TZ
 from kiosk.backend_client import BackendClient, BackendRejected
 from kiosk.outbox import Outbox
-from kiosk.survey import LOCAL_TZ, REASONS, InvalidAnswer, SurveyStore
+from kiosk.survey import REASONS, InvalidAnswer, SurveyStore
 from tests import dossier_forms
 
 ADMIN, KIOSK = "survey-admin-token", "survey-kiosk-token"
@@ -193,7 +194,7 @@ def generated_answers() -> list[dict[str, Any]]:
             "service": service, "counter": rng.randint(1, 9) if service else None,
             "kind": "standalone" if not service else rng.choice(["ticket", "lookup"]), "branch": branch,
             "answered_at": at(7 + n % 10, n).isoformat()})
-    utc = dt.timezone.utc
+    utc = dt.UTC
     answers += [  # 00:10 and 23:50 local on DAY, given in UTC (the UTC date is the day before / the same day)
         {"rating": 1, "reasons": ["wait_time"], "kind": "standalone", "branch": BA_DINH,
          "answered_at": at(0, 10).astimezone(utc).isoformat()},

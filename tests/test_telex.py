@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts.text import fold
 from kiosk.telex import TelexEngine, telex_to_text
-from kiosk.text import fold
 from tests.conftest import ROOT
 
 VOWEL_TRANSFORMS = [("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"), ("w", "ư"),

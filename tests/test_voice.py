@@ -9,7 +9,7 @@ import wave
 import pytest
 
 from config.schema import VoiceSection
-from kiosk.voice import VoiceGuide, in_window
+from devices.voice import VoiceGuide, in_window
 
 NOON = lambda: dt.datetime(2026, 11, 26, 12, 0)  # noqa: E731
 NIGHT = lambda: dt.datetime(2026, 11, 26, 23, 15)  # noqa: E731

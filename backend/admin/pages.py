@@ -27,7 +27,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
-from zoneinfo import ZoneInfo
 
 from nacl.signing import SigningKey
 from pydantic import ValidationError
@@ -39,19 +38,23 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from backend.admin.publishing import (
-    SERVICES, PublishingShelf, current_announcements, current_files, current_services, publish_announcements,
+    SERVICES,
+    PublishingShelf,
+    current_announcements,
+    current_files,
+    current_services,
+    publish_announcements,
     publish_files,
 )
 from backend.admin.sessions import AdminSessions, same_token
 from backend.content_routes import Rejected
 from backend.fleet import RED_FLAGS, FleetStore, KioskState
+from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
-from kiosk.content.bundle import BuildError
-from kiosk.content.models import Services
-from kiosk.content.models import Target, TimedAnnouncement
+from contracts.content.bundle import BuildError
+from contracts.content.models import Services, Target, TimedAnnouncement
 
 HERE = Path(__file__).parent
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SESSION_COOKIE = "admin_session"
 LOGIN_CSRF_COOKIE = "admin_login_csrf"
 MAX_FORM_BYTES = 64 * 1024
@@ -397,7 +400,8 @@ class AdminPages:
         reported = Counter(kiosk.status.get("content_version") for kiosk in kiosks)
         return self.render(request, "content.html", {
             "csrf": csrf, "nav": "content", "rows": rows, "published": self.shelf.published(),
-            "reported": sorted(reported.items(), key=lambda item: -(item[0] or 0)), "behind": sum(due is not None and k.status.get("content_version") != due
+            "reported": sorted(reported.items(), key=lambda item: -(item[0] or 0)),
+            "behind": sum(due is not None and k.status.get("content_version") != due
                                                 for k, due in rows),
         })
 

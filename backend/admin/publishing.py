@@ -2,7 +2,7 @@
 
 An announcement edit must not wipe what else a target receives (services, ticket text, theme…), so the new bundle
 is the newest content that target currently receives with ``announcements.json`` replaced. It is built by
-:func:`kiosk.content.bundle.build_bundle` (the same checks as ``content build``) with the version one above the
+:func:`contracts.content.bundle.build_bundle` (the same checks as ``content build``) with the version one above the
 newest published; if another administrator published in between, the shelf refuses the version and it is built
 again with the next one.
 """
@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from backend.content_routes import MAX_UPLOAD, ContentShelf, Rejected
 from config.schema import KioskConfig
-from kiosk.content.bundle import MANIFEST, SIGNATURE, BundleRejected, Limits, build_bundle, read_entries
-from kiosk.content.models import Announcements, Target, TimedAnnouncement
-from queueing.services import ServiceDef
+from config.services import ServiceDef
+from contracts.content.bundle import MANIFEST, SIGNATURE, BundleRejected, Limits, build_bundle, read_entries
+from contracts.content.models import Announcements, Target, TimedAnnouncement
 
 ANNOUNCEMENTS = "announcements.json"
 SERVICES = "services.json"
@@ -118,7 +118,7 @@ def publish_files(shelf: PublishingShelf, key: SigningKey, target: Target, repla
 
     Everything else the target receives (announcements, services, ticket text, theme) is kept as it is.
 
-    :raises kiosk.content.bundle.BuildError: the content would be refused by kiosks.
+    :raises contracts.content.bundle.BuildError: the content would be refused by kiosks.
     :raises backend.content_routes.Rejected: the shelf refused the bundle.
     """
     files = {**base, **replaced}

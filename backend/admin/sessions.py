@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from queueing.migrations import Migrations
+from contracts.migrations import Migrations
 
 SESSION_TTL_S = 8 * 3600  # one working day; then the administrator logs in again
 session_migrations = Migrations()

@@ -36,6 +36,7 @@ from devices.escpos.page import render_page
 from devices.escpos.profiles import PrinterProfile
 from devices.escpos.vietnamese import encode_cp1258, needs_vietnamese
 
+
 class Strategy(str, Enum):
     CODEPAGE = "codepage"
     HYBRID = "hybrid"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.vietqr import build_vietqr, crc16_ccitt, looks_like_vietqr, parse_vietqr
 from devices.payloads.cccd import looks_like_cccd, parse_cccd
 from devices.payloads.codes import find_booking_code, find_dossier_code, parse_url
 from devices.payloads.text import decode_scan
-from devices.payloads.vietqr import build_vietqr, crc16_ccitt, looks_like_vietqr, parse_vietqr
 
 __all__ = ["build_vietqr", "crc16_ccitt", "parse_payload"]
 

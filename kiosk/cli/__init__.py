@@ -101,9 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.words = verbatim
     try:
         if args.command is None:
-            from kiosk.runner import run_kiosk
+            from kiosk.cli.embedded import open_backend
+            from screens.runner import run_kiosk
 
-            return run_kiosk(config_from_args(args), windowed=args.windowed, site_config=args.config)
+            return run_kiosk(config_from_args(args), backend=open_backend, windowed=args.windowed,
+                             site_config=args.config)
         return int(args.handler(args))
     except ConfigError as exc:
         for line in exc.problems:

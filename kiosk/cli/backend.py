@@ -9,8 +9,8 @@ from pathlib import Path
 
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendUnavailable, NotFound
-from kiosk.backend_source import open_backend
 from kiosk.cli import EXIT_CONFIG, config_from_args
+from kiosk.cli.embedded import open_backend
 
 EXIT_NOT_FOUND = 1
 EXIT_UNAVAILABLE = 3
@@ -21,7 +21,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from backend.app import BackendSettings, create_app
     from backend.server import open_store
-    from kiosk.content.signing import KeyFileError, load_signing_key
+    from contracts.content.signing import KeyFileError, load_signing_key
 
     try:
         signing_key = load_signing_key(args.signing_key) if args.signing_key else None

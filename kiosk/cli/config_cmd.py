@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from config.loader import load_config
+from contracts.pin import hash_pin
 from kiosk.cli import config_from_args
 from kiosk.config_view import masked_config
-from kiosk.pin import hash_pin
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
+from contracts.content.bundle import MANIFEST, BuildError, BundleRejected, build_bundle
+from contracts.content.models import Manifest, Target
+from contracts.content.signing import KeyFileError, generate_key_pair, load_signing_key
 from kiosk.cli import config_from_args
 from kiosk.content.apply import apply_bundle, content_store
-from kiosk.content.bundle import MANIFEST, BuildError, BundleRejected, build_bundle
-from kiosk.content.models import Manifest, Target
-from kiosk.content.signing import KeyFileError, generate_key_pair, load_signing_key
 from kiosk.content.store import StoreBusy
 
 EXIT_REFUSED = 1

@@ -9,8 +9,8 @@ import argparse
 import json
 
 from kiosk.backend_client import BackendUnavailable
-from kiosk.backend_source import open_backend
 from kiosk.cli import config_from_args
+from kiosk.cli.embedded import open_backend
 from kiosk.outbox import Outbox, open_outbox
 
 EXIT_PENDING = 1

@@ -10,17 +10,17 @@ import sys
 import threading
 from pathlib import Path
 
+from config.localtime import LOCAL_TZ
+from contracts.text import fold
 from devices.errors import DeviceError
 from devices.factory import open_printer
 from kiosk.cli import config_from_args
+from kiosk.i18n import tr
 from kiosk.printing import Done, PrintQueue
 from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
-from kiosk.i18n import tr
-from kiosk.text import fold
 from queueing.priority import PRIORITY_CODES
 from queueing.report import day_report
-from queueing.services import LOCAL_TZ
 
 EXIT_REFUSED = 1
 EXIT_NOT_PRINTED = 3

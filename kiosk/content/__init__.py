@@ -19,7 +19,7 @@ applied. Modules: :mod:`.models` (file schemas), :mod:`.signing` (keys), :mod:`.
 :mod:`.store` (atomic on-disk versions), :mod:`.apply` (apply and load), :mod:`.sync` (polling the backend).
 """
 
+from contracts.content.bundle import BundleRejected
 from kiosk.content.apply import Content, apply_bundle, load_current
-from kiosk.content.bundle import BundleRejected
 
 __all__ = ["BundleRejected", "Content", "apply_bundle", "load_current"]

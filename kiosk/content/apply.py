@@ -16,8 +16,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from config.schema import KioskConfig
-from kiosk.content.bundle import MANIFEST, SIGNATURE, VerifiedBundle, verify_bundle
-from kiosk.content.models import ContentFiles, ContentInvalid, Manifest, parse_content
+from contracts.content.bundle import MANIFEST, SIGNATURE, VerifiedBundle, verify_bundle
+from contracts.content.models import ContentFiles, ContentInvalid, Manifest, parse_content
 from kiosk.content.store import ContentStore
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def content_store(config: KioskConfig) -> ContentStore:
 def apply_bundle(source: Path | bytes, config: KioskConfig) -> VerifiedBundle:
     """Verify ``source`` against the config and the applied version, then make it the active content.
 
-    :raises kiosk.content.bundle.BundleRejected: refused; the active content is unchanged.
+    :raises contracts.content.bundle.BundleRejected: refused; the active content is unchanged.
     :raises kiosk.content.store.StoreBusy: another apply held the lock too long.
     """
     store = content_store(config)

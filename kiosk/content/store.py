@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk.content.bundle import MANIFEST, SIGNATURE, VerifiedBundle
+from contracts.content.bundle import MANIFEST, SIGNATURE, VerifiedBundle
 
 _VERSION_LINK = re.compile(r"^versions/(\d+)$")
 LOCK_TIMEOUT_S = 30.0

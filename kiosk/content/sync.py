@@ -24,8 +24,8 @@ from typing import Literal
 import httpx
 
 from config.schema import KioskConfig
+from contracts.content.bundle import MIB, BundleRejected, Limits, verify_bundle
 from kiosk.content.apply import apply_bundle, content_store
-from kiosk.content.bundle import MIB, BundleRejected, Limits, verify_bundle
 from kiosk.content.store import StoreBusy
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import csv
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kiosk.voice import wav_bytes
+from config.localtime import LOCAL_TZ
+from contracts.voice import wav_bytes
 from queueing.engine import QueueEngine
 from queueing.errors import QueueError, UnknownService, UnknownTicket
 from queueing.models import Ticket
@@ -38,12 +39,17 @@ from queueing.server.counters import CounterLogins, LoginRefused
 from queueing.server.events import Board, Call, EventHub
 from queueing.server.openapi import OPENAPI
 from queueing.server.schemas import (
-    BadRequest, BlockRequest, CallNextRequest, LoginRequest, OfflineTicketRequest, TicketRequest, TransferRequest,
+    BadRequest,
+    BlockRequest,
+    CallNextRequest,
+    LoginRequest,
+    OfflineTicketRequest,
+    TicketRequest,
+    TransferRequest,
     parse,
 )
 from queueing.server.views import ReadViews
 from queueing.server.wire import OFFLINE_PREFIX, refusal, to_json
-from queueing.services import LOCAL_TZ
 
 STATIC = Path(__file__).with_name("static")
 PAGES = {"counter": "counter.html", "display": "display.html", "report": "report.html", "track": "track.html"}
@@ -95,7 +101,7 @@ def report_csv(report: dict[str, Any]) -> str:
 def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
                clock: Callable[[], datetime] | None = None, title: str = "", announcements: Sequence[str] = ()) \
         -> Starlette:
-    """:param counter_passwords: counter number → salted scrypt hash (``kiosk.pin.hash_pin``).
+    """:param counter_passwords: counter number → salted scrypt hash (``contracts.pin.hash_pin``).
     :param clock: aware local time for call stamps and "today" (default: the wall clock); give the engine's.
     :param title: the display board's heading (the centre's name); ``announcements``: texts it scrolls."""
     now = clock or (lambda: datetime.now(LOCAL_TZ))

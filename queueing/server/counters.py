@@ -1,6 +1,6 @@
 """Counter logins: one password per counter (stored as a salted scrypt hash), bearer tokens for the counter page.
 
-Hashes are the technician-PIN format (``kiosk.pin``; make one with ``python main.py config pin-hash``), checked
+Hashes are the technician-PIN format (``contracts.pin``; make one with ``python main.py config pin-hash``), checked
 in constant time. Guessing is throttled per counter like the kiosk's PIN gate: after ``MAX_ATTEMPTS`` wrong
 passwords that counter refuses logins for ``LOCKOUT_S``. Tokens live in memory: after a server restart staff log
 in again, which also ends any session left open on a shared PC. Tokens expire after ``TOKEN_TTL_S``, and each
@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from kiosk.pin import PinGate
+from contracts.pin import PinGate
 
 MAX_ATTEMPTS = 5
 LOCKOUT_S = 60.0

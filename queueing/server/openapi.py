@@ -1,8 +1,8 @@
 """The OpenAPI 3 description of the branch queue server, served at ``/openapi.json``.
 
-Operations are built with the reference backend's helper so both servers describe themselves the same way; request
-schemas come from the pydantic bodies in ``schemas`` and responses from the engine's dataclasses, so the document
-cannot drift from what the handlers accept and return.
+Operations are built with the shared helper in :mod:`contracts.openapi` so both servers describe themselves the
+same way; request schemas come from the pydantic bodies in ``schemas`` and responses from the engine's
+dataclasses, so the document cannot drift from what the handlers accept and return.
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from backend.openapi import _op as operation  # the backend's operation builder (security, path params, errors)
+from contracts.openapi import operation
 from queueing.models import NumberBlock, QueueStatus, ServiceOverview, Ticket
 from queueing.server.schemas import (
-    BlockRequest, CallNextRequest, LoginRequest, OfflineTicketRequest, TicketRequest, TransferRequest,
+    BlockRequest,
+    CallNextRequest,
+    LoginRequest,
+    OfflineTicketRequest,
+    TicketRequest,
+    TransferRequest,
 )
 
 _COUNTER = [{"counterToken": []}]

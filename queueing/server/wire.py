@@ -13,8 +13,17 @@ from datetime import date, datetime
 from typing import Any
 
 from queueing.errors import (
-    CounterBusy, DailyCapReached, InvalidTransition, NumberNotLeased, QueueBusy, QueueError, ServiceClosed,
-    UnknownBlock, UnknownPriority, UnknownService, UnknownTicket,
+    CounterBusy,
+    DailyCapReached,
+    InvalidTransition,
+    NumberNotLeased,
+    QueueBusy,
+    QueueError,
+    ServiceClosed,
+    UnknownBlock,
+    UnknownPriority,
+    UnknownService,
+    UnknownTicket,
 )
 from queueing.models import NumberBlock, ServiceOverview, Ticket
 

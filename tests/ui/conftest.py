@@ -77,17 +77,18 @@ class KioskDriver:
 @pytest.fixture(scope="session")
 def _app(tmp_path_factory):
     from config.loader import load_config
-    from kiosk.kivy_env import prepare_kivy
+    from screens.kivy_env import prepare_kivy
 
     data = tmp_path_factory.mktemp("kiosk-data")
     config = load_config(None, [f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0",
                                 f"voice.output=file:{data / 'voice'}", 'voice.quiet_hours=""'])
     prepare_kivy(data / "kivy", width=1080, height=1920, fullscreen=False)
+    from kiosk.cli.embedded import open_backend
     from kiosk.core import KioskCore
     from screens.app import KioskApp
 
     clock = FakeClock()
-    core = KioskCore(config, clock=clock)
+    core = KioskCore(config, clock=clock, backend=open_backend)
     core.start()
     app = KioskApp(core)
     app._run_prepare()

@@ -15,7 +15,7 @@ def main() -> int:
     size, out, data = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     width, height = (int(v) for v in size.split("x"))
     from config.loader import load_config
-    from kiosk.kivy_env import prepare_kivy
+    from screens.kivy_env import prepare_kivy
 
     config = load_config(None, [f"data_dir={data}", f"screen.width={width}", f"screen.height={height}",
                                 "screen.fullscreen=false", "scanner.connection=sim:127.0.0.1:0"])
@@ -23,10 +23,11 @@ def main() -> int:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
+    from kiosk.cli.embedded import open_backend
     from kiosk.core import KioskCore
     from screens.app import KioskApp
 
-    app = KioskApp(KioskCore(config))
+    app = KioskApp(KioskCore(config, backend=open_backend))
     app._run_prepare()
     for _ in range(6):
         EventLoop.idle()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from contracts.vietqr import fee_message
 from devices.escpos.preview import printed_items
 from devices.payloads import parse_payload
-from devices.payloads.vietqr import fee_message
 from devices.sim.scanner import send_payload
 from kiosk.tickets import printer_profile
 from tests.ui.test_lookup import backend_ready, wait_for

@@ -16,12 +16,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
 )
 
 from config.loader import merge
 from config.schema import KioskConfig
-from queueing.services import ServiceDef, load_services
+from config.services import ServiceDef, load_services
 
 JSON_FILES = ("announcements.json", "services.json", "ticket.json", "catalogue.json", "theme.json")
 CONFIG_FILE = "config.toml"

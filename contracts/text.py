@@ -8,10 +8,6 @@ import unicodedata
 _SPACES = re.compile(r"\s+")
 
 
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 def fold(text: str) -> str:
     """Lower-case, strip every diacritic (đ → d) and collapse white space."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))

@@ -23,11 +23,11 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from config.localtime import LOCAL_TZ
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _WEEKDAY_HOURS = ["08:00-11:30", "13:30-17:00"]

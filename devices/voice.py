@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-import struct
 import subprocess
 import threading
 import time
@@ -19,31 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.schema import VoiceSection
+from contracts.voice import VOICES
 
 log = logging.getLogger(__name__)
-VOICES = {"vi": "vi", "en": "en"}
 
 
 def in_window(moment: dt.time, window: str) -> bool:
     """Whether ``moment`` falls in "HH:MM-HH:MM" (a window may pass midnight, e.g. "21:30-06:00")."""
     start, end = (dt.time.fromisoformat(part) for part in window.split("-"))
     return start <= moment < end if start <= end else moment >= start or moment < end
-
-
-def wav_bytes(text: str, lang: str = "vi", rate: int = 145) -> bytes | None:
-    """``text`` spoken by espeak-ng as WAV bytes (the branch display board plays them); None without espeak-ng."""
-    binary = shutil.which("espeak-ng")
-    if binary is None:
-        return None
-    done = subprocess.run([binary, "-v", VOICES.get(lang, "vi"), "-s", str(rate), "--stdout", "--", text],
-                          capture_output=True, timeout=20, check=False)
-    audio = done.stdout
-    if done.returncode != 0 or not audio.startswith(b"RIFF") or b"data" not in audio[:200]:
-        return None
-    # espeak-ng streams to stdout with "unknown" chunk sizes; browsers and wave readers want the real ones
-    data_at = audio.index(b"data", 12)
-    return (audio[:4] + struct.pack("<I", len(audio) - 8) + audio[8:data_at + 4]
-            + struct.pack("<I", len(audio) - data_at - 8) + audio[data_at + 8:])
 
 
 class VoiceGuide:

@@ -18,15 +18,15 @@ import os
 import stat
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nacl.signing import SigningKey
 from pydantic import ValidationError
 
 from config.schema import KioskConfig
-from kiosk.content.models import ContentFiles, ContentInvalid, Manifest, Target, is_content_name, parse_content
-from kiosk.content.signing import decode_public_key, encode_public_key, sign, signature_valid
+from contracts.content.models import ContentFiles, ContentInvalid, Manifest, Target, is_content_name, parse_content
+from contracts.content.signing import decode_public_key, encode_public_key, sign, signature_valid
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -262,7 +262,7 @@ def build_bundle(source_dir: Path, key: SigningKey, *, version: int, target: Tar
     except ContentInvalid as exc:
         raise BuildError(str(exc)) from None
     manifest = Manifest(
-        version=version, target=target, created=datetime.now(timezone.utc).replace(microsecond=0),
+        version=version, target=target, created=datetime.now(UTC).replace(microsecond=0),
         signer=encode_public_key(key.verify_key),
         files={name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in files.items()},
     )

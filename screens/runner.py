@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from config.schema import KioskConfig
-from kiosk.kivy_env import prepare_kivy
+from kiosk.backend_client import Connector
 from kiosk.logfile import configure_logging
+from screens.kivy_env import prepare_kivy
 
 
 def _started_at() -> float:
@@ -22,7 +23,9 @@ def _started_at() -> float:
     return getattr(main_module, "STARTED_AT", time.perf_counter())
 
 
-def run_kiosk(config: KioskConfig, *, windowed: bool = False, site_config: Path | None = None) -> int:
+def run_kiosk(config: KioskConfig, *, backend: Connector, windowed: bool = False,
+              site_config: Path | None = None) -> int:
+    """Run until the app stops; ``backend`` connects the core (the CLI's starts the embedded backend)."""
     configure_logging(config.data_dir / "logs")
     prepare_kivy(
         config.data_dir / "kivy",
@@ -36,7 +39,7 @@ def run_kiosk(config: KioskConfig, *, windowed: bool = False, site_config: Path 
     from screens import fatal
     from screens.app import KioskApp
 
-    core = KioskCore(config, site_config=site_config)
+    core = KioskCore(config, site_config=site_config, backend=backend)
     app = KioskApp(core, started_at=_started_at())
     fatal.install(app)
 

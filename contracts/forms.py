@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from devices.payloads.cccd import PROVINCES
+from contracts.provinces import PROVINCES
 
 FIELD_TYPES = ("text", "number", "date", "select", "phone", "cccd", "checkbox", "group")
 TEXT_MAX = 200
