@@ -30,14 +30,6 @@ class Band:
     scale_x: int = 1
     scale_y: int = 1
 
-    @property
-    def printed_width(self) -> int:
-        return self.image.width * self.scale_x
-
-    @property
-    def printed_height(self) -> int:
-        return self.image.height * self.scale_y
-
 
 @lru_cache(maxsize=32)
 def font(px: int, bold: bool = True) -> ImageFont.FreeTypeFont:

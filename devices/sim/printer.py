@@ -6,12 +6,17 @@ have come out of the printer. Faults are switched on like a technician would pro
 without code changes: the connection option ``sim:?fault=paper_out`` or the control file ``<spool>/fault``
 (one of ``paper_out``, ``paper_low``, ``cover_open``, ``offline``; delete it to recover). The control file lets
 another process (a test, ``python main.py devices sim-fault``) flip the state of a running kiosk.
+
+Several processes may print into one spool folder at once (two ``queue take`` runs, a kiosk and a technician's
+test print): each job is written to a private temporary file and then hard-linked to the next free
+``job-<n>.bin``. A link never replaces an existing file, so a number another process took first is skipped, not
+overwritten; the numbers still follow the order the jobs arrived, and a reader never sees half a job.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,8 +58,7 @@ class SimPrinter:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         self._fault = fault
         self._preview = preview
-        existing = (int(p.stem.split("-")[1]) for p in spool_dir.glob("job-*.bin") if p.stem[4:].isdigit())
-        self._numbers = itertools.count(max(existing, default=0) + 1)
+        self._next = self._last_number() + 1
 
     def status(self) -> PrinterStatus:
         try:
@@ -67,15 +71,46 @@ class SimPrinter:
         status = self.status()
         if status in _RAISES:
             raise type(_RAISES[status])(str(_RAISES[status]))
-        path = self.spool_dir / f"job-{next(self._numbers):06d}.bin"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(job)
-        os.replace(tmp, path)  # a reader never sees half a job
+        path = self._publish(job)
         if self._preview is not None:
-            path.with_suffix(".png").write_bytes(self._preview(job))
+            preview = self._write_private(self._preview(job))
+            os.replace(preview, path.with_suffix(".png"))  # the number is this job's own: nobody else writes it
 
     def jobs(self) -> list[Path]:
         return sorted(self.spool_dir.glob("job-*.bin"))
+
+    def _publish(self, job: bytes) -> Path:
+        """Give ``job`` the next free number in the spool folder, whole, and return its path."""
+        private = self._write_private(job)
+        try:
+            while True:
+                path = self.spool_dir / f"job-{self._next:06d}.bin"
+                try:
+                    os.link(private, path)  # fails instead of replacing when another process took the number
+                except FileExistsError:
+                    self._next = max(self._next, self._last_number()) + 1
+                    continue
+                self._next += 1
+                return path
+        finally:
+            os.unlink(private)
+
+    def _write_private(self, data: bytes) -> Path:
+        """A complete file under a name no other writer uses (hidden, and not matched by ``job-*``)."""
+        path = self.spool_dir / f".incoming-{os.getpid()}-{uuid.uuid4().hex}.tmp"
+        # O_EXCL with the usual 0o666 (the umask applies), so a job file reads like any file the kiosk writes
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        except OSError:
+            path.unlink(missing_ok=True)  # a full disk leaves no half-written leftovers behind
+            raise
+        return path
+
+    def _last_number(self) -> int:
+        numbers = (int(p.stem[4:]) for p in self.spool_dir.glob("job-*.bin") if p.stem[4:].isdigit())
+        return max(numbers, default=0)
 
     def close(self) -> None:
         """Nothing to release; present for the Printer interface."""
