@@ -1,8 +1,10 @@
 """Load TOML config files into a validated :class:`~config.schema.KioskConfig`.
 
 Layers, later wins: ``config/default.toml`` → the site file given with ``--config`` → ``--set KEY=VALUE``
-overrides. Problems come back as :class:`ConfigError` holding one line per problem, each naming the file, the
-dotted key and what is wrong, so an operator can fix a kiosk over SSH without reading a traceback.
+overrides (all of them one layer). A layer that sets a device's connection without its kind also replaces the
+kind an earlier layer gave, so the kind follows the connection (see :mod:`config.schema`). Problems come back
+as :class:`ConfigError` holding one line per problem, each naming the file, the dotted key and what is wrong, so
+an operator can fix a kiosk over SSH without reading a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import ValidationError
 from config.schema import KioskConfig
 
 DEFAULT_PATH = Path(__file__).with_name("default.toml")
+DEVICE_SECTIONS = ("printer", "scanner")  # tables whose kind follows their connection
 
 
 class ConfigError(Exception):
@@ -49,6 +52,16 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
+
+
+def merge_layer(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`merge` one layer; a device whose connection the layer sets without a kind forgets its old kind."""
+    for section in DEVICE_SECTIONS:
+        table, inherited = layer.get(section), base.get(section)
+        if isinstance(table, Mapping) and "connection" in table and "kind" not in table and isinstance(
+                inherited, Mapping):
+            base = {**base, section: {key: value for key, value in inherited.items() if key != "kind"}}
+    return merge(base, layer)
 
 
 def parse_override(item: str) -> dict[str, Any]:
@@ -87,11 +100,13 @@ def load_config(path: Path | None = None, overrides: Iterable[str] = ()) -> Kios
     data = read_toml(DEFAULT_PATH)
     source = str(path) if path else str(DEFAULT_PATH)
     if path is not None:
-        data = merge(data, read_toml(path))
+        data = merge_layer(data, read_toml(path))
     override_list = list(overrides)
-    for item in override_list:
-        data = merge(data, parse_override(item))
     if override_list:
+        layer: dict[str, Any] = {}
+        for item in override_list:
+            layer = merge(layer, parse_override(item))
+        data = merge_layer(data, layer)
         source += " (with --set)"
     try:
         return KioskConfig.model_validate(data)

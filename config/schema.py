@@ -11,6 +11,12 @@ silently ignored. Device connections are URL-like strings parsed into :class:`Co
     tcp:HOST:PORT             e.g. an Ethernet printer on port 9100
     usb:VID:PID               hexadecimal ids, e.g. usb:0416:5011
     hid:/dev/input/by-id/…    USB keyboard-wedge scanner by event device, or hid:VID:PID; ?layout=us|de|fr
+    camera:…                  a camera scanner (scanner only)
+
+A device's kind follows its connection's scheme: ``--set printer.connection=file:out/ticket.bin`` alone makes a
+file printer. ``kind`` may still be written (older site files, the maintenance screen), but a kind that
+contradicts the connection is an error naming both keys; :mod:`config.loader` lets a layer that sets only the
+connection replace the kind an earlier layer gave.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal, get_args
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -129,7 +135,16 @@ class TechnicianSection(_Section):
         return value
 
 
+PrinterKind = Literal["sim", "file", "serial", "tcp", "usb"]
+ScannerKind = Literal["sim", "serial", "hid", "camera"]
+
+
 class _DeviceSection(_Section):
+    """A device is its connection: the scheme picks the driver, and ``kind`` is that scheme, written or not."""
+
+    SECTION: ClassVar[str]
+    SCHEMES: ClassVar[tuple[str, ...]]
+    FORMS: ClassVar[str]  # the connections this device takes, for error messages
     kind: str
     connection: str
 
@@ -137,31 +152,59 @@ class _DeviceSection(_Section):
     def conn(self) -> Connection:
         return parse_connection(self.connection)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_follows_connection(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" not in data and isinstance(data.get("connection"), str):
+            scheme = data["connection"].partition(":")[0]
+            if scheme in cls.SCHEMES:
+                return {**data, "kind": scheme}
+        return data
+
+    @field_validator("connection")
+    @classmethod
+    def _connection_for_this_device(cls, value: str) -> str:
+        scheme = value.partition(":")[0]
+        if scheme not in cls.SCHEMES:
+            raise ValueError(f"{value!r} is not a {cls.SECTION} connection; a {cls.SECTION} takes {cls.FORMS}")
+        if scheme != "camera":
+            parse_connection(value)  # raises with the expected form of that scheme
+        return value
+
+    @model_validator(mode="after")
+    def _kind_matches_connection(self) -> _DeviceSection:
+        scheme = self.connection.partition(":")[0]
+        if self.kind != scheme:
+            raise ValueError(
+                f"{self.SECTION}.kind is {self.kind!r} but {self.SECTION}.connection {self.connection!r} is a "
+                f"{scheme}: connection, so the two contradict each other; remove {self.SECTION}.kind (the "
+                f"connection decides the kind) or set it to {scheme!r}."
+            )
+        return self
+
 
 class PrinterSection(_DeviceSection):
-    kind: Literal["sim", "file", "serial", "tcp", "usb"] = "sim"
+    SECTION = "printer"
+    SCHEMES = get_args(PrinterKind)
+    FORMS = "sim:, file:PATH, serial:DEVICE?baudrate=N, tcp:HOST:PORT or usb:VID:PID"
+    kind: PrinterKind = "sim"
     connection: str = "sim:"
     profile: str = "generic-80"
     paper_width_mm: Literal[58, 80] = 80
 
-    @model_validator(mode="after")
-    def _kind_matches_connection(self) -> PrinterSection:
-        conn = parse_connection(self.connection)
-        if conn.scheme != self.kind:
-            raise ValueError(f"kind is {self.kind!r} but connection {self.connection!r} is a {conn.scheme}: one")
-        return self
-
 
 class ScannerSection(_DeviceSection):
-    kind: Literal["sim", "serial", "hid", "camera"] = "sim"
+    SECTION = "scanner"
+    SCHEMES = get_args(ScannerKind)
+    FORMS = "sim:HOST:PORT, serial:DEVICE?baudrate=N, hid:VID:PID, hid:/dev/input/… or camera:…"
+    kind: ScannerKind = "sim"
     connection: str = "sim:127.0.0.1:8765"
 
     @field_validator("connection")
     @classmethod
-    def _valid_connection(cls, value: str) -> str:
-        if value.startswith("camera:"):
-            return value
-        parse_connection(value)
+    def _simulator_needs_an_address(cls, value: str) -> str:
+        if value.partition(":")[2] == "" and value.startswith("sim:"):
+            raise ValueError("the scanner simulator listens on an address: use sim:HOST:PORT, e.g. sim:127.0.0.1:8765")
         return value
 
 

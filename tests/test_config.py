@@ -45,12 +45,76 @@ def test_set_overrides_one_key(override, attr, expected):
     assert value == expected
 
 
-def test_set_file_printer_needs_matching_kind():
+def test_set_file_printer_alone_makes_a_file_printer():
+    config = load_config(None, ["printer.connection=file:out/ticket.bin"])
+    assert config.printer.kind == "file" and config.printer.conn.target == "out/ticket.bin"
     config = load_config(None, ["printer.kind=file", "printer.connection=file:out/ticket.bin"])
-    assert config.printer.conn.target == "out/ticket.bin"
+    assert config.printer.kind == "file" and config.printer.conn.target == "out/ticket.bin"
+
+
+@pytest.mark.parametrize(
+    ("section", "connection", "kind"),
+    [
+        ("printer", "tcp:192.168.1.50:9100", "tcp"),
+        ("printer", "serial:/dev/ttyUSB0?baudrate=115200", "serial"),
+        ("printer", "usb:0416:5011", "usb"),
+        ("printer", "sim:?fault=paper_out", "sim"),
+        ("scanner", "serial:/dev/ttyACM0?baudrate=9600", "serial"),
+        ("scanner", "hid:0c2e:0b61", "hid"),
+        ("scanner", "camera:/dev/video0", "camera"),
+        ("scanner", "sim:127.0.0.1:0", "sim"),
+    ],
+)
+def test_a_device_kind_follows_its_connection_scheme(section, connection, kind):
+    assert getattr(load_config(None, [f"{section}.connection={connection}"]), section).kind == kind
+
+
+def test_set_connection_replaces_the_kind_a_site_file_gave(tmp_path):
+    site = write(tmp_path, '[printer]\nkind = "tcp"\nconnection = "tcp:10.0.0.5:9100"\n'
+                           '[scanner]\nkind = "serial"\nconnection = "serial:/dev/ttyACM0"\n')
+    assert load_config(site).printer.kind == "tcp"
+    config = load_config(site, ["printer.connection=file:out/ticket.bin", "scanner.connection=hid:0c2e:0b61"])
+    assert (config.printer.kind, config.scanner.kind) == ("file", "hid")
+
+
+def test_a_site_file_with_only_a_connection_gets_its_kind(tmp_path):
+    config = load_config(write(tmp_path, '[printer]\nconnection = "usb:0416:5011"\n'))
+    assert config.printer.kind == "usb"
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "kind", "connection"),
+    [
+        ('[printer]\nkind = "file"\nconnection = "sim:"\n', [], "'file'", "'sim:'"),
+        ("", ["printer.kind=serial", "printer.connection=tcp:10.0.0.5:9100"], "'serial'", "'tcp:10.0.0.5:9100'"),
+        ("", ["printer.kind=file"], "'file'", "'sim:'"),
+    ],
+    ids=["in one file", "in one --set", "a kind against the inherited connection"],
+)
+def test_a_kind_that_contradicts_the_connection_is_one_sentence_naming_both_keys(tmp_path, text, overrides, kind,
+                                                                                  connection):
     with pytest.raises(ConfigError) as err:
-        load_config(None, ["printer.connection=file:out/ticket.bin"])
-    assert "printer" in err.value.problems[0] and "kind is 'sim'" in err.value.problems[0]
+        load_config(write(tmp_path, text), overrides)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{tmp_path / 'site.toml'}")
+    assert f"printer.kind is {kind}" in problem and f"printer.connection {connection}" in problem
+    assert problem.endswith(".") and "remove printer.kind" in problem
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("printer.connection=hid:0c2e:0b61", "is not a printer connection; a printer takes sim:, file:PATH"),
+        ("scanner.connection=tcp:10.0.0.5:9100", "is not a scanner connection; a scanner takes sim:HOST:PORT"),
+        ("printer.connection=lpt:1", "is not a printer connection"),
+        ("scanner.connection=sim:", "sim:HOST:PORT"),
+    ],
+)
+def test_a_connection_another_device_takes_is_refused_with_the_forms_this_one_takes(override, fragment):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    [problem] = err.value.problems
+    assert f"{override.partition('=')[0]}: " in problem and fragment in problem
 
 
 @pytest.mark.parametrize(
