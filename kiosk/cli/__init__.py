@@ -1,9 +1,10 @@
 """Command line: ``python main.py`` runs the kiosk, ``python main.py <command>`` runs a tool.
 
-Each area contributes a module in this package with ``register(subparsers)``; handlers are
-``run_x(args) -> int`` and get the effective configuration from :func:`config_from_args`. ``--config PATH`` and
-``--set KEY=VALUE`` are accepted before or after the command name. A configuration problem prints one line per
-problem and exits 2, never a traceback.
+:mod:`kiosk.cli.parser` declares every command; a command's handler (``run_x(args) -> int`` in a module of this
+package) is imported only when that command runs, so ``queue serve`` or ``backend serve`` loads its server and
+nothing of the kiosk (a test checks the running processes). Handlers get the effective configuration from
+:func:`config_from_args`. ``--config PATH`` and ``--set KEY=VALUE`` are accepted before or after the command name.
+A configuration problem prints one line per problem and exits 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,58 +13,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from config.loader import ConfigError, load_config
 from config.schema import KioskConfig
+from kiosk.cli.parser import build_parser
 
 EXIT_CONFIG = 2
-COMMAND_MODULES = (
-    "kiosk.cli.config_cmd",
-    "kiosk.cli.content",
-    "kiosk.cli.devices",
-    "kiosk.cli.backend",
-    "kiosk.cli.doctor",
-    "kiosk.cli.outbox",
-    "kiosk.cli.queue",
-    "kiosk.cli.scan",
-    "kiosk.cli.telex",
-)
-
-
-def _add_common(parser: argparse.ArgumentParser, *, root: bool) -> None:
-    # Subparsers use SUPPRESS so a value given before the command is not reset by the subparser's default.
-    default_set = [] if root else argparse.SUPPRESS
-    parser.add_argument(
-        "--config", type=Path, metavar="PATH", default=None if root else argparse.SUPPRESS,
-        help="site config (TOML) merged over config/default.toml",
-    )
-    parser.add_argument(
-        "--set", dest="overrides", action="append", metavar="KEY=VALUE", default=default_set,
-        help="override one key for this run, e.g. --set printer.connection=file:out/ticket.bin (repeatable)",
-    )
-
-
-def _add_common_everywhere(parser: argparse.ArgumentParser) -> None:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                _add_common(sub, root=False)
-                _add_common_everywhere(sub)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python main.py",
-        description="Self-service kiosk for Vietnamese public-service centres. Without a command: run the kiosk.",
-    )
-    _add_common(parser, root=True)
-    parser.add_argument("--windowed", action="store_true", help="run in a window instead of full screen")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
-    _add_common_everywhere(parser)
-    return parser
 
 
 def config_from_args(args: argparse.Namespace) -> KioskConfig:
@@ -93,6 +48,12 @@ def _split_verbatim(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+def run_handler(args: argparse.Namespace) -> int:
+    """Import the chosen command's module (named ``"module:function"`` by the parser) and run its handler."""
+    module, _, function = args.handler.partition(":")
+    return int(getattr(importlib.import_module(module), function)(args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     head, verbatim = _split_verbatim(list(sys.argv[1:] if argv is None else argv))
@@ -106,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_kiosk(config_from_args(args), backend=open_backend, windowed=args.windowed,
                              site_config=args.config)
-        return int(args.handler(args))
+        return run_handler(args)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)

@@ -6,7 +6,6 @@ import argparse
 import getpass
 import json
 import sys
-from pathlib import Path
 
 from config.loader import load_config
 from contracts.pin import hash_pin
@@ -32,15 +31,3 @@ def run_pin_hash(args: argparse.Namespace) -> int:
         return 2
     print(hash_pin(pin))
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    config = subparsers.add_parser("config", help="check and show configuration")
-    actions = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="validate a config file: prints OK or one line per problem (exit 2)")
-    check.add_argument("path", type=Path, metavar="PATH")
-    check.set_defaults(handler=run_check)
-    actions.add_parser("show", help="print the effective config with secrets masked").set_defaults(handler=run_show)
-    actions.add_parser("pin-hash", help="read a PIN (stdin or prompt) and print its salted hash").set_defaults(
-        handler=run_pin_hash
-    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import httpx
 from pydantic import ValidationError
@@ -99,28 +98,3 @@ def run_publish(args: argparse.Namespace) -> int:
     body = response.json()
     print(f"published content version {body['version']} for {body['target']} (sha256 {body['sha256'][:16]}…)")
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    content = subparsers.add_parser("content", help="signed content bundles: keys, build, apply, publish")
-    actions = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
-    keygen = actions.add_parser("keygen", help="make a signing key pair; prints the public key for trusted_keys")
-    keygen.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
-                        help="folder for content-signing.key (mode 0600) and content-signing.pub")
-    keygen.set_defaults(handler=run_keygen)
-    build = actions.add_parser("build", help="check a content folder, sign it and write a bundle")
-    build.add_argument("dir", type=Path, metavar="DIR")
-    build.add_argument("--key", type=Path, required=True, metavar="KEYFILE")
-    build.add_argument("--version", type=int, required=True, metavar="N", help="must grow with every bundle")
-    build.add_argument("--target", default="all", help="all (default), group:NAME or kiosk:ID")
-    build.add_argument("--out", type=Path, required=True, metavar="BUNDLE")
-    build.set_defaults(handler=run_build)
-    apply = actions.add_parser("apply", help="verify and apply a bundle (exit 1 and the reason when refused)")
-    apply.add_argument("bundle", type=Path, metavar="BUNDLE")
-    apply.set_defaults(handler=run_apply)
-    actions.add_parser("show", help="the active content version").set_defaults(handler=run_show)
-    publish = actions.add_parser("publish", help="upload a bundle to the backend (admin token)")
-    publish.add_argument("bundle", type=Path, metavar="BUNDLE")
-    publish.add_argument("--to", required=True, metavar="URL", help="the backend, e.g. https://kiosk.hanoi.gov.vn")
-    publish.add_argument("--token", required=True, metavar="T", help="an admin token of that backend")
-    publish.set_defaults(handler=run_publish)

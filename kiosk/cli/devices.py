@@ -8,7 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-from config.schema import parse_connection
 from devices.errors import DeviceError
 from devices.factory import open_printer, open_scanner
 from devices.payloads import parse_payload
@@ -18,6 +17,7 @@ from devices.sim.scanner import MAX_PAYLOAD, send_payload
 from kiosk.cli import config_from_args
 
 USB_SYSFS = Path("/sys/bus/usb/devices")
+SIM_FAULTS = (*FAULTS, "clear")  # the choices of ``devices sim-fault``
 
 
 def _usb_devices() -> list[str]:
@@ -90,11 +90,9 @@ def run_test_print(args: argparse.Namespace) -> int:
     from devices.escpos.sample import sample_ticket
     from kiosk.tickets import printer_profile
 
+    if args.printer:  # the kind follows the connection; a bad one is a config error (one line, exit 2)
+        args.overrides = [*args.overrides, f"printer.connection={args.printer}"]
     config = config_from_args(args)
-    if args.printer:
-        kind = parse_connection(args.printer).scheme
-        config = config.model_copy(update={"printer": config.printer.model_copy(
-            update={"connection": args.printer, "kind": kind})})
     printer = open_printer(config)
     status = printer.status()
     job = render(sample_ticket(), printer_profile(config))
@@ -108,9 +106,8 @@ def run_test_print(args: argparse.Namespace) -> int:
 
 
 def run_test_scan(args: argparse.Namespace) -> int:
-    if args.scanner:
-        args.overrides = [*args.overrides, f"scanner.connection={args.scanner}",
-                          f"scanner.kind={args.scanner.partition(':')[0]}"]
+    if args.scanner:  # the kind follows the connection; a bad one is a config error (one line, exit 2)
+        args.overrides = [*args.overrides, f"scanner.connection={args.scanner}"]
     config = config_from_args(args)
     scanner = open_scanner(config)
     got: list[bytes] = []
@@ -134,8 +131,12 @@ def run_test_scan(args: argparse.Namespace) -> int:
 
 def run_scan_sim(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if config.scanner.kind != "sim":
+        print(f"The configured scanner is {config.scanner.connection}, not the simulator (sim:HOST:PORT)",
+              file=sys.stderr)
+        return 1
     payload = sys.stdin.buffer.read(MAX_PAYLOAD + 1) if args.payload == "-" else args.payload.encode("utf-8")
-    host, port = parse_connection(config.scanner.connection).host_port
+    host, port = config.scanner.conn.host_port
     try:
         send_payload(host, port, payload)
     except OSError as exc:
@@ -149,27 +150,3 @@ def run_sim_fault(args: argparse.Namespace) -> int:
     set_fault(config.spool_dir, None if args.fault == "clear" else args.fault)
     print(f"simulated printer: {args.fault}")
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    devices = subparsers.add_parser("devices", help="printers and scanners: list, test print, test scan")
-    actions = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
-    actions.add_parser("list", help="configured devices with status, serial ports, USB devices").set_defaults(
-        handler=run_list)
-    test_print = actions.add_parser("test-print", help="print the Vietnamese test ticket")
-    test_print.add_argument("--printer", metavar="CONNECTION", help="another printer, e.g. tcp:192.168.1.50:9100")
-    test_print.set_defaults(handler=run_test_print)
-    status = actions.add_parser("status", help="configured printer and scanner with their status (exit 1: not ready)")
-    status.add_argument("--json", action="store_true", help="one JSON object")
-    status.set_defaults(handler=run_status)
-    test_scan = actions.add_parser("test-scan", help="wait for one scan and print what it is")
-    test_scan.add_argument("--scanner", metavar="CONNECTION",
-                           help="another scanner, e.g. serial:/dev/ttyACM0?baudrate=9600 or hid:0c2e:0b61")
-    test_scan.add_argument("--timeout", type=float, default=30.0)
-    test_scan.set_defaults(handler=run_test_scan)
-    scan_sim = actions.add_parser("scan-sim", help="send a payload to a running kiosk's scanner simulator")
-    scan_sim.add_argument("payload", metavar="PAYLOAD", help="the payload, or - for raw stdin bytes")
-    scan_sim.set_defaults(handler=run_scan_sim)
-    fault = actions.add_parser("sim-fault", help="make the simulated printer fail (or clear)")
-    fault.add_argument("fault", choices=[*FAULTS, "clear"])
-    fault.set_defaults(handler=run_sim_fault)

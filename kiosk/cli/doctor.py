@@ -21,9 +21,3 @@ def run_doctor(args: argparse.Namespace) -> int:
     for result in results:
         print(result.line())
     return 0 if all(result.ok for result in results) else 1
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.add_parser("doctor", help="check the installation: one PASS/FAIL line per check").set_defaults(
-        handler=run_doctor
-    )

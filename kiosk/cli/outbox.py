@@ -64,18 +64,3 @@ def run_purge(args: argparse.Namespace) -> int:
     print(f"purged {outbox.purge_delivered(args.older_than_days)} delivered item(s)")
     outbox.close()
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    outbox = subparsers.add_parser("outbox", help="submissions waiting for the backend")
-    actions = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="references, states and errors (no personal data)")
-    listing.add_argument("--state", choices=("pending", "dead", "delivered"))
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=run_list)
-    actions.add_parser("send", help="deliver pending items now (exit 1 if some remain)").set_defaults(
-        handler=run_send)
-    actions.add_parser("retry", help="queue rejected (dead) items again").set_defaults(handler=run_retry)
-    purge = actions.add_parser("purge", help="forget delivered items")
-    purge.add_argument("--older-than-days", type=int, default=30)
-    purge.set_defaults(handler=run_purge)

@@ -1,5 +1,6 @@
-"""``queue services|take|status|report``: the queue from the command line, on the configured queue and printer;
-``queue serve``: the branch queue server for a centre's kiosks, counters and display boards."""
+"""``queue services|take|status|report``: the queue from the command line, on the configured queue and printer.
+
+The branch queue server (``queue serve``) is :mod:`kiosk.cli.queue_serve`, which loads none of this."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import datetime as dt
 import json
 import sys
 import threading
-from pathlib import Path
 
 from config.localtime import LOCAL_TZ
 from contracts.text import fold
@@ -19,7 +19,6 @@ from kiosk.i18n import tr
 from kiosk.printing import Done, PrintQueue
 from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
-from queueing.priority import PRIORITY_CODES
 from queueing.report import day_report
 
 EXIT_REFUSED = 1
@@ -131,63 +130,3 @@ def run_report(args: argparse.Namespace) -> int:
               f"chờ TB {row['wait_avg_s'] or 0:6.0f}s p90 {row['wait_p90_s'] or 0:6.0f}s  "
               f"phục vụ TB {row['service_avg_s'] or 0:6.0f}s p90 {row['service_p90_s'] or 0:6.0f}s")
     return 0
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from queueing.engine import QueueEngine
-    from queueing.server import create_app
-
-    config = config_from_args(args)
-    if not config.queue.services:
-        print("queue.services is empty: the server has nothing to queue for", file=sys.stderr)
-        return EXIT_REFUSED
-    db = Path(args.db) if args.db else config.data_dir / "queue-server.db"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
-    app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
-                     title=config.branch.name, announcements=[a.text for a in config.announcements])
-    if not config.queue.counters:
-        print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
-    print(f"Branch queue server on http://{args.host}:{args.port} (counter page /counter, display /display, "
-          f"OpenAPI /openapi.json), data: {db}", file=sys.stderr)
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
-    finally:
-        engine.close()
-    return 0
-
-
-def _date(text: str) -> str:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
-    return text
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    queue = subparsers.add_parser("queue", help="queue numbers: services, take, status, report, serve")
-    actions = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
-    services = actions.add_parser("services", help="list services with waiting counts")
-    services.add_argument("--json", action="store_true")
-    services.set_defaults(handler=run_services)
-    take = actions.add_parser("take", help="issue a ticket and print it on the configured printer")
-    take.add_argument("service", metavar="SERVICE", help="service code (e.g. HT) or name")
-    take.add_argument("--priority", choices=[c for c in PRIORITY_CODES], metavar="KIND",
-                      help=f"priority group: {', '.join(PRIORITY_CODES)}")
-    take.add_argument("--json", action="store_true")
-    take.set_defaults(handler=run_take)
-    status = actions.add_parser("status", help="waiting counts and the next number per service")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=run_status)
-    report = actions.add_parser("report", help="tickets, no-shows, wait and service times for a day")
-    report.add_argument("--date", type=_date, metavar="YYYY-MM-DD")
-    report.add_argument("--json", action="store_true")
-    report.set_defaults(handler=run_report)
-    serve = actions.add_parser("serve", help="run the branch queue server (OpenAPI at /openapi.json)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8700)
-    serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
-    serve.set_defaults(handler=run_serve)

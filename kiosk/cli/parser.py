@@ -1,0 +1,226 @@
+"""Every command of ``python main.py`` and its arguments, declared without importing what the commands run.
+
+A command's handler is named as ``"module:function"`` and imported only when that command runs (see
+:func:`kiosk.cli.main`), and choices that live in another package are read only when they are checked or shown
+(:class:`LazyChoices`). So building the parser costs nothing, ``--help`` lists every command, and a server process
+(``queue serve``, ``backend serve``) loads the server and nothing of the kiosk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+
+SET_EXAMPLE = "printer.connection=file:out/ticket.bin"  # a test runs it, so the help never shows a broken example
+
+
+class LazyChoices:
+    """Argparse ``choices`` read from ``module.name`` the first time a value is checked or the help is printed."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def _values(self) -> tuple[str, ...]:
+        return tuple(getattr(importlib.import_module(self.module), self.name))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+
+def _add_common(parser: argparse.ArgumentParser, *, root: bool) -> None:
+    # Subparsers use SUPPRESS so a value given before the command is not reset by the subparser's default.
+    default_set = [] if root else argparse.SUPPRESS
+    parser.add_argument(
+        "--config", type=Path, metavar="PATH", default=None if root else argparse.SUPPRESS,
+        help="site config (TOML) merged over config/default.toml",
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", metavar="KEY=VALUE", default=default_set,
+        help=f"override one key for this run, e.g. --set {SET_EXAMPLE} (repeatable; a device's kind follows its "
+             "connection)",
+    )
+
+
+def _add_common_everywhere(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_common(sub, root=False)
+                _add_common_everywhere(sub)
+
+
+def _actions(subparsers: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+    """A command made of actions (``queue take``, ``queue serve`` …); one of them is required."""
+    command = subparsers.add_parser(name, help=help)
+    return command.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
+
+
+def _date(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+    return text
+
+
+def _config(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "config", "check and show configuration")
+    check = actions.add_parser("check", help="validate a config file: prints OK or one line per problem (exit 2)")
+    check.add_argument("path", type=Path, metavar="PATH")
+    check.set_defaults(handler="kiosk.cli.config_cmd:run_check")
+    actions.add_parser("show", help="print the effective config with secrets masked").set_defaults(
+        handler="kiosk.cli.config_cmd:run_show")
+    actions.add_parser("pin-hash", help="read a PIN (stdin or prompt) and print its salted hash").set_defaults(
+        handler="kiosk.cli.config_cmd:run_pin_hash")
+
+
+def _content(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "content", "signed content bundles: keys, build, apply, publish")
+    keygen = actions.add_parser("keygen", help="make a signing key pair; prints the public key for trusted_keys")
+    keygen.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                        help="folder for content-signing.key (mode 0600) and content-signing.pub")
+    keygen.set_defaults(handler="kiosk.cli.content:run_keygen")
+    build = actions.add_parser("build", help="check a content folder, sign it and write a bundle")
+    build.add_argument("dir", type=Path, metavar="DIR")
+    build.add_argument("--key", type=Path, required=True, metavar="KEYFILE")
+    build.add_argument("--version", type=int, required=True, metavar="N", help="must grow with every bundle")
+    build.add_argument("--target", default="all", help="all (default), group:NAME or kiosk:ID")
+    build.add_argument("--out", type=Path, required=True, metavar="BUNDLE")
+    build.set_defaults(handler="kiosk.cli.content:run_build")
+    apply = actions.add_parser("apply", help="verify and apply a bundle (exit 1 and the reason when refused)")
+    apply.add_argument("bundle", type=Path, metavar="BUNDLE")
+    apply.set_defaults(handler="kiosk.cli.content:run_apply")
+    actions.add_parser("show", help="the active content version").set_defaults(handler="kiosk.cli.content:run_show")
+    publish = actions.add_parser("publish", help="upload a bundle to the backend (admin token)")
+    publish.add_argument("bundle", type=Path, metavar="BUNDLE")
+    publish.add_argument("--to", required=True, metavar="URL", help="the backend, e.g. https://kiosk.hanoi.gov.vn")
+    publish.add_argument("--token", required=True, metavar="T", help="an admin token of that backend")
+    publish.set_defaults(handler="kiosk.cli.content:run_publish")
+
+
+def _devices(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "devices", "printers and scanners: list, test print, test scan")
+    actions.add_parser("list", help="configured devices with status, serial ports, USB devices").set_defaults(
+        handler="kiosk.cli.devices:run_list")
+    test_print = actions.add_parser("test-print", help="print the Vietnamese test ticket")
+    test_print.add_argument("--printer", metavar="CONNECTION", help="another printer, e.g. tcp:192.168.1.50:9100")
+    test_print.set_defaults(handler="kiosk.cli.devices:run_test_print")
+    status = actions.add_parser("status", help="configured printer and scanner with their status (exit 1: not ready)")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(handler="kiosk.cli.devices:run_status")
+    test_scan = actions.add_parser("test-scan", help="wait for one scan and print what it is")
+    test_scan.add_argument("--scanner", metavar="CONNECTION",
+                           help="another scanner, e.g. serial:/dev/ttyACM0?baudrate=9600 or hid:0c2e:0b61")
+    test_scan.add_argument("--timeout", type=float, default=30.0)
+    test_scan.set_defaults(handler="kiosk.cli.devices:run_test_scan")
+    scan_sim = actions.add_parser("scan-sim", help="send a payload to a running kiosk's scanner simulator")
+    scan_sim.add_argument("payload", metavar="PAYLOAD", help="the payload, or - for raw stdin bytes")
+    scan_sim.set_defaults(handler="kiosk.cli.devices:run_scan_sim")
+    fault = actions.add_parser("sim-fault", help="make the simulated printer fail (or clear)")
+    fault.add_argument("fault", metavar="FAULT", choices=LazyChoices("kiosk.cli.devices", "SIM_FAULTS"),
+                       help="one of %(choices)s")
+    fault.set_defaults(handler="kiosk.cli.devices:run_sim_fault")
+
+
+def _backend(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "backend", "the reference backend")
+    serve = actions.add_parser("serve", help="serve the reference backend (OpenAPI at /openapi.json)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8600)
+    serve.add_argument("--db", default="backend-data/backend.db", help="SQLite file (created and seeded)")
+    serve.add_argument("--kiosk-token", help="accept this bearer token from kiosks (stored hashed)")
+    serve.add_argument("--admin-token", help="accept this bearer token for admin endpoints (stored hashed)")
+    serve.add_argument("--signing-key", type=Path, metavar="FILE",
+                       help="content signing key (from `content keygen`) for publishing on the admin pages")
+    serve.set_defaults(handler="kiosk.cli.backend_serve:run_serve")
+
+
+def _dossier(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "dossier", "dossier look-ups")
+    status = actions.add_parser("status", help="the status of a dossier by code (or a lookup URL)")
+    status.add_argument("code", metavar="CODE")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler="kiosk.cli.dossier:run_status")
+
+
+def _doctor(subparsers: argparse._SubParsersAction) -> None:
+    subparsers.add_parser("doctor", help="check the installation: one PASS/FAIL line per check").set_defaults(
+        handler="kiosk.cli.doctor:run_doctor")
+
+
+def _outbox(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "outbox", "submissions waiting for the backend")
+    listing = actions.add_parser("list", help="references, states and errors (no personal data)")
+    listing.add_argument("--state", choices=("pending", "dead", "delivered"))
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler="kiosk.cli.outbox:run_list")
+    actions.add_parser("send", help="deliver pending items now (exit 1 if some remain)").set_defaults(
+        handler="kiosk.cli.outbox:run_send")
+    actions.add_parser("retry", help="queue rejected (dead) items again").set_defaults(
+        handler="kiosk.cli.outbox:run_retry")
+    purge = actions.add_parser("purge", help="forget delivered items")
+    purge.add_argument("--older-than-days", type=int, default=30)
+    purge.set_defaults(handler="kiosk.cli.outbox:run_purge")
+
+
+def _queue(subparsers: argparse._SubParsersAction) -> None:
+    actions = _actions(subparsers, "queue", "queue numbers: services, take, status, report, serve")
+    services = actions.add_parser("services", help="list services with waiting counts")
+    services.add_argument("--json", action="store_true")
+    services.set_defaults(handler="kiosk.cli.queue:run_services")
+    take = actions.add_parser("take", help="issue a ticket and print it on the configured printer")
+    take.add_argument("service", metavar="SERVICE", help="service code (e.g. HT) or name")
+    take.add_argument("--priority", metavar="KIND", choices=LazyChoices("queueing.priority", "PRIORITY_CODES"),
+                      help="priority group: %(choices)s")
+    take.add_argument("--json", action="store_true")
+    take.set_defaults(handler="kiosk.cli.queue:run_take")
+    status = actions.add_parser("status", help="waiting counts and the next number per service")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler="kiosk.cli.queue:run_status")
+    report = actions.add_parser("report", help="tickets, no-shows, wait and service times for a day")
+    report.add_argument("--date", type=_date, metavar="YYYY-MM-DD")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(handler="kiosk.cli.queue:run_report")
+    serve = actions.add_parser("serve", help="run the branch queue server (OpenAPI at /openapi.json)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
+    serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
+
+
+def _scan_parse(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("scan-parse", help="classify a scanned payload (- reads raw bytes from stdin)")
+    # the words after the command reach the handler verbatim as args.words (see kiosk.cli.VERBATIM_COMMANDS),
+    # so a payload starting with "-" is data, not an option
+    parser.add_argument("payload", metavar="PAYLOAD", nargs="?", help="the payload, or - for raw stdin bytes")
+    parser.set_defaults(handler="kiosk.cli.scan:run_scan_parse")
+
+
+def _telex(subparsers: argparse._SubParsersAction) -> None:
+    # the words after the command reach the handler verbatim as args.words (see kiosk.cli.VERBATIM_COMMANDS)
+    parser = subparsers.add_parser("telex", help="convert Telex keystrokes to Vietnamese (spaces separate words)")
+    parser.add_argument("text", metavar="TEXT", nargs="*")
+    parser.set_defaults(handler="kiosk.cli.telex:run_telex")
+
+
+COMMANDS = (_config, _content, _devices, _backend, _dossier, _doctor, _outbox, _queue, _scan_parse, _telex)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description="Self-service kiosk for Vietnamese public-service centres. Without a command: run the kiosk.",
+    )
+    _add_common(parser, root=True)
+    parser.add_argument("--windowed", action="store_true", help="run in a window instead of full screen")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(subparsers)
+    _add_common_everywhere(parser)
+    return parser

@@ -1,0 +1,40 @@
+"""``queue serve``: the branch queue server for a centre's kiosks, counters and display boards.
+
+Its own module so that a server process imports the queue engine, the server and the config, and nothing of the
+kiosk (``tests/test_server_imports.py`` checks the running process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from kiosk.cli import config_from_args
+from queueing.engine import QueueEngine
+from queueing.server import create_app
+
+EXIT_REFUSED = 1
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if not config.queue.services:
+        print("queue.services is empty: the server has nothing to queue for", file=sys.stderr)
+        return EXIT_REFUSED
+    db = Path(args.db) if args.db else config.data_dir / "queue-server.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
+    app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
+                     title=config.branch.name, announcements=[a.text for a in config.announcements])
+    if not config.queue.counters:
+        print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
+    print(f"Branch queue server on http://{args.host}:{args.port} (counter page /counter, display /display, "
+          f"OpenAPI /openapi.json), data: {db}", file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
+    finally:
+        engine.close()
+    return 0
