@@ -22,12 +22,10 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from backend.http import Auth, refuse
 from contracts.content.bundle import BundleRejected, Limits, inspect_bundle
+from contracts.http import Call, Endpoint, Param, RawBody, Refused
 from contracts.migrations import Migrations
 
 MAX_UPLOAD = 64 * 1024 * 1024
@@ -40,10 +38,8 @@ def _schema(db: sqlite_utils.Database) -> None:
                "target_value TEXT, sha256 TEXT NOT NULL, published_at TEXT NOT NULL, data BLOB NOT NULL)")
 
 
-class Rejected(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class Rejected(Refused):
+    """A bundle the shelf will not keep (422 malformed, 409 version too low); the admin pages show it too."""
 
 
 class ContentShelf:
@@ -87,54 +83,39 @@ class ContentShelf:
                 "ORDER BY version DESC LIMIT 1", [kiosk_id, group]).fetchone()
 
 
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Rejected(413, "too_large", f"bundles are limited to {limit // (1024 * 1024)} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _etag_matches(header: str, etag: str) -> bool:
     tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag in tags or "*" in tags
 
 
-def content_routes(shelf: ContentShelf, auth: Auth) -> list[Route]:
-    """The two routes, authenticated with the app's ``auth(request, role)``."""
+def content_endpoints(shelf: ContentShelf) -> list[Endpoint]:
+    async def publish(call: Call) -> Response:
+        return JSONResponse(await run_in_threadpool(shelf.publish, call.body), status_code=201)
 
-    async def publish(request: Request) -> Response:
-        who = auth(request, "admin")
-        if isinstance(who, JSONResponse):
-            return who
-        try:
-            published = await run_in_threadpool(shelf.publish, await _body(request, MAX_UPLOAD))
-            return JSONResponse(published, status_code=201)
-        except Rejected as exc:
-            return refuse(exc.status, exc.code, exc.message)
-
-    async def latest(request: Request) -> Response:
-        who = auth(request, "kiosk")
-        if isinstance(who, JSONResponse):
-            return who
-        kiosk_id = request.query_params.get("kiosk", "")
-        group = request.query_params.get("group") or None
+    async def latest(call: Call) -> Response:
+        kiosk_id = call.query.get("kiosk", "")
+        group = call.query.get("group") or None
         if not kiosk_id or len(kiosk_id) > 32:
-            return refuse(422, "invalid", "kiosk=ID is required (at most 32 characters)")
-        if who[0] != "admin" and who[1] is not None and who[1] != kiosk_id:
-            return refuse(403, "forbidden", "a kiosk token may only fetch content for its own kiosk")
+            raise Refused(422, "invalid", "kiosk=ID is required (at most 32 characters)")
+        role, own_kiosk = call.caller
+        if role != "admin" and own_kiosk is not None and own_kiosk != kiosk_id:
+            raise Refused(403, "forbidden", "a kiosk token may only fetch content for its own kiosk")
         found = shelf.latest_for(kiosk_id, group)
         if found is None:
-            return refuse(404, "no_content", f"no content published for kiosk {kiosk_id}")
+            raise Refused(404, "no_content", f"no content published for kiosk {kiosk_id}")
         version, digest, data = found
         headers = {"ETag": f'"{digest}"', "X-Content-Version": str(version)}
-        if _etag_matches(request.headers.get("if-none-match", ""), headers["ETag"]):
+        if _etag_matches(call.request.headers.get("if-none-match", ""), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         return Response(data, media_type="application/zip", headers=headers)
 
-    return [Route("/api/content/bundles", publish, methods=["POST"]),
-            Route("/api/content/latest", latest, methods=["GET"])]
+    return [
+        Endpoint("POST", "/api/content/bundles", publish, "Publish a signed content bundle", auth="admin",
+                 body=RawBody("application/zip"), max_body=MAX_UPLOAD, errors=(409, 422),
+                 ok={201: "{version, target, sha256, size} of the published bundle"}),
+        Endpoint("GET", "/api/content/latest", latest, "The newest bundle meant for a kiosk (ETag: its sha256)",
+                 auth="kiosk", errors=(403, 404, 422), produces="application/zip",
+                 ok={200: "the bundle; X-Content-Version header", 304: "If-None-Match matches the newest bundle"},
+                 params=(Param("kiosk", {"type": "string", "maxLength": 32}, "the kiosk's id", required=True),
+                        Param("group", {"type": "string"}, "the kiosk's content group"))),
+    ]

@@ -26,13 +26,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import sqlite_utils
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from starlette.requests import Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from backend.http import Auth, bounded_body, describe_error, refuse
 from contracts.fleet import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS
+from contracts.http import Call, Endpoint, Param, Refused
 from contracts.migrations import Migrations
 from contracts.scrub import scrub
 
@@ -74,6 +72,8 @@ class QueueFigures(_Model):
 class HeartbeatBody(_Model):
     """What a kiosk reports; ``last_error``, doctor details and log lines carry no personal data (scrubbed)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Heartbeat")
+
     kiosk_id: str = Field(pattern=KIOSK_ID_PATTERN)
     interval_s: float = Field(ge=0.1, le=3600)
     branch: str = Field(min_length=1, max_length=100)
@@ -88,8 +88,6 @@ class HeartbeatBody(_Model):
     last_error: ShortText | None = None
     doctor: list[DoctorResult] = Field(default=[], max_length=20)
     log_tail: list[LogLine] = Field(default=[], max_length=LOG_TAIL_LINES)
-
-
 
 
 @dataclass(frozen=True)
@@ -196,46 +194,33 @@ class FleetStore:
         return (row[0], json.loads(row[1]), json.loads(row[2])) if row else None
 
 
-
-
-
-
-def fleet_routes(fleet: FleetStore, auth: Auth) -> list[Route]:
-    """The fleet API, authenticated with the app's ``auth(request, role)``."""
-
-    async def heartbeat(request: Request) -> Response:
-        who = auth(request, "kiosk")
-        if isinstance(who, JSONResponse):
-            return who
-        raw = await bounded_body(request, MAX_HEARTBEAT_BYTES)
-        if raw is None:
-            return refuse(413, "too_large", f"heartbeats are limited to {MAX_HEARTBEAT_BYTES // 1024} KiB")
-        try:
-            beat = HeartbeatBody.model_validate_json(raw or b"null")
-        except ValidationError as exc:
-            return refuse(422, "invalid", describe_error(exc))
-        if who[0] != "admin" and who[1] is not None and who[1] != beat.kiosk_id:
-            return refuse(403, "forbidden", "a kiosk token may only report for its own kiosk")
+def fleet_endpoints(fleet: FleetStore) -> list[Endpoint]:
+    async def heartbeat(call: Call) -> Response:
+        beat: HeartbeatBody = call.body
+        role, own_kiosk = call.caller
+        if role != "admin" and own_kiosk is not None and own_kiosk != beat.kiosk_id:
+            raise Refused(403, "forbidden", "a kiosk token may only report for its own kiosk")
         return JSONResponse({"received_at": _iso(fleet.record(beat))})
 
-    async def listing(request: Request) -> Response:
-        who = auth(request, "admin")
-        if isinstance(who, JSONResponse):
-            return who
-        branch = request.query_params.get("branch") or None
+    async def listing(call: Call) -> Response:
+        branch = call.query.get("branch") or None
         return JSONResponse({"now": _iso(fleet.now()), "branches": fleet.branches(),
                              "kiosks": [state.as_json() for state in fleet.kiosks(branch)]})
 
-    async def kiosk_log(request: Request) -> Response:
-        who = auth(request, "admin")
-        if isinstance(who, JSONResponse):
-            return who
-        kiosk_id = request.path_params["kiosk_id"]
+    async def kiosk_log(call: Call) -> Response:
+        kiosk_id = call.path["kiosk_id"]
         found = fleet.log_tail(kiosk_id)
         if found is None:
-            return refuse(404, "not_found", f"no heartbeat from kiosk {kiosk_id[:32]}")
+            raise Refused(404, "not_found", f"no heartbeat from kiosk {kiosk_id[:32]}")
         return JSONResponse({"kiosk_id": kiosk_id, "received_at": _iso(found[0]), "lines": found[1]})
 
-    return [Route("/api/fleet/heartbeat", heartbeat, methods=["POST"]),
-            Route("/api/fleet", listing, methods=["GET"]),
-            Route("/api/fleet/{kiosk_id}/log", kiosk_log, methods=["GET"])]
+    return [
+        Endpoint("POST", "/api/fleet/heartbeat", heartbeat,
+                 "Report a kiosk's state (a kiosk token reports only for its own id)", auth="kiosk",
+                 body=HeartbeatBody, max_body=MAX_HEARTBEAT_BYTES, errors=(403,)),
+        Endpoint("GET", "/api/fleet", listing, "Kiosks with their last heartbeat, its age and flags (silent, "
+                 "paper_out, paper_low, printer_offline, printer_error, error, doctor)", auth="admin",
+                 params=(Param("branch", {"type": "string"}),)),
+        Endpoint("GET", "/api/fleet/{kiosk_id}/log", kiosk_log, "The last log lines (≤ 50, scrubbed) a kiosk reported",
+                 auth="admin", errors=(404,)),
+    ]

@@ -1,42 +1,26 @@
-"""What every backend route shares: the error body, a size-capped body read, idempotency keys, one-line messages.
+"""How the reference backend speaks HTTP: bearer-token roles, its one error shape, the wording of a bad body.
 
 Every refusal is ``{"error": code, "message": one line for people}`` with a 4xx status, so kiosks, the admin
-pages and the API fuzz test can rely on one shape.
+pages and the API fuzz test can rely on one shape. Roles: ``kiosk`` (any valid token: a kiosk's, or an
+administrator's acting for one) and ``admin``. The store's domain errors map to refusals here, once for every route
+(a route maps them differently where it must, e.g. an unknown procedure on submission).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
-# app.auth(request, role): (role, kiosk id) when the bearer token has the role, else the 401/403 answer to send
-Auth = Callable[[Request, str], tuple[str, str | None] | JSONResponse]
+from backend.store import BackendStore, Conflict, Invalid, NotFound
+from contracts.http import HttpStyle, Refused, Role, bearer, refusal
 
-
-def refuse(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
-
-
-async def bounded_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None once it passes ``limit`` bytes (read no further: a huge upload costs nothing)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def idempotency_key(request: Request) -> str | JSONResponse:
-    """The request's Idempotency-Key, or the 400 to answer when it is missing or out of bounds."""
-    key = request.headers.get("idempotency-key", "").strip()
-    if not 8 <= len(key) <= 128:
-        return refuse(400, "idempotency_key_required", "send an Idempotency-Key header (8-128 characters)")
-    return key
+MAX_BODY = 256 * 1024
+ERROR_SCHEMA = {"type": "object", "required": ["error", "message"], "properties": {
+    "error": {"type": "string", "description": "machine code, e.g. not_found, invalid"},
+    "message": {"type": "string", "description": "one line for people"}}}
+Caller = tuple[str, str | None]  # (role of the token, the kiosk id it was issued for)
 
 
 def describe_error(exc: ValidationError) -> str:
@@ -47,3 +31,28 @@ def describe_error(exc: ValidationError) -> str:
     message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{key}: {message}{more}"
+
+
+def error_body(refused: Refused) -> dict[str, Any]:
+    return {"error": refused.code, "message": refused.message}
+
+
+def backend_style(store: BackendStore) -> HttpStyle:
+    """The style of every backend API route, authenticating against ``store``'s tokens."""
+
+    def authenticate(request: Request, role: str) -> Caller:
+        token = bearer(request)
+        found = store.token_role(token) if token else None
+        if found is None:
+            raise Refused(401, "unauthorized", "a valid bearer token is required")
+        if role == "admin" and found[0] != "admin":
+            raise Refused(403, "forbidden", "admin token required")
+        return found
+
+    return HttpStyle(
+        error_body=error_body, error_schema=ERROR_SCHEMA, authenticate=authenticate,
+        roles={"kiosk": Role("kioskToken"), "admin": Role("adminToken", (401, 403))},
+        invalid_body=lambda exc: Refused(422, "invalid", describe_error(exc)), body_errors=(422,),
+        too_large="too_large", max_body=MAX_BODY,
+        errors={NotFound: refusal(404, "not_found"), Invalid: refusal(422, "invalid"),
+                Conflict: refusal(409, "idempotency_conflict")})

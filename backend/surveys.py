@@ -34,14 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import sqlite_utils
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from starlette.requests import Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from backend.http import Auth, bounded_body, describe_error, idempotency_key, refuse
 from backend.store import Conflict, Invalid
 from config.localtime import LOCAL_TZ
+from contracts.http import Call, Endpoint, Param, Refused
 from contracts.migrations import Migrations
 from contracts.survey import KINDS, REASONS, SERVICE_PATTERN
 
@@ -200,61 +199,46 @@ def report_csv(report: dict[str, Any]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def _report_query(request: Request, ledger: SurveyLedger) -> tuple[dt.date, str | None] | JSONResponse:
-    raw_day = request.query_params.get("day") or ledger.today().isoformat()
-    branch = request.query_params.get("branch") or None
+def _report_query(query: QueryParams, ledger: SurveyLedger) -> tuple[dt.date, str | None]:
+    """(day, branch) of a report request; raises :class:`Refused` (422) naming the bad parameter."""
+    raw_day = query.get("day") or ledger.today().isoformat()
+    branch = query.get("branch") or None
     try:
         day = dt.date.fromisoformat(raw_day) if DAY_PATTERN.match(raw_day) else None
     except ValueError:  # 2026-02-30
         day = None
     if day is None:
-        return refuse(422, "invalid", "day: expected a date as YYYY-MM-DD")
+        raise Refused(422, "invalid", "day: expected a date as YYYY-MM-DD")
     if branch is not None and len(branch) > 100:
-        return refuse(422, "invalid", "branch: at most 100 characters")
+        raise Refused(422, "invalid", "branch: at most 100 characters")
     return day, branch
 
 
-def survey_routes(ledger: SurveyLedger, auth: Auth) -> list[Route]:
-    """The survey API, authenticated with the app's ``auth(request, role)``."""
+REPORT_PARAMS = (Param("day", {"type": "string", "format": "date"}, "YYYY-MM-DD, the local day; default today"),
+                 Param("branch", {"type": "string", "maxLength": 100}))
 
-    async def submit(request: Request) -> Response:
-        who = auth(request, "kiosk")
-        if isinstance(who, JSONResponse):
-            return who
-        key = idempotency_key(request)
-        if isinstance(key, JSONResponse):
-            return key
-        raw = await bounded_body(request, MAX_ANSWER_BYTES)
-        if raw is None:
-            return refuse(413, "too_large", f"a survey answer is limited to {MAX_ANSWER_BYTES // 1024} KiB")
-        try:
-            answer = SurveyAnswer.model_validate_json(raw or b"null")
-            answer_id, day, created = ledger.record(key, answer, who[1])
-        except ValidationError as exc:
-            return refuse(422, "invalid", describe_error(exc))
-        except Invalid as exc:
-            return refuse(422, "invalid", str(exc))
-        except Conflict as exc:
-            return refuse(409, "idempotency_conflict", str(exc))
+
+def survey_endpoints(ledger: SurveyLedger) -> list[Endpoint]:
+    async def submit(call: Call) -> Response:
+        answer_id, day, created = ledger.record(call.key, call.body, call.caller[1])
         return JSONResponse({"id": answer_id, "day": day}, status_code=201 if created else 200)
 
-    async def report(request: Request) -> Response:
-        who = auth(request, "admin")
-        if isinstance(who, JSONResponse):
-            return who
-        query = _report_query(request, ledger)
-        return query if isinstance(query, JSONResponse) else JSONResponse(ledger.report(*query))
+    async def report(call: Call) -> Response:
+        return JSONResponse(ledger.report(*_report_query(call.query, ledger)))
 
-    async def report_as_csv(request: Request) -> Response:
-        who = auth(request, "admin")
-        if isinstance(who, JSONResponse):
-            return who
-        query = _report_query(request, ledger)
-        if isinstance(query, JSONResponse):
-            return query
-        return Response(report_csv(ledger.report(*query)), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="surveys-{query[0]}.csv"'})
+    async def report_as_csv(call: Call) -> Response:
+        day, branch = _report_query(call.query, ledger)
+        return Response(report_csv(ledger.report(day, branch)), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="surveys-{day}.csv"'})
 
-    return [Route("/api/surveys", submit, methods=["POST"]),
-            Route("/api/reports/surveys", report, methods=["GET"]),
-            Route("/api/reports/surveys.csv", report_as_csv, methods=["GET"])]
+    return [
+        Endpoint("POST", "/api/surveys", submit,
+                 "Record a satisfaction survey answer (idempotent per Idempotency-Key)", auth="kiosk",
+                 idempotent=True, body=SurveyAnswer, max_body=MAX_ANSWER_BYTES, errors=(409,),
+                 ok={201: "the answer was recorded", 200: "repeat of an earlier answer"}),
+        Endpoint("GET", "/api/reports/surveys", report, "A day's survey figures per branch and service: count, "
+                 "average, share satisfied (4-5), reasons", auth="admin", errors=(422,), params=REPORT_PARAMS),
+        Endpoint("GET", "/api/reports/surveys.csv", report_as_csv,
+                 "The same figures as CSV (UTF-8 with BOM; a branch's total row has service *)", auth="admin",
+                 errors=(422,), params=REPORT_PARAMS, produces="text/csv"),
+    ]

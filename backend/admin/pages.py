@@ -53,6 +53,7 @@ from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
 from contracts.content.bundle import BuildError
 from contracts.content.models import Services, Target, TimedAnnouncement
+from contracts.http import read_capped, size_text
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "admin_session"
@@ -89,14 +90,11 @@ async def read_form(request: Request) -> Form:
     """An urlencoded form body (at most :data:`MAX_FORM_BYTES`) as name → values."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise FormError(415, "Biểu mẫu phải được gửi dạng application/x-www-form-urlencoded.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            raise FormError(413, f"Biểu mẫu quá lớn (tối đa {MAX_FORM_BYTES // 1024} KiB).")
-        chunks.append(chunk)
+    raw = await read_capped(request, MAX_FORM_BYTES)
+    if raw is None:
+        raise FormError(413, f"Biểu mẫu quá lớn (tối đa {size_text(MAX_FORM_BYTES)}).")
     try:
-        return parse_qs(b"".join(chunks).decode("utf-8"), keep_blank_values=True, max_num_fields=500)
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=500)
     except (UnicodeDecodeError, ValueError):
         raise FormError(400, "Biểu mẫu không đọc được.") from None
 

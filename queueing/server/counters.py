@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from contracts.http import Refused
 from contracts.pin import PinGate
 
 MAX_ATTEMPTS = 5
@@ -22,10 +23,9 @@ TOKEN_TTL_S = 14 * 3600.0   # a working day with overtime
 MAX_TOKENS = 8              # e.g. the counter PC plus a tablet, and a few logins a day
 
 
-class LoginRefused(Exception):
+class LoginRefused(Refused):
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, "login_refused", message)
 
 
 class CounterLogins:

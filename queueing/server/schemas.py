@@ -1,17 +1,17 @@
 """Request bodies of the branch queue API, validated with pydantic; their JSON schemas feed ``/openapi.json``.
 
-``parse`` turns every way a body can be wrong into one :class:`BadRequest` with a one-line message naming the
-field, so a kiosk log or a curl user sees what to fix rather than a traceback.
+``invalid_body`` turns every way a body can be wrong into one :class:`BadRequest` with a one-line message naming
+the field, so a kiosk log or a curl user sees what to fix rather than a traceback.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from contracts.http import Refused
 from queueing.server.wire import OFFLINE_PREFIX
 
 MAX_BODY = 64 * 1024
@@ -21,11 +21,9 @@ _OFFLINE_REQUEST_ID = rf"^{OFFLINE_PREFIX}[\x21-\x7e]{{1,126}}$"
 _KIOSK_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 
 
-class BadRequest(Exception):
+class BadRequest(Refused):
     def __init__(self, status: int, message: str, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(status, code, message)
 
 
 class _Body(BaseModel):
@@ -69,9 +67,6 @@ class TransferRequest(_Body):
     to_service: str = Field(pattern=_CODE)
 
 
-Body = TypeVar("Body", bound=_Body)
-
-
 def _field_problem(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
@@ -80,23 +75,13 @@ def _field_problem(error: dict[str, Any]) -> str:
     return f"{where}: {message}" if where else message
 
 
-def parse(raw: bytes, model: type[Body], *, optional: bool = False) -> Body:
-    """Validate a request body; an empty body is ``{}`` when ``optional``.
-
-    :raises BadRequest: 400 for a body that is not a JSON object, 422 naming the first bad fields.
-    """
-    if len(raw) > MAX_BODY:
-        raise BadRequest(413, f"request body is larger than {MAX_BODY // 1024} KiB", "body_too_large")
-    if not raw.strip() and optional:
-        raw = b"{}"
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(400, f"request body is not valid JSON ({exc})", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest(400, "request body must be a JSON object", "invalid_json")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [_field_problem(e) for e in exc.errors()]
-        raise BadRequest(422, "; ".join(problems[:3]), "invalid_field") from None
+def invalid_body(exc: ValidationError) -> BadRequest:
+    """400 for a body that is not JSON (or nested too deep) or not a JSON object, 422 naming the first bad fields."""
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        reason = first.get("ctx", {}).get("error", first["msg"])
+        return BadRequest(400, f"request body is not valid JSON ({reason})", "invalid_json")
+    if first["type"] == "model_type" and not first["loc"]:
+        return BadRequest(400, "request body must be a JSON object", "invalid_json")
+    return BadRequest(422, "; ".join(_field_problem(error) for error in errors[:3]), "invalid_field")

@@ -1,0 +1,115 @@
+"""What kiosks ask the backend — the catalogue, dossiers, fees, booking check-in — and how a kiosk gets its token.
+
+::
+
+    GET  /api/procedures                 public; the catalogue and its life events
+    GET  /api/procedures/{proc_id}       public; one procedure · 404
+    POST /api/dossiers                   kiosk token, Idempotency-Key; body: :class:`Submission`
+         201 the new dossier · 200 the same submission again · 404 unknown procedure · 409 the key with another body
+    GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked · 404
+    GET  /api/dossiers/{code}/payment    kiosk token; the fee and its VietQR payload (null once paid) · 404
+    POST /api/payments/callback          the bank, signing the raw body (HMAC-SHA256 hex in X-Signature)
+    POST /api/bookings/{code}/checkin    kiosk token · 404 · 409 {"error": "used" | "too_early" | "too_late"}
+    POST /api/admin/kiosks               admin token; body: :class:`NewKiosk`; 201 {"kiosk_id", "token"}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from backend.store import BackendStore, Invalid, NotFound
+from contracts.http import Call, Endpoint, Param, Refused
+from contracts.vietqr import build_vietqr, fee_message
+
+
+class Submission(BaseModel):
+    """A dossier as a kiosk files it; the form is checked against the procedure's own schema by the store."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    procedure_id: str
+    form: dict[str, Any]
+    linked_to: str | None = None  # the first dossier of a household filing, when this one belongs to it
+
+
+class PaymentCallback(BaseModel):
+    code: str
+
+
+class NewKiosk(BaseModel):
+    kiosk_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+
+def bank_signature(secret: str) -> Any:
+    """Refuse (401) a callback body whose HMAC-SHA256 under ``secret`` is not the X-Signature header."""
+
+    def check(request: Request, raw: bytes) -> None:
+        expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest().encode()
+        # headers arrive as latin-1 text: compare bytes, as compare_digest refuses non-ASCII text
+        if not hmac.compare_digest(expected, request.headers.get("x-signature", "").encode("latin-1")):
+            raise Refused(401, "bad_signature", "the bank callback signature does not match")
+
+    return check
+
+
+def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str, payment_secret: str) -> list[Endpoint]:
+    async def procedures(_call: Call) -> Response:
+        return JSONResponse({"procedures": store.procedures(), "life_events": store.life_events()})
+
+    async def procedure(call: Call) -> Response:
+        return JSONResponse(store.procedure(call.path["proc_id"]))
+
+    async def submit(call: Call) -> Response:
+        dossier, created = store.submit(call.key, call.body.model_dump(exclude_unset=True), call.caller[1])
+        return JSONResponse(dossier, status_code=201 if created else 200)
+
+    async def dossier(call: Call) -> Response:
+        return JSONResponse(store.status(call.path["code"]))
+
+    async def payment(call: Call) -> Response:
+        status = store.status(call.path["code"])
+        qr = build_vietqr(bank_bin, bank_account, status["fee"] or None,
+                          fee_message(status["code"])) if status["fee"] and not status["paid"] else None
+        return JSONResponse({"code": status["code"], "fee": status["fee"], "paid": status["paid"], "vietqr": qr})
+
+    async def payment_callback(call: Call) -> Response:
+        return JSONResponse(store.mark_paid(call.body.code))
+
+    async def check_in(call: Call) -> Response:
+        return JSONResponse(store.check_in(call.path["code"]))
+
+    async def create_kiosk(call: Call) -> Response:
+        kiosk_id = call.body.kiosk_id
+        return JSONResponse({"kiosk_id": kiosk_id, "token": store.add_token("kiosk", kiosk_id)}, status_code=201)
+
+    def refused_check_in(exc: Exception) -> Refused:
+        return Refused(409, str(exc), f"booking cannot be checked in: {exc}")
+
+    return [
+        Endpoint("GET", "/api/procedures", procedures, "Procedure catalogue and life events"),
+        Endpoint("GET", "/api/procedures/{proc_id}", procedure, "One procedure", errors=(404,)),
+        Endpoint("POST", "/api/dossiers", submit, "Submit a dossier (idempotent per Idempotency-Key)", auth="kiosk",
+                 idempotent=True, body=Submission, errors=(404, 409),
+                 refusals={NotFound: lambda exc: Refused(404, "unknown_procedure", str(exc))},
+                 ok={201: "the new dossier", 200: "repeat of an earlier submission"}),
+        Endpoint("GET", "/api/dossiers/{code}", dossier, "Dossier status with timeline (applicant masked)",
+                 auth="kiosk", errors=(404,)),
+        Endpoint("GET", "/api/dossiers/{code}/payment", payment, "Fee and VietQR payload", auth="kiosk",
+                 errors=(404,)),
+        Endpoint("POST", "/api/payments/callback", payment_callback,
+                 "Simulated bank callback, signed over its raw body", body=PaymentCallback,
+                 signature=bank_signature(payment_secret), errors=(401, 404),
+                 params=(Param("X-Signature", {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                               "HMAC-SHA256 of the body under the payment secret, hex", required=True,
+                               where="header"),)),
+        Endpoint("POST", "/api/bookings/{code}/checkin", check_in, "Check in a booking", auth="kiosk",
+                 errors=(404, 409), refusals={Invalid: refused_check_in}),
+        Endpoint("POST", "/api/admin/kiosks", create_kiosk, "Create a kiosk token", auth="admin", body=NewKiosk,
+                 ok={201: "the kiosk's token"}),
+    ]

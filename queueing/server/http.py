@@ -1,0 +1,71 @@
+"""How the branch queue server speaks HTTP: its error shape, counter logins as the one role, queue refusals.
+
+Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``; queue refusals use the
+codes of ``wire`` (and a closed service adds ``service`` and ``next_opening``), so a kiosk in branch mode raises
+the same exception the engine raised here. The ``counter`` role is a counter's login token, bound to the counter
+in the path: counter 1's token cannot call numbers at counter 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from contracts.http import HttpStyle, Refused, Role, bearer
+from queueing.errors import QueueError
+from queueing.server.counters import CounterLogins, LoginRefused
+from queueing.server.schemas import MAX_BODY, invalid_body
+from queueing.server.wire import refusal, to_json
+
+ERROR_SCHEMA = {"type": "object", "required": ["error", "code"], "properties": {
+    "error": {"type": "string", "description": "one-line message for people"},
+    "code": {"type": "string", "description": "machine code, e.g. unknown_service, service_closed"}}}
+
+
+def answer(data: Any, status: int = 200) -> JSONResponse:
+    """Engine snapshots (dataclasses, datetimes) as JSON."""
+    return JSONResponse(to_json(data), status_code=status)
+
+
+def error_body(refused: Refused) -> dict[str, Any]:
+    return {"error": refused.message, "code": refused.code, **refused.extra}
+
+
+def queue_refused(exc: Exception) -> Refused:
+    status, body = refusal(exc)  # type: ignore[arg-type]
+    return Refused(status, body.pop("code"), body.pop("error"), **body)
+
+
+def queue_style(logins: CounterLogins) -> HttpStyle:
+    """The style of every queue API route; counters authenticate against ``logins``."""
+
+    def authenticate(request: Request, _role: str) -> int:
+        counter = request.path_params["counter"]
+        token = bearer(request)
+        owner = logins.counter_for(token) if token else None
+        if owner is None:
+            raise LoginRefused(401, f"log in at counter {counter} first (send Authorization: Bearer <token>)")
+        if owner != counter:
+            raise LoginRefused(403, f"this login is for counter {owner}, not counter {counter}")
+        return counter
+
+    return HttpStyle(error_body=error_body, error_schema=ERROR_SCHEMA, authenticate=authenticate,
+                     roles={"counter": Role("counterToken", (401, 403))}, invalid_body=invalid_body,
+                     body_errors=(400, 422), too_large="body_too_large", max_body=MAX_BODY,
+                     errors={QueueError: queue_refused})
+
+
+def no_such_endpoint(style: HttpStyle) -> Any:
+    """The app's handler of Starlette's 404/405: the same error shape as every other refusal."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = f"no such endpoint: {request.method} {request.url.path}" if exc.status_code in (404, 405) \
+            else str(exc.detail)
+        return style.respond(Refused(exc.status_code, "not_found" if exc.status_code == 404 else "http_error",
+                                     message))
+
+    return handler
