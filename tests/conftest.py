@@ -1,4 +1,7 @@
-"""Shared fixtures: a fake monotonic clock and a config pointing at a temporary data directory."""
+"""Shared fixtures: a fake monotonic clock, a config pointing at a temporary data directory, a seeded backend.
+
+Helpers and constants the tests import live in tests/support.py; this file only holds fixtures.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +11,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KIVY_NO_ARGS", "1")
-ARTIFACTS = ROOT / "artifacts"
 
-
-class FakeClock:
-    """Monotonic seconds that only move when a test says so."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import ADMIN_TOKEN, FakeClock  # noqa: E402 — needs the project root on sys.path
 
 
 @pytest.fixture
@@ -37,9 +27,6 @@ def kiosk_config(tmp_path: Path):
     from config.loader import load_config
 
     return load_config(None, [f"data_dir={tmp_path / 'data'}", "scanner.connection=sim:127.0.0.1:0"])
-
-
-ADMIN_TOKEN = "admin-token-for-tests"
 
 
 @pytest.fixture

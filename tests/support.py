@@ -1,15 +1,36 @@
-"""Helpers shared by the tests: wait for a condition, never for a stretch of time.
+"""Helpers shared by the tests (fixtures live in conftest.py); a test file never imports another test file.
 
-A fixed ``time.sleep`` is either too short on a loaded machine (the test fails) or too long on a quiet one (the
-suite crawls). :func:`eventually` polls a condition until it holds and fails with what it last saw, so a test
-waits exactly as long as the machine needs, up to a generous bound that only a real bug reaches.
+Wait for a condition, never for a stretch of time: a fixed ``time.sleep`` is either too short on a loaded machine
+(the test fails) or too long on a quiet one (the suite crawls). :func:`eventually` polls a condition until it holds
+and fails with what it last saw, so a test waits exactly as long as the machine needs, up to a generous bound that
+only a real bug reaches. Where the code takes a ``clock=``, tests pass :class:`FakeClock` or :class:`WallClock`
+and move time themselves.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import httpx
+from nacl.signing import SigningKey
+
+from config.loader import load_config
+from config.localtime import LOCAL_TZ
+from config.services import ServiceDef
+from contracts.content.bundle import build_bundle
+from contracts.content.models import Target
+from contracts.content.signing import encode_public_key
+from queueing.engine import QueueEngine
+from queueing.models import Ticket
 
 T = TypeVar("T")
 PATIENCE_S = 30.0  # the bound only a real failure reaches, even with two CPU-bound processes beside the suite
@@ -33,3 +54,225 @@ def eventually(condition: Callable[[], T], *, timeout: float = PATIENCE_S, inter
             between()
         else:
             time.sleep(interval)
+
+
+# -- where things are --------------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"  # screenshots and previews for a human to look at
+ADMIN_TOKEN = "admin-token-for-tests"  # the conftest ``admin_backend`` accepts it
+KIOSK_ID = "HN-HK-01"  # the kiosk a test configures unless it needs several
+
+
+# -- clocks the tests move themselves -------------------------------------------------------------------------------
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+TUESDAY_9AM = datetime(2026, 11, 24, 9, 0, tzinfo=LOCAL_TZ)
+
+
+class WallClock:
+    """Aware local time for the queue engine's injected clock."""
+
+    def __init__(self, start: datetime = TUESDAY_9AM) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+# -- the queue engine with two demo services ----------------------------------------------------------------------
+def demo_services(**ht: object) -> list[ServiceDef]:
+    """HT (A001, counters 1-2) takes overrides; CT (B0001, counter 3) is open around the clock."""
+    return [
+        ServiceDef(code="HT", name_vi="Hộ tịch", name_en="Civil status", prefix="A", counters=[1, 2],
+                   **{"hours": "always", **ht}),
+        ServiceDef(code="CT", name_vi="Cư trú", prefix="B", digits=4, counters=[3], hours="always"),
+    ]
+
+
+def open_engine(path: Path, clock: WallClock, **ht: object) -> QueueEngine:
+    return QueueEngine(path, demo_services(**ht), clock=clock, max_priority_in_row=2)
+
+
+_requests = count(1)
+
+
+def take(engine: QueueEngine, service: str = "HT", priority: str | None = None) -> Ticket:
+    """One kiosk tap: a fresh request id each time."""
+    return engine.issue(service, request_id=f"tap-{next(_requests)}", priority=priority, kiosk_id="K1")
+
+
+# -- complete, valid e-forms for the seed procedures (the backend rejects incomplete ones) ---------------------------
+APPLICANT = {"applicant_name": "Lê Thị Hoa", "applicant_id": "001190012345", "applicant_dob": "1990-05-12",
+             "applicant_address": "Số 5 Hàng Gai, Hoàn Kiếm, Hà Nội", "phone": "0912345678"}
+CHILD = {"child_name": "Nguyễn Minh Khang", "child_dob": "2026-11-20", "child_gender": "Nam",
+         "birth_place": "Bệnh viện Phụ sản Hà Nội", "relationship": "Mẹ"}
+DOSSIER_FORMS: dict[str, dict[str, Any]] = {
+    "HT01": {**APPLICANT, **CHILD},
+    "HT05": {**APPLICANT, "copies": 2},
+}
+
+
+def dossier_body(proc_id: str, **changes: Any) -> dict[str, Any]:
+    """A submission of ``proc_id`` with its complete form, ``changes`` applied."""
+    return {"procedure_id": proc_id, "form": {**DOSSIER_FORMS[proc_id], **changes}}
+
+
+# -- a backend's kiosks and published content ------------------------------------------------------------------------
+def kiosk_token(backend: Any, kiosk_id: str = KIOSK_ID, admin_token: str = ADMIN_TOKEN) -> str:
+    """Register ``kiosk_id`` with a running backend (anything with a ``url``) and return its new token."""
+    response = httpx.post(f"{backend.url}/api/admin/kiosks", json={"kiosk_id": kiosk_id},
+                          headers={"Authorization": f"Bearer {admin_token}"})
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def content_config(data_dir: Path, key: SigningKey, *extra: str):
+    """A kiosk config (id :data:`KIOSK_ID`) that trusts bundles signed with ``key``."""
+    return load_config(None, [f"data_dir={data_dir}", f"kiosk.id={KIOSK_ID}",
+                              f'content.trusted_keys=["{encode_public_key(key.verify_key)}"]', *extra])
+
+
+def make_bundle(tmp_path: Path, key: SigningKey, version: int, *, target: str = "all", text: str = "Thông báo",
+                extra_files: dict[str, bytes] | None = None) -> Path:
+    """A signed content bundle with one announcement, plus ``extra_files`` by their path in the bundle."""
+    source = tmp_path / f"src{version}"
+    source.mkdir()
+    (source / "announcements.json").write_text(json.dumps({"announcements": [{"text": text}]}, ensure_ascii=False),
+                                               encoding="utf-8")
+    for name, data in (extra_files or {}).items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    out = tmp_path / f"bundle{version}.zip"
+    build_bundle(source, key, version=version, target=Target.parse(target), out=out,
+                 config=load_config(None, [f"data_dir={tmp_path / 'builder'}"]))
+    return out
+
+
+def publish(backend: Any, bundle: Path, token: str = ADMIN_TOKEN) -> subprocess.CompletedProcess:
+    """``python main.py content publish``, the way an administrator publishes."""
+    return subprocess.run([sys.executable, "main.py", "content", "publish", str(bundle), "--to", backend.url,
+                           "--token", token], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+# -- child processes ----------------------------------------------------------------------------------------------
+class LineTail:
+    """The lines a child process writes, read on a daemon thread so that a test can wait for one.
+
+    ``readline()`` on a pipe has no timeout: a child that hangs without a word would hang the test with it.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self.ended = False
+        threading.Thread(target=self._read, args=(stream,), name="line-tail", daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+        self.ended = True
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def wait_for(self, text: str, timeout: float = PATIENCE_S) -> None:
+        """Wait for a line containing ``text``; fails as soon as the stream ends without one."""
+        eventually(lambda: self.has(text) or self.ended, timeout=timeout, message=f"a line with {text!r}")
+        assert self.has(text), f"the output ended without {text!r}:\n" + "".join(self.lines[-20:])
+
+
+# -- the kiosk's UI (tests/ui and the fault runs) -------------------------------------------------------------------
+def wait_for(kiosk: Any, condition: Callable[[], object], seconds: float = PATIENCE_S) -> bool:
+    """True once ``condition`` holds while the kiosk keeps drawing frames; False if it never does.
+
+    ``kiosk`` is a :class:`tests.ui.driver.KioskDriver`: Kivy only runs its clock (and the answers the core posts
+    onto the UI thread) while frames are drawn, so the frames are what the test waits with.
+    """
+    try:
+        eventually(condition, timeout=seconds, between=lambda: kiosk.frames(1))
+    except AssertionError:
+        return False
+    return True
+
+
+def backend_ready(kiosk: Any) -> None:
+    """The kiosk reached its backend (the embedded one starts on a worker after the first frame)."""
+    assert wait_for(kiosk, lambda: kiosk.app.core.backend_client is not None), kiosk.app.core.last_error
+
+
+def assert_not_blank(path: Path) -> None:
+    """A screenshot shows something: enough contrast and colours that it is not an empty or single-colour frame."""
+    from PIL import Image, ImageStat
+
+    image = Image.open(path).convert("L")
+    assert image.size[0] > 100
+    spread = ImageStat.Stat(image).stddev[0]
+    colours = len(image.getcolors(maxcolors=1 << 16) or range(1 << 16))
+    assert spread > 10 and colours > 20, f"{path.name} looks blank (stddev {spread:.1f}, {colours} colours)"
+
+
+class FaultyServer:
+    """A TCP server on 127.0.0.1 that misbehaves on purpose, for "the network is there but does not help" tests.
+
+    Without ``answer_after`` it accepts and never says a word (a server that hangs, a stalled network printer);
+    with it, it reads the request's head and answers ``response`` that many seconds later (a slow network). The
+    connection is real, so the client's own timeouts decide what happens, as they would on a bad LAN.
+    """
+
+    def __init__(self, *, answer_after: float | None = None,
+                 response: bytes = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 2\r\nConnection: close\r\n\r\n{}") -> None:
+        import socket
+
+        self._answer_after, self._response = answer_after, response
+        self._stop = threading.Event()
+        self._conns: list[Any] = []
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, name="faulty-server", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _addr = self._sock.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            if self._answer_after is not None:
+                threading.Thread(target=self._answer_late, args=(conn,), name="faulty-answer", daemon=True).start()
+
+    def _answer_late(self, conn: Any) -> None:
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):
+                head += chunk
+            if not self._stop.wait(self._answer_after):
+                conn.sendall(self._response)
+        except OSError:
+            pass  # the client gave up first: that is what a slow network does
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+        for conn in self._conns:
+            conn.close()
+
+    def __enter__(self) -> FaultyServer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -23,7 +23,7 @@ from contracts.content.bundle import build_bundle, verify_bundle
 from contracts.content.models import Target
 from contracts.content.signing import encode_public_key
 from kiosk.heartbeat import Heartbeat
-from tests.conftest import ARTIFACTS
+from tests.support import ARTIFACTS, kiosk_token
 
 ADMIN_TOKEN = "admin-pages-token"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -69,15 +69,10 @@ def logged_in_csrf(client: httpx.Client) -> str:
     return csrf_of(client.get("/admin/fleet").text)
 
 
-def kiosk_token(backend, kiosk_id: str) -> str:
-    return httpx.post(f"{backend.url}/api/admin/kiosks", json={"kiosk_id": kiosk_id},
-                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()["token"]
-
-
 def beat(backend, kiosk_id: str, **changes) -> None:
     body = {"branch": "Hoàn Kiếm", "app_version": "0.1.0", "printer": "ok", "scanner": "listening",
             "outbox_depth": 0, "uptime_s": 3600, **changes}
-    assert Heartbeat(backend.url, kiosk_token(backend, kiosk_id), kiosk_id, 30, lambda: body).beat()
+    assert Heartbeat(backend.url, kiosk_token(backend, kiosk_id, ADMIN_TOKEN), kiosk_id, 30, lambda: body).beat()
 
 
 def announcement_form(csrf: str, target: str, *rows: tuple[str, str, str]) -> dict[str, object]:
@@ -87,7 +82,7 @@ def announcement_form(csrf: str, target: str, *rows: tuple[str, str, str]) -> di
 
 def latest(backend, kiosk_id: str) -> httpx.Response:
     return httpx.get(f"{backend.url}/api/content/latest", params={"kiosk": kiosk_id},
-                     headers={"Authorization": f"Bearer {kiosk_token(backend, kiosk_id)}"})
+                     headers={"Authorization": f"Bearer {kiosk_token(backend, kiosk_id, ADMIN_TOKEN)}"})
 
 
 def kiosk_config(tmp_path: Path, key: SigningKey, kiosk_id: str):
@@ -126,7 +121,7 @@ def test_login_never_redirects_outside_the_admin_pages(browser_client, next_url)
 
 
 def test_wrong_token_and_kiosk_token_are_refused(backend, browser_client):
-    for token in ("not-the-token", kiosk_token(backend, "K01")):
+    for token in ("not-the-token", kiosk_token(backend, "K01", ADMIN_TOKEN)):
         response = login(browser_client, token)
         assert response.status_code == 401 and "Mã quản trị không đúng." in response.text
         assert "admin_session" not in response.headers.get("set-cookie", "")

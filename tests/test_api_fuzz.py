@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from backend.app import create_app as create_backend
 from backend.server import open_store, serve_in_thread
 from queueing.server import create_app as create_queue_server
-from tests.queue_support import WallClock, open_engine
+from tests.support import WallClock, open_engine
 
 ADMIN = "fuzz-admin-token"
 JSON_VALUES = st.recursive(

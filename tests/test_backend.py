@@ -18,8 +18,7 @@ from contracts.text import mask_name
 from contracts.workdays import add_working_days, is_working_day
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable, NotFound
-from tests import dossier_forms
-from tests.conftest import ROOT
+from tests.support import ROOT, dossier_body
 
 DEMO = "000.00.13.H26-251120-000"
 
@@ -47,19 +46,19 @@ def test_demo_dossiers_in_every_status(client, seq, status):
 
 
 def test_submission_is_idempotent_and_code_is_national_format(client, backend):
-    body = dossier_forms.body("HT05")
+    body = dossier_body("HT05")
     first = client.submit("kiosk-1-0001", body)
     again = client.submit("kiosk-1-0001", body)
     assert first["code"] == again["code"]
     assert parse_payload(first["code"]) == {"kind": "dossier", "code": first["code"]}
     assert first["applicant"] == "Lê T. H." and first["status"] == "received"
     with pytest.raises(BackendRejected) as err:
-        client.submit("kiosk-1-0001", dossier_forms.body("HT05", applicant_name="Someone Else"))
+        client.submit("kiosk-1-0001", dossier_body("HT05", applicant_name="Someone Else"))
     assert err.value.status == 409
 
 
 def test_payment_qr_for_an_unpaid_fee_and_the_signed_bank_callback(client, backend):
-    dossier = client.submit("kiosk-1-0002", dossier_forms.body("HT05"))
+    dossier = client.submit("kiosk-1-0002", dossier_body("HT05"))
     payment = client.payment(dossier["code"])
     qr = parse_payload(payment["vietqr"])
     assert qr["kind"] == "vietqr" and qr["crc_ok"] and qr["amount"] == 8000

@@ -1,15 +1,16 @@
 """The branch queue pages in a real headless Chromium against the queue server on 127.0.0.1.
 
-Staff log in at counter 3 and call the next number: the display board (a 1920×1080 TV) shows it within a second,
-highlighted as the new call. The board says on screen when the server is gone and comes back by itself, with the
-current calls, when a new server starts on the same port. A citizen's phone follows its ticket until it is called.
-Screenshots go to artifacts/queue-*.png for a human to look at.
+Staff log in at counter 3 and call the next number: the display board (a 1920×1080 TV) shows it, highlighted as
+the new call. The board says on screen when the server is gone and comes back by itself, with the current calls,
+when a new server starts on the same port. A citizen's phone follows its ticket until it is called. How fast each
+of these happens (goals: a call within a second, the banner and the way back within 6 s) is measured by
+bench/call_latency.py; the tests wait for each to happen. Screenshots go to artifacts/queue-*.png for a human to
+look at.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,7 @@ from backend.server import RunningServer, serve_in_thread
 from contracts.pin import hash_pin
 from queueing.engine import QueueEngine
 from queueing.server import create_app
-from tests.conftest import ARTIFACTS
-from tests.queue_support import WallClock, open_engine
+from tests.support import ARTIFACTS, PATIENCE_S, WallClock, open_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
 NO_CHROMIUM = "Debian's chromium is not installed (/usr/bin/chromium); run scripts/bootstrap.sh as root"
@@ -33,6 +33,7 @@ PASSWORD = "3579"
 TV = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
 TRACK_REFRESH_MS = 15_000   # track.js REFRESH_MS: the phone page polls this often while its ticket waits
+PATIENCE_MS = PATIENCE_S * 1000
 
 # The display board's tile for one counter, read from the DOM (tiles carry the label "Quầy N").
 TILE_JS = """counter => [...document.querySelectorAll('#counters .tile')].map(tile => ({
@@ -154,16 +155,16 @@ def refused_login(page: Any, counter: int, password: str) -> str:
     page.fill("#login-counter", str(counter))
     page.fill("#login-password", password)
     page.click("#login-form button[type=submit]")    # the page clears its last message as it sends
-    page.wait_for_function("document.getElementById('login-error').textContent !== ''", timeout=5000)
+    page.wait_for_function("document.getElementById('login-error').textContent !== ''", timeout=PATIENCE_MS)
     return text_of(page, "#login-error")
 
 
-def test_counter_call_reaches_the_display_board_within_a_second(branch, pages):
+def test_counter_call_reaches_the_display_board(branch, pages):
     first, second = branch.take("CT", "k1-1"), branch.take("CT", "k1-2")
     later = branch.take("CT", "k1-3")
     other = branch.take("HT", "k1-4")            # counter 3 serves CT only: never in its line
     display = pages.open(f"{branch.url}/display", viewport=TV, script=BANNER_WATCH_JS)
-    wait_for_tile(display, 3, "–", fresh=False, timeout_ms=5000)
+    wait_for_tile(display, 3, "–", fresh=False, timeout_ms=PATIENCE_MS)
     counter = pages.open(f"{branch.url}/counter?quay=3", viewport={"width": 1280, "height": 800})
 
     assert refused_login(counter, 3, "0000") == "Sai mật khẩu quầy 3. Còn 4 lần thử."
@@ -174,16 +175,14 @@ def test_counter_call_reaches_the_display_board_within_a_second(branch, pages):
     counter.fill("#login-counter", "3")
     counter.fill("#login-password", PASSWORD)
     counter.press("#login-password", "Enter")
-    counter.wait_for_selector("#desk:not(.hidden) #waiting tr", timeout=5000)
+    counter.wait_for_selector("#desk:not(.hidden) #waiting tr", timeout=PATIENCE_MS)
     assert text_of(counter, "#counter-number") == "3" and text_of(counter, "#login-error") == ""
     line = [text_of(counter, f"#waiting tr:nth-child({i}) td:first-child") for i in (1, 2, 3)]
     assert line == [first["number"], second["number"], later["number"]]
     assert other["number"] not in text_of(counter, "#waiting")
 
-    started = time.monotonic()
     counter.click("#btn-next")
-    wait_for_tile(display, 3, first["number"], fresh=True, timeout_ms=2000)
-    clicked_latency_s = time.monotonic() - started
+    wait_for_tile(display, 3, first["number"], fresh=True, timeout_ms=PATIENCE_MS)
     assert display.is_visible("#call") and text_of(display, "#call-number") == first["number"]
     assert text_of(display, "#call-counter") == "3"
     assert text_of(display, "#last-calls li:first-child") == f"{first['number']} Quầy 3"
@@ -194,20 +193,16 @@ def test_counter_call_reaches_the_display_board_within_a_second(branch, pages):
     for key, detail in (("b", "Đang phục vụ · CT"), ("h", "Chưa gọi số nào")):   # the staff's shortcuts
         counter.keyboard.press(key)
         counter.wait_for_function(f"document.getElementById('current-detail').textContent === '{detail}'")
-    started = time.monotonic()
     counter.keyboard.press("Enter")
-    wait_for_tile(display, 3, second["number"], fresh=True, timeout_ms=2000)
-    key_latency_s = time.monotonic() - started
-    print(f"call → display: button {clicked_latency_s * 1000:.0f} ms, Enter key {key_latency_s * 1000:.0f} ms")
-    assert clicked_latency_s < 1.0 and key_latency_s < 1.0
+    wait_for_tile(display, 3, second["number"], fresh=True, timeout_ms=PATIENCE_MS)
     counter.wait_for_function(f"document.getElementById('current-number').textContent === '{second['number']}'")
     assert text_of(counter, "#today-tickets") == "2" and text_of(counter, "#waiting-total") == "1"
     assert [text_of(display, f"#last-calls li:nth-child({i})") for i in (1, 2)] == \
         [f"{second['number']} Quầy 3", f"{first['number']} Quầy 3"]
 
     counter.screenshot(path=str(ARTIFACTS / "queue-counter.png"), full_page=True)
-    display.wait_for_selector("#call", state="hidden", timeout=16_000)   # both calls announced in turn
-    wait_for_tile(display, 3, second["number"], fresh=False, timeout_ms=1000)
+    display.wait_for_selector("#call", state="hidden", timeout=PATIENCE_MS)   # both calls announced in turn (~14 s)
+    wait_for_tile(display, 3, second["number"], fresh=False, timeout_ms=PATIENCE_MS)
     display.screenshot(path=str(ARTIFACTS / "queue-display.png"))
     assert display.evaluate("window.bannerShown") is False   # not even while the page was still connecting
     assert pages.errors == []
@@ -218,14 +213,12 @@ def test_display_board_says_when_the_server_is_gone_and_comes_back_by_itself(bra
     desk = branch.desk(3)
     assert branch.act(3, "call-next", desk)["number"] == first["number"]
     display = pages.open(f"{branch.url}/display", viewport=TV)
-    wait_for_tile(display, 3, first["number"], fresh=False, timeout_ms=5000)
+    wait_for_tile(display, 3, first["number"], fresh=False, timeout_ms=PATIENCE_MS)
     assert display.is_hidden("#offline")
     display.evaluate("window.sameDocument = true")     # gone if the page reloads itself
 
     branch.running.stop()
-    stopped = time.monotonic()
-    display.wait_for_selector("#offline", state="visible", timeout=10_000)
-    noticed_s = time.monotonic() - stopped
+    display.wait_for_selector("#offline", state="visible", timeout=PATIENCE_MS)
     assert "Mất kết nối máy chủ" in text_of(display, "#offline")
     assert display.evaluate("document.body.classList.contains('stale')")
     display.screenshot(path=str(ARTIFACTS / "queue-display-offline.png"))
@@ -233,21 +226,15 @@ def test_display_board_says_when_the_server_is_gone_and_comes_back_by_itself(bra
     branch.engine.finish(first["id"])               # the centre went on while the board could not see it
     assert branch.engine.call_next(3).number == second["number"]
     branch.restart()
-    restarted = time.monotonic()
-    wait_for_tile(display, 3, second["number"], fresh=False, timeout_ms=10_000)
-    back_s = time.monotonic() - restarted
+    wait_for_tile(display, 3, second["number"], fresh=False, timeout_ms=PATIENCE_MS)
     assert display.is_hidden("#offline") and not display.evaluate("document.body.classList.contains('stale')")
     assert display.evaluate("window.sameDocument") is True
-    print(f"display: offline shown {noticed_s:.1f} s after the stop, live again {back_s:.1f} s after the restart")
-    assert noticed_s < 6.0 and back_s < 6.0
 
     third = branch.take("CT", "k1-3")                # and calls on the new server reach it live
     desk = branch.desk(3)                            # logins live in the server's memory: log in again
     branch.act(3, "finish", desk)
-    started = time.monotonic()
     assert branch.act(3, "call-next", desk)["number"] == third["number"]
-    wait_for_tile(display, 3, third["number"], fresh=True, timeout_ms=2000)
-    assert time.monotonic() - started < 1.0
+    wait_for_tile(display, 3, third["number"], fresh=True, timeout_ms=PATIENCE_MS)
     assert pages.errors == []
 
 
@@ -256,7 +243,7 @@ def test_phone_tracking_page_follows_the_ticket_until_it_is_called(branch, pages
     # the fake clock runs the page's own refresh timer without waiting 15 s for it
     phone = pages.open(f"{branch.url}/track/{mine['id']}", clock=True, viewport=PHONE, device_scale_factor=2,
                        is_mobile=True, has_touch=True)
-    phone.wait_for_function(f"document.getElementById('number').textContent === '{mine['number']}'", timeout=5000)
+    phone.wait_for_function(f"document.getElementById('number').textContent === '{mine['number']}'", timeout=PATIENCE_MS)
     assert text_of(phone, "#service") == "Cư trú"
     waiting = text_of(phone, "#state")
     assert waiting.startswith("Còn 1 người trước bạn") and "Thời gian chờ dự kiến" in waiting
@@ -268,7 +255,7 @@ def test_phone_tracking_page_follows_the_ticket_until_it_is_called(branch, pages
     assert branch.act(3, "call-next", desk)["number"] == mine["number"]
     assert not phone.is_visible("#state.called")     # the phone only learns it on its next refresh
     phone.clock.run_for(TRACK_REFRESH_MS + 500)
-    phone.wait_for_selector("#state.called", timeout=5000)
+    phone.wait_for_selector("#state.called", timeout=PATIENCE_MS)
     assert "được gọi đến quầy 3" in text_of(phone, "#state")
     assert text_of(phone, "#number") == mine["number"] and text_of(phone, "#network") == ""
     phone.screenshot(path=str(ARTIFACTS / "queue-track.png"), full_page=True)

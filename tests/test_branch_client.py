@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -23,26 +22,29 @@ from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
 from queueing.errors import ServiceClosed, UnknownService
 from queueing.server import create_app
-from tests.queue_support import WallClock, open_engine
+from tests.support import ROOT, WallClock, eventually, open_engine
 
-ROOT = Path(__file__).resolve().parent.parent
 KIOSKS = 4
 
 
 def start_server(config: Path, db: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
                              str(port), "--db", str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"queue serve exited: {proc.stderr.read()}")
-    proc.kill()
-    raise AssertionError("queue serve did not answer within 20 s")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        eventually(healthy, message="queue serve answering /health")
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
 
 
 def issue_many(kiosks: list[BranchQueue], per_kiosk: int, tag: str) -> list:

@@ -7,7 +7,6 @@ import io
 import json
 import queue
 import threading
-import time
 import unicodedata
 from collections import Counter
 from datetime import timedelta
@@ -23,7 +22,7 @@ from kiosk.queue_client import BranchQueue
 from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
-from tests.queue_support import WallClock, open_engine
+from tests.support import PATIENCE_S, WallClock, open_engine
 
 PASSWORD = "2468"
 PASSWORD_HASH = hash_pin(PASSWORD)
@@ -200,10 +199,11 @@ def test_wrong_passwords_lock_the_counter_login(branch):
     assert locked.status_code == 429 and "too many wrong passwords" in locked.json()["error"]
 
 
-def test_sse_stream_starts_with_a_snapshot_and_delivers_a_call_within_a_second(branch):
+def test_sse_stream_starts_with_a_snapshot_and_delivers_the_call(branch):
+    """How soon the call arrives (goal: within a second) is measured by bench/call_latency.py."""
     take(branch.http, "CT", "r1")
     desk = login(branch.http, 3)
-    events: queue.Queue[tuple[str, dict, float]] = queue.Queue()
+    events: queue.Queue[tuple[str, dict]] = queue.Queue()
 
     def listen() -> None:
         with httpx.Client(timeout=5) as http, http.stream("GET", f"{branch.url}/api/events") as stream:
@@ -213,21 +213,19 @@ def test_sse_stream_starts_with_a_snapshot_and_delivers_a_call_within_a_second(b
                 if line.startswith("event: "):
                     name = line[7:]
                 elif line.startswith("data: "):
-                    events.put((name, json.loads(line[6:]), time.monotonic()))
+                    events.put((name, json.loads(line[6:])))
                     if name == "call":
                         return
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    name, snapshot, _ = events.get(timeout=5)
+    name, snapshot = events.get(timeout=PATIENCE_S)
     assert name == "status" and snapshot["title"] == "UBND Phường Hoàn Kiếm"
     assert [c["counter"] for c in snapshot["counters"]] == [1, 2, 3]
-    sent = time.monotonic()
     called = branch.http.post("/api/counters/3/call-next", headers=desk).json()["ticket"]
-    name, call, received = events.get(timeout=2)
+    name, call = events.get(timeout=PATIENCE_S)
     assert name == "call" and (call["number"], call["counter"], call["recall"]) == (called["number"], 3, False)
     assert call["service_name"] == "Cư trú"
-    assert received - sent < 1.0
     listener.join(timeout=5)
     status = branch.http.get("/api/status").json()
     assert status["last_calls"][0]["number"] == called["number"]

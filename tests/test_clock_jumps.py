@@ -15,7 +15,7 @@ from config.localtime import LOCAL_TZ
 from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
 from kiosk.session import IdleState, Session
-from tests.queue_support import WallClock, open_engine, take
+from tests.support import WallClock, open_engine, take
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ from contracts.content.models import Target
 from contracts.content.signing import encode_public_key
 from kiosk.content import BundleRejected, apply_bundle, load_current
 from kiosk.content.apply import content_store
+from tests.support import KIOSK_ID, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-KIOSK_ID = "HN-HK-01"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 
 
@@ -405,7 +404,6 @@ def test_kill_9_during_apply_leaves_old_or_new_never_a_mix(tmp_path, key):
 
     rng = random.Random(10)
     outcomes = []
-    started = time.monotonic()
     runs = 30
     for run in range(runs):
         data_dir = tmp_path / f"run{run}"
@@ -415,7 +413,7 @@ def test_kill_9_during_apply_leaves_old_or_new_never_a_mix(tmp_path, key):
         delay = apply_s * 1.4 * (run + rng.random()) / runs
         child.stdin.write("\n")
         child.stdin.flush()
-        time.sleep(delay)
+        time.sleep(delay)  # the moment of the kill is what this test varies, so here a sleep is the fault itself
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         before = _whole_version(config, expected)
@@ -426,4 +424,3 @@ def test_kill_9_during_apply_leaves_old_or_new_never_a_mix(tmp_path, key):
         assert all(p.name.isdigit() for p in content_store(config).versions.iterdir())
         outcomes.append((before, bool(debris)))
     assert {version for version, _ in outcomes} == {1, 2}, outcomes
-    assert time.monotonic() - started < 30

@@ -4,44 +4,34 @@ sessions — against a real backend on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import time
 
 from nacl.signing import SigningKey
 
 from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
-from tests.test_content_sync import backend, kiosk_config, kiosk_token, make_bundle, publish  # noqa: F401
+from tests.support import content_config, eventually, kiosk_token, make_bundle, publish
 
 
-def wait_until(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, backend):  # noqa: F811
+def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, admin_backend):
     key = SigningKey.generate()
-    config = kiosk_config(tmp_path / "data", key, f"backend.url={backend.url}",
-                          f"backend.token={kiosk_token(backend)}", "scanner.connection=sim:127.0.0.1:0")
+    config = content_config(tmp_path / "data", key, f"backend.url={admin_backend.url}",
+                            f"backend.token={kiosk_token(admin_backend)}", "scanner.connection=sim:127.0.0.1:0")
     catalogue = json.dumps({"procedures": ["HT01", "HT05"]}).encode()
     bundle = make_bundle(tmp_path, key, 3, text="Bộ phận Một cửa làm việc sáng thứ Bảy",
                          extra_files={"catalogue.json": catalogue})
-    assert publish(backend, bundle).returncode == 0
+    assert publish(admin_backend, bundle).returncode == 0
     core = KioskCore(config, backend=open_backend)
     published: list[int] = []
     core.events.subscribe("content", lambda version: published.append(version))
     core.session.start()  # a citizen is using the kiosk: nothing changes under their fingers
     try:
         core.start()  # the first poll happens at once and downloads the bundle
-        assert wait_until(lambda: core.content_status is not None and core.content_status.outcome == "pending")
+        eventually(lambda: core.content_status is not None and core.content_status.outcome == "pending")
         assert published == [] and "Bộ phận Một cửa làm việc sáng thứ Bảy" not in core.announcements()
         core.session.end()
-        assert wait_until(lambda: published == [3])
+        eventually(lambda: published == [3])
         assert core.announcements()[0] == "Bộ phận Một cửa làm việc sáng thứ Bảy"
-        assert wait_until(lambda: core.catalogue is not None and len(core.catalogue) == 2)
+        eventually(lambda: core.catalogue is not None and len(core.catalogue) == 2)
         assert [e.key for e in core.catalogue.life_events] == ["birth"]
     finally:
         core.close()
@@ -53,9 +43,9 @@ def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_pa
         restarted.close()
 
 
-def test_services_from_content_replace_the_local_list_at_start(tmp_path, backend):  # noqa: F811
+def test_services_from_content_replace_the_local_list_at_start(tmp_path):
     key = SigningKey.generate()
-    config = kiosk_config(tmp_path / "data", key, "scanner.connection=sim:127.0.0.1:0")
+    config = content_config(tmp_path / "data", key, "scanner.connection=sim:127.0.0.1:0")
     services = {"services": [{"code": "HT", "name_vi": "Hộ tịch", "name_en": "Civil status", "counters": [1, 2]}]}
     bundle = make_bundle(tmp_path, key, 1, extra_files={"services.json": json.dumps(services).encode()})
     from kiosk.content import apply_bundle

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import httpx
 import pytest
 from nacl.signing import SigningKey
 
 from backend.server import free_port
-from config.loader import load_config
-from contracts.content.bundle import build_bundle
-from contracts.content.models import Target
-from contracts.content.signing import encode_public_key
 from kiosk.content import load_current
 from kiosk.content.sync import ContentSync, PollResult
-from tests.conftest import ADMIN_TOKEN
-
-ROOT = Path(__file__).resolve().parent.parent
-KIOSK_ID = "HN-HK-01"
+from tests.support import ADMIN_TOKEN, KIOSK_ID, ROOT, content_config, kiosk_token, make_bundle, publish
 
 
 class RecordingTransport(httpx.HTTPTransport):
@@ -44,38 +35,6 @@ def backend(admin_backend):
     return admin_backend
 
 
-def kiosk_token(backend, kiosk_id: str = KIOSK_ID) -> str:
-    response = httpx.post(f"{backend.url}/api/admin/kiosks", json={"kiosk_id": kiosk_id},
-                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    assert response.status_code == 201
-    return response.json()["token"]
-
-
-def kiosk_config(data_dir: Path, key: SigningKey, *extra: str):
-    return load_config(None, [f"data_dir={data_dir}", f"kiosk.id={KIOSK_ID}",
-                              f'content.trusted_keys=["{encode_public_key(key.verify_key)}"]', *extra])
-
-
-def make_bundle(tmp_path: Path, key: SigningKey, version: int, *, target: str = "all", text: str = "Thông báo",
-                extra_files: dict[str, bytes] | None = None) -> Path:
-    source = tmp_path / f"src{version}"
-    source.mkdir()
-    (source / "announcements.json").write_text(json.dumps({"announcements": [{"text": text}]}, ensure_ascii=False),
-                                               encoding="utf-8")
-    for name, data in (extra_files or {}).items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_bytes(data)
-    out = tmp_path / f"bundle{version}.zip"
-    build_bundle(source, key, version=version, target=Target.parse(target), out=out,
-                 config=load_config(None, [f"data_dir={tmp_path / 'builder'}"]))
-    return out
-
-
-def publish(backend, bundle: Path, token: str = ADMIN_TOKEN) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", "content", "publish", str(bundle), "--to", backend.url,
-                           "--token", token], cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-
 def announcement(config) -> str:
     return load_current(config).files.announcements.announcements[0].text
 
@@ -86,7 +45,7 @@ def test_publish_then_sync_applies_and_the_second_poll_is_a_304(tmp_path, backen
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("published content version 1 for all kiosks (sha256 ")
 
-    config = kiosk_config(tmp_path / "kiosk", key)
+    config = content_config(tmp_path / "kiosk", key)
     transport = RecordingTransport()
     sync = ContentSync(config, url=backend.url, token=kiosk_token(backend), session_active=lambda: False,
                        transport=transport)
@@ -151,7 +110,7 @@ def test_latest_serves_the_newest_bundle_targeting_the_kiosk(tmp_path, backend):
 def test_content_waits_for_the_citizen_session_to_end(tmp_path, backend):
     key = SigningKey.generate()
     assert publish(backend, make_bundle(tmp_path, key, 1, text="Mới")).returncode == 0
-    config = kiosk_config(tmp_path / "kiosk", key)
+    config = content_config(tmp_path / "kiosk", key)
     in_session = True
     sync = ContentSync(config, url=backend.url, token=kiosk_token(backend), session_active=lambda: in_session)
     try:
@@ -167,7 +126,7 @@ def test_content_waits_for_the_citizen_session_to_end(tmp_path, backend):
 
 def test_refused_bundle_leaves_content_and_is_not_downloaded_again(tmp_path, backend):
     trusted, stranger = SigningKey.generate(), SigningKey.generate()
-    config = kiosk_config(tmp_path / "kiosk", trusted)
+    config = content_config(tmp_path / "kiosk", trusted)
     token = kiosk_token(backend)
     assert publish(backend, make_bundle(tmp_path, trusted, 1, text="Chính chủ")).returncode == 0
     transport = RecordingTransport()
@@ -188,7 +147,7 @@ def test_oversize_download_is_cut_off(tmp_path, backend):
     key = SigningKey.generate()
     photo = b"\x89PNG\r\n\x1a\n" + random.Random(1).randbytes(120_000)
     assert publish(backend, make_bundle(tmp_path, key, 1, extra_files={"images/photo.png": photo})).returncode == 0
-    config = kiosk_config(tmp_path / "kiosk", key, "content.max_bundle_mb=0.05")
+    config = content_config(tmp_path / "kiosk", key, "content.max_bundle_mb=0.05")
     sync = ContentSync(config, url=backend.url, token=kiosk_token(backend), session_active=lambda: False)
     try:
         assert sync.poll_once() == PollResult("refused", "download exceeds the limit of 0.05 MB", 1)
@@ -199,7 +158,7 @@ def test_oversize_download_is_cut_off(tmp_path, backend):
 
 
 def test_unreachable_backend_is_reported_not_raised(tmp_path):
-    config = kiosk_config(tmp_path / "kiosk", SigningKey.generate())
+    config = content_config(tmp_path / "kiosk", SigningKey.generate())
     sync = ContentSync(config, url=f"http://127.0.0.1:{free_port()}", token="t", session_active=lambda: False)
     try:
         assert sync.poll_once() == PollResult("unavailable", "ConnectError: backend unreachable")
@@ -209,7 +168,7 @@ def test_unreachable_backend_is_reported_not_raised(tmp_path):
 
 def test_poll_interval_has_jitter_and_the_loop_stops(tmp_path, backend):
     key = SigningKey.generate()
-    config = kiosk_config(tmp_path / "kiosk", key, "content.poll_interval_s=100")
+    config = content_config(tmp_path / "kiosk", key, "content.poll_interval_s=100")
     results: list[PollResult] = []
     stop = threading.Event()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 CHILD = r'''
 import json, os, resource, shutil, signal, sys

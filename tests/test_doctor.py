@@ -12,7 +12,7 @@ import pytest
 
 from config.loader import load_config
 from kiosk.doctor import check_backend, check_data_dir, run_checks
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def doctor(*args: str) -> subprocess.CompletedProcess:

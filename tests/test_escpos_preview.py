@@ -16,7 +16,7 @@ from devices.escpos.profiles import PrinterProfile, VietnameseCodepage, load_pro
 from devices.escpos.render import Strategy, render
 from devices.escpos.sample import SAMPLE_URL, sample_ticket
 from devices.escpos.vietnamese import encode_cp1258
-from tests.conftest import ARTIFACTS
+from tests.support import ARTIFACTS
 
 CP1258_AT_52 = VietnameseCodepage(codepage="cp1258", esc_t=52)
 

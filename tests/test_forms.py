@@ -9,7 +9,7 @@ import pytest
 
 from backend.server import start_in_thread
 from contracts.forms import check_form, check_value, display_value, merge_schemas, parse_input
-from tests import dossier_forms
+from tests.support import dossier_body
 
 TODAY = lambda: dt.date(2026, 11, 26)  # noqa: E731
 DOB = {"name": "dob", "type": "date", "required": True, "past": True}
@@ -82,7 +82,7 @@ def test_review_shows_values_the_way_citizens_write_them():
 def test_backend_rejects_an_invalid_form_naming_the_fields(tmp_path):
     running = start_in_thread(tmp_path / "b.db")
     try:
-        bad = dossier_forms.body("HT01", applicant_id="12345", phone="abc")
+        bad = dossier_body("HT01", applicant_id="12345", phone="abc")
         answer = httpx.post(f"{running.url}/api/dossiers", json=bad, timeout=5,
                             headers={"Authorization": f"Bearer {running.token}", "Idempotency-Key": "forms-test-1"})
     finally:

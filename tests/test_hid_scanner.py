@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import threading
-import time
 
 import pytest
 
@@ -16,8 +15,9 @@ from evdev import ecodes as e  # noqa: E402
 from config.schema import HID_LAYOUTS, ScannerSection  # noqa: E402
 from devices.errors import DeviceNotFound  # noqa: E402
 from devices.hid_keymap import LAYOUTS, KeyDecoder  # noqa: E402
-from devices.hid_scanner import HidScanner  # noqa: E402
+from devices.hid_scanner import RETRY_MAX_S, RETRY_MIN_S, HidScanner, find_device  # noqa: E402
 from devices.payloads import parse_payload  # noqa: E402
+from tests.support import eventually  # noqa: E402
 
 SHIFT, ALTGR = e.KEY_LEFTSHIFT, e.KEY_RIGHTALT
 CCCD_ASCII = "001090012345||Nguyen Van An|01011990|Nam|So 1 Hang Trong, Hoan Kiem, Ha Noi|15082021"
@@ -175,12 +175,19 @@ class PipeDevice:
         os.close(self._w)
 
 
-def wait_for(condition, timeout: float = 3.0) -> float:
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < timeout, "timed out"
-        time.sleep(0.01)
-    return time.monotonic() - start
+class NotedPauses(threading.Event):
+    """The scanner's stop event, noting each pause its reader thread asks for instead of taking it.
+
+    The backoff between attempts to find an unplugged scanner is then checked as numbers, not measured in time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.pauses.append(timeout)
+        return super().wait(0)
 
 
 def test_scanner_grabs_reads_releases_on_unplug_and_reconnects_when_the_device_is_back():
@@ -195,21 +202,25 @@ def test_scanner_grabs_reads_releases_on_unplug_and_reconnects_when_the_device_i
 
     got: list[bytes] = []
     scanner = HidScanner("0c2e:0b61", open_device=open_device, debounce_s=5)
+    scanner._stop = stop = NotedPauses()
     scanner.start(got.append)
     try:
-        wait_for(lambda: scanner.running)
+        eventually(lambda: scanner.running)
         first = opened[0]
         assert first.grabbed
         first.type(keystrokes("BK-251120-DEMO01") + keystrokes("BK-251120-DEMO01"))  # held under the reader
-        wait_for(lambda: got)
+        eventually(lambda: got)
         first.unplug()
-        wait_for(lambda: not scanner.running)
+        eventually(lambda: not scanner.running)
         assert not first.grabbed and first.closed and scanner.problem.startswith("hid:0c2e:0b61: ")
-        time.sleep(0.5)  # a while unplugged: the thread keeps looking, with backoff
+        eventually(lambda: len(stop.pauses) > 8)  # a while unplugged: the thread keeps looking, with backoff
+        backoff = [min(RETRY_MIN_S * 2**n, RETRY_MAX_S) for n in range(7)]  # 0.1 s doubling up to 2 s
+        assert stop.pauses[:8] == pytest.approx([RETRY_MIN_S, *backoff])  # after the read ends, then each miss
+        assert max(stop.pauses) == RETRY_MAX_S  # so a replugged scanner is found again within about two seconds
         plugged.append(PipeDevice())
-        assert wait_for(lambda: scanner.running) < 2.5
+        eventually(lambda: scanner.running)
         opened[-1].type(keystrokes("000.00.13.H26-251120-0001"))
-        wait_for(lambda: len(got) == 2)
+        eventually(lambda: len(got) == 2)
     finally:
         scanner.stop()
     assert got == [b"BK-251120-DEMO01", b"000.00.13.H26-251120-0001"]
@@ -220,7 +231,7 @@ def test_a_device_grabbed_by_another_program_is_reported_not_read():
     scanner = HidScanner("0c2e:0b61", open_device=lambda _target: PipeDevice(busy=True))
     scanner.start(lambda _code: None)
     try:
-        wait_for(lambda: scanner.problem is not None)
+        eventually(lambda: scanner.problem is not None)
     finally:
         scanner.stop()
     assert not scanner.running and "another program holds the device" in scanner.problem
@@ -228,6 +239,14 @@ def test_a_device_grabbed_by_another_program_is_reported_not_read():
 
 def _uinput_usable() -> bool:
     return os.path.exists("/dev/uinput") and os.access("/dev/uinput", os.W_OK)
+
+
+def _readable(target: str) -> bool:
+    try:
+        find_device(target).close()
+    except DeviceNotFound:
+        return False
+    return True
 
 
 @pytest.mark.skipif(not _uinput_usable(), reason="/dev/uinput missing or not writable (load the uinput kernel module "
@@ -240,12 +259,12 @@ def test_a_virtual_usb_keyboard_types_a_cccd_that_only_the_scanner_sees():
     got: list[bytes] = []
     ready = threading.Event()
     with UInput(caps, name="kiosk-test-scanner", vendor=0x0C2E, product=0x0B61) as keyboard:
-        time.sleep(0.3)  # udev creates the event node
+        eventually(lambda: _readable("0c2e:0b61"), message="udev made the virtual keyboard readable")
         scanner = HidScanner("0c2e:0b61")
         scanner.start(lambda code: (got.append(code), ready.set()))
         bystander = InputDevice(keyboard.device.path)  # what the UI's input stack would read
         try:
-            wait_for(lambda: scanner.running)
+            eventually(lambda: scanner.running)
             for event in keystrokes(CCCD_ASCII):
                 if event.type == e.EV_KEY:
                     keyboard.write(e.EV_KEY, event.code, event.value)

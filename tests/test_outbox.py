@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,10 +16,9 @@ from backend.server import free_port, open_store, serve_in_thread
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient
 from kiosk.outbox import Outbox
-from tests import dossier_forms
-from tests.conftest import ROOT
+from tests.support import ROOT, LineTail, dossier_body, eventually
 
-BIRTH = dossier_forms.body("HT01", applicant_name="Nguyễn Văn An", applicant_id="001090012345")
+BIRTH = dossier_body("HT01", applicant_name="Nguyễn Văn An", applicant_id="001090012345")
 
 
 class LosesAnswers:
@@ -94,7 +92,7 @@ def test_backend_down_keeps_items_then_delivers_them_in_order(tmp_path, store):
     token = store.add_token("kiosk", "k01")
     port = free_port()
     outbox = Outbox(tmp_path / "outbox.db", "K01")
-    refs = [outbox.add(f"outbox-key-{n}", dossier_forms.body("HT01", child_name=f"Bé {n}")) for n in range(3)]
+    refs = [outbox.add(f"outbox-key-{n}", dossier_body("HT01", child_name=f"Bé {n}")) for n in range(3)]
     client = BackendClient(f"http://127.0.0.1:{port}", token, timeout_s=1)
     assert outbox.deliver_once(client) == 0
     assert [item["state"] for item in outbox.items()] == ["pending"] * 3
@@ -119,9 +117,7 @@ def test_sender_thread_delivers_when_the_backend_comes_back(tmp_path, store):
     url, stop = serve(store)
     current["client"] = BackendClient(url, token, timeout_s=2)
     try:
-        deadline = time.monotonic() + 10
-        while outbox.find(ref)["state"] != "delivered" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: outbox.find(ref)["state"] == "delivered", message="the sender delivered the item")
     finally:
         outbox.close()
         current["client"].close()
@@ -184,14 +180,15 @@ def test_delivered_items_lose_their_personal_data_and_are_purged_later(tmp_path,
 
 
 SENDER = """
-import sys, time
-from tests.dossier_forms import body
+import sys
+from tests.support import dossier_body
 from kiosk.backend_client import BackendClient
 from kiosk.outbox import Outbox
 outbox = Outbox(__import__('pathlib').Path(sys.argv[1]), 'K01')
 client = BackendClient(sys.argv[2], sys.argv[3], timeout_s=2)
 for n in range(int(sys.argv[4])):
-    outbox.add(f'outbox-kill-{n}', body('HT05', copies=n % 10 + 1, applicant_name=f'Trần Thị B {n}'))
+    outbox.add(f'outbox-kill-{n}', dossier_body('HT05', copies=n % 10 + 1, applicant_name=f'Trần Thị B {n}'))
+    print(f'item {n} added', flush=True)
     outbox.deliver_once(client)
 print('done', flush=True)
 """
@@ -204,15 +201,15 @@ def test_kill_9_mid_delivery_never_loses_or_duplicates(tmp_path, store):
     total = 40
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     try:
-        for delay in (0.6, 0.9, 1.2):  # kill the kiosk process at different points of its run
+        for item in (3, 12, 25):  # kill the kiosk process at different points of its run, whatever its speed
             proc = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path / "outbox.db"), url, token,
-                                     str(total)], env=env, stdout=subprocess.PIPE, cwd=ROOT)
-            time.sleep(delay)
+                                     str(total)], env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            LineTail(proc.stdout).wait_for(f"item {item} added")  # then it is delivering, or adding the next one
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         finished = subprocess.run([sys.executable, "-c", SENDER, str(tmp_path / "outbox.db"), url, token,
                                    str(total)], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
-        assert finished.stdout.strip() == "done", finished.stderr[-500:]
+        assert finished.stdout.splitlines()[-1:] == ["done"], finished.stderr[-500:]
         outbox = Outbox(tmp_path / "outbox.db", "K01")
         outbox.deliver_once(BackendClient(url, token, timeout_s=2))
     finally:

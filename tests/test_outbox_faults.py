@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
 import pytest
 
@@ -17,7 +16,7 @@ from backend.app import create_app
 from backend.server import open_store, serve_in_thread
 from kiosk.backend_client import BackendClient
 from kiosk.outbox import Outbox
-from tests import dossier_forms
+from tests.support import PATIENCE_S, dossier_body, eventually
 
 FAULTS = ("ok", "500_before", "500_after_commit", "stall_after_commit", "drop_after_commit")
 WEIGHTS = (70, 8, 8, 6, 8)
@@ -48,7 +47,7 @@ class FaultyNetwork:
         if fault == "500_after_commit":
             return await _plain(send, 502)
         if fault == "stall_after_commit":
-            await asyncio.sleep(CLIENT_TIMEOUT_S * 3)
+            await asyncio.sleep(CLIENT_TIMEOUT_S * 3)  # the fault itself: an answer slower than the client waits
             return await _plain(send, 504)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
@@ -70,12 +69,11 @@ def run_submissions(tmp_path, count: int, seed: int) -> None:
     outbox = Outbox(tmp_path / "outbox.db", "K01")
     client = BackendClient(running.url, token, timeout_s=CLIENT_TIMEOUT_S)
     try:
-        refs = [outbox.add(f"fault-test-{n:05d}", dossier_forms.body("HT05", copies=n % 10 + 1,
+        refs = [outbox.add(f"fault-test-{n:05d}", dossier_body("HT05", copies=n % 10 + 1,
                                                                        applicant_name=f"Phạm Văn {n}"))
                 for n in range(count)]
-        deadline = time.monotonic() + 20 + count * 0.2
-        while outbox.items("pending") and time.monotonic() < deadline:
-            outbox.deliver_once(client)
+        eventually(lambda: not outbox.items("pending"), between=lambda: outbox.deliver_once(client),
+                   timeout=PATIENCE_S + count * 0.2, message="every submission delivered")
     finally:
         client.close()
         running.stop()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from contracts.vietqr import ascii_message
 from devices.payloads import build_vietqr, crc16_ccitt, parse_payload
 from devices.payloads.cccd import parse_cccd
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 AN = "001090012345|123456789|Nguyễn Văn An|01011990|Nam|Số 1 Hàng Bạc, Hoàn Kiếm, Hà Nội|15082021"
 NGOC = "079303001234||Trần Thị Bích Ngọc|15072003|Nữ|12 Lê Lợi, Quận 1, TP Hồ Chí Minh|20042021"

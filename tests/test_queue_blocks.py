@@ -8,7 +8,7 @@ import pytest
 
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, NumberNotLeased, UnknownBlock
-from tests.queue_support import WallClock, open_engine, take
+from tests.support import WallClock, open_engine, take
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from queueing.engine import QueueEngine
 from queueing.errors import CounterBusy, InvalidTransition, UnknownService, UnknownTicket
 from queueing.estimate import DEFAULT_SERVICE_S
 from queueing.models import Ticket
-from tests.queue_support import WallClock, open_engine, take
+from tests.support import WallClock, open_engine, take
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from queueing import db as queue_db
 from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, QueueBusy, ServiceClosed, UnknownPriority, UnknownService
-from tests.queue_support import WallClock, demo_services, open_engine, take
+from tests.support import WallClock, demo_services, open_engine, take
 
 
 @pytest.fixture

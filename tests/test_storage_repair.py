@@ -25,7 +25,7 @@ from kiosk.core import KioskCore
 from kiosk.outbox import Outbox
 from kiosk.survey import SurveyStore
 from queueing.engine import QueueEngine
-from tests.queue_support import WallClock, demo_services, open_engine, take
+from tests.support import WallClock, demo_services, open_engine, take
 
 PAGE = 4096  # SQLite's default page size, which every kiosk database uses
 

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import io
 import random
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from config.localtime import LOCAL_TZ
 from kiosk.backend_client import BackendClient, BackendRejected
 from kiosk.outbox import Outbox
 from kiosk.survey import REASONS, InvalidAnswer, SurveyStore
-from tests import dossier_forms
+from tests.support import KIOSK_ID, dossier_body, eventually
 
 ADMIN, KIOSK = "survey-admin-token", "survey-kiosk-token"
-KIOSK_ID = "HN-HK-01"
 HOAN_KIEM = "Trung tâm Phục vụ hành chính công phường Hoàn Kiếm"
 BA_DINH = "Điểm tiếp nhận phường Ba Đình"
 DAY = (dt.datetime.now(LOCAL_TZ) - dt.timedelta(days=2)).date()  # in the past wherever the tests run
@@ -72,13 +70,6 @@ def report(url: str, token: str = ADMIN, path: str = "/api/reports/surveys", **p
     return httpx.get(f"{url}{path}", params=params, headers=headers, timeout=5)
 
 
-def wait_for(predicate, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"condition not met within {timeout_s} s"
-        time.sleep(0.05)
-
-
 # -- the kiosk's side: outbox, restarts, lost files ------------------------------------------------------------------
 KIOSK_ANSWERS = [  # (score, reasons, service, counter, kind)
     (5, ("kiosk_easy",), "HT", 2, "ticket"), (2, ("wait_time", "staff_attitude"), "HT", 2, "ticket"),
@@ -101,12 +92,12 @@ def test_answers_taken_while_the_backend_is_down_arrive_exactly_once_when_it_is_
         survey.record(*answer)
     client = BackendClient(f"http://127.0.0.1:{port}", KIOSK, timeout_s=2)
     outbox.run_sender(lambda: client)
-    wait_for(lambda: outbox.items()[0]["attempts"] >= 1)  # the sender tried, nobody answered
+    eventually(lambda: outbox.items()[0]["attempts"] >= 1)  # the sender tried, nobody answered
     assert [item["state"] for item in outbox.items()] == ["pending"] * len(KIOSK_ANSWERS)
 
     running = start(backend_db, port)
     try:
-        wait_for(lambda: not outbox.items("pending"))
+        eventually(lambda: not outbox.items("pending"))
         outbox.stop()
         assert [(item["kind"], item["state"], item["code"]) for item in outbox.items()] == [
             ("survey", "delivered", None)] * len(KIOSK_ANSWERS)
@@ -152,7 +143,7 @@ def test_dossiers_and_answers_share_one_outbox_and_go_to_their_own_endpoints(tmp
     outbox, survey = open_kiosk(tmp_path / "kiosk", lambda: at(9))
     before = BackendStore(backend_db).count_dossiers()
     survey.record(5, ("guidance",), "HT", kind="ticket")
-    ref = outbox.add("dossier-key-0001", dossier_forms.body("HT01"))
+    ref = outbox.add("dossier-key-0001", dossier_body("HT01"))
     survey.record(1, ("wait_time",), kind="standalone")
     client = BackendClient(backend.url, KIOSK, timeout_s=2)
     try:

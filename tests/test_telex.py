@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from contracts.text import fold
 from kiosk.telex import TelexEngine, telex_to_text
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 VOWEL_TRANSFORMS = [("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"), ("ow", "ơ"), ("uw", "ư"), ("w", "ư"),
                     ("dd", "đ"), ("DD", "Đ"), ("Dd", "Đ"), ("AA", "Â"), ("Aw", "Ă"), ("OW", "Ơ"), ("UW", "Ư")]

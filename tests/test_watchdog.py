@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from kiosk.watchdog import Watchdog
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.fixture
