@@ -46,6 +46,9 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self._procedures)
 
+    def __contains__(self, proc_id: object) -> bool:
+        return proc_id in self._procedures
+
     def get(self, proc_id: str) -> dict[str, Any]:
         return self._procedures[proc_id]
 

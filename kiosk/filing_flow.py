@@ -171,49 +171,55 @@ class FilingFlow:
 
     # -- submitting ----------------------------------------------------------------------------------------------
     def submit(self, consent: bool) -> dict[str, str]:
-        """Validate, commit to the outbox, then deliver and print on a worker; returns errors (empty when taken).
+        """Validate, then commit, deliver and print on a worker; returns errors (empty when taken).
 
-        The outcome arrives as a ``filing`` event with ``receipt`` (a :class:`FilingReceipt`).
+        Only the checks run on the caller's (the UI) thread: the outbox commit writes to disk and delivery to the
+        network. The outcome arrives as a ``filing`` event with ``receipt`` (a :class:`FilingReceipt`), or as a
+        ``filing_refused`` event with ``reason`` ``"storage_full"`` when the disk refused the commit (nothing was
+        filed, so no receipt may be printed).
         """
         problems = self.errors()
         if not consent:
             problems["consent"] = "required"
         if problems or not self._submitting.acquire(blocking=False):
             return problems or {"submit": "busy"}
-        try:
-            bodies = [{"procedure_id": p["id"], "form": self._form_for(p)} for p in self.procedures]
-            for body in bodies[1:]:
-                body["linked_to"] = self._keys[0]  # one bundle id, known before anything is committed
-            refs = self._outbox.add_all(list(zip(self._keys, bodies)))  # the whole bundle or nothing
-            applicant = mask_name(self.values.get("applicant_name")) or ""
-            procedures, keys = list(self.procedures), list(self._keys)
-        except StorageFull:
-            self._submitting.release()
-            return {"submit": "storage_full"}
-        except BaseException:
-            self._submitting.release()
-            raise
-        threading.Thread(target=self._deliver_and_print, args=(procedures, keys, refs, applicant),
+        bodies = [{"procedure_id": p["id"], "form": self._form_for(p)} for p in self.procedures]
+        for body in bodies[1:]:
+            body["linked_to"] = self._keys[0]  # one bundle id, known before anything is committed
+        applicant = mask_name(self.values.get("applicant_name")) or ""
+        threading.Thread(target=self._file, args=(list(self.procedures), list(self._keys), bodies, applicant),
                          name="filing-submit", daemon=True).start()
         return {}
 
-    def _deliver_and_print(self, procedures: list[dict[str, Any]], keys: list[str], refs: list[str],
-                           applicant: str) -> None:
+    def _file(self, procedures: list[dict[str, Any]], keys: list[str], bodies: list[dict[str, Any]],
+              applicant: str) -> None:
+        """Worker: the whole bundle into the outbox (or nothing), then deliver and print; one outcome event."""
+        receipt: FilingReceipt | None = None
         try:
-            client = self._client()
-            if client is not None:
-                try:
-                    self._outbox.deliver_once(client)
-                except BackendError:
-                    pass  # stays in the outbox; the sender thread retries
-            now = self._clock()
-            items = [self._receipt_item(client, procedure, key, ref, now)
-                     for procedure, key, ref in zip(procedures, keys, refs)]
-            receipt = FilingReceipt(applicant, items)
-            self._print(receipt)
-            self._publish("filing", receipt=receipt)
+            refs = self._outbox.add_all(list(zip(keys, bodies)))
+            receipt = self._deliver_and_print(procedures, keys, refs, applicant)
+        except StorageFull:
+            pass  # logged by the outbox; the citizen is told that nothing was filed
         finally:
-            self._submitting.release()
+            self._submitting.release()  # before the outcome: whoever hears it may file again at once
+        if receipt is None:
+            self._publish("filing_refused", reason="storage_full")
+        else:
+            self._publish("filing", receipt=receipt)
+
+    def _deliver_and_print(self, procedures: list[dict[str, Any]], keys: list[str], refs: list[str],
+                           applicant: str) -> FilingReceipt:
+        client = self._client()
+        if client is not None:
+            try:
+                self._outbox.deliver_once(client)
+            except BackendError:
+                pass  # stays in the outbox; the sender thread retries
+        now = self._clock()
+        receipt = FilingReceipt(applicant, [self._receipt_item(client, procedure, key, ref, now)
+                                            for procedure, key, ref in zip(procedures, keys, refs)])
+        self._print(receipt)
+        return receipt
 
     def _receipt_item(self, client: BackendClient | None, procedure: dict[str, Any], key: str, ref: str,
                       now: dt.datetime) -> ReceiptItem:
