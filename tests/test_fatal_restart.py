@@ -48,7 +48,7 @@ def test_a_crash_in_the_ui_shows_the_restart_screen_and_exits_for_systemd(tmp_pa
     done = subprocess.run([sys.executable, "-c", CRASHING_KIOSK, str(tmp_path / "data"), str(shot)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=90)
     assert done.returncode == 70, done.stderr[-2000:]
-    assert time.monotonic() - started < 60  # a hang guard, far above the ~5 s it takes (crash at 2 s, exit 3 s later)
+    assert time.monotonic() - started < 60  # a hang guard: the crash comes 2 s in and the exit 3 s later
     log = (tmp_path / "data" / "logs" / "kiosk.log").read_text(encoding="utf-8")
     assert "fatal error in the UI, restarting" in log and "RuntimeError" in log
     assert "001190012345" not in log and "001190012345" not in done.stderr
