@@ -293,24 +293,6 @@ def scan_summary(payload: dict[str, Any]) -> str:
                      for key, value in payload.items())
 
 
-class StatusWatch:
-    """Query device status on a worker, at most one query at a time: a dead network printer takes seconds."""
-
-    def __init__(self, read: Callable[[], dict[str, str]], show: Callable[[dict[str, str]], None]) -> None:
-        self._read, self._show = read, show
-        self._busy = threading.Lock()
-
-    def request(self) -> None:
-        if self._busy.acquire(blocking=False):
-            threading.Thread(target=self._run, name="device-status", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self._show(self._read())
-        finally:
-            self._busy.release()
-
-
 def probe_scanner(config: KioskConfig) -> str:
     """A status code for the configured scanner as seen from another process (``devices status``).
 

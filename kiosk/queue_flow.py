@@ -144,6 +144,10 @@ class QueueFlow:
         self.reprint(ticket.id)
         return ticket
 
+    def ticket(self, ticket_id: str) -> TicketInfo | None:
+        """A ticket issued in this session, with its latest print outcome (None once the session forgot it)."""
+        return self._tickets.get(ticket_id)
+
     def tracking_url(self, ticket_id: str) -> str:
         return f"{self._config.queue.public_url.rstrip('/')}/t/{ticket_id}"
 

@@ -1,7 +1,8 @@
 """The Kivy application: a ScreenManager of thin screens over one :class:`~kiosk.core.KioskCore`.
 
-The app owns navigation (with a Back history), the idle overlay and the bridge that moves core events onto the
-UI thread. Screens call ``app.core`` for anything that is not drawing.
+The app owns navigation (with a Back history), the idle overlay, the progress message for slow answers and the
+bridge that moves core events onto the UI thread. Screens call ``app.core``'s facade for anything that is not
+drawing, and never wait for it: slow work answers later, as an event.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
 from kiosk.scan_routing import route_scan
-from kiosk.session import IdleState
+from screens.requests import Pending, TicketDesk
 from screens.theme import HIGH_CONTRAST, STANDARD, Theme
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class KioskApp(App):
     theme = ObjectProperty(STANDARD)
     clock_text = StringProperty("")
     toast_text = StringProperty("")
+    waiting = NumericProperty(0)  # requests whose answer is overdue: the progress message shows while > 0
 
     def __init__(self, core: KioskCore, *, started_at: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -68,6 +70,7 @@ class KioskApp(App):
         self._started_at = started_at if started_at is not None else time.perf_counter()
         self._history: list[str] = []
         self._hide_toast = Clock.schedule_once(lambda _dt: None, 0)
+        self._pending: list[Pending] = []
         self.exit_status = 0
 
     # -- building ---------------------------------------------------------------------------------------------
@@ -87,6 +90,7 @@ class KioskApp(App):
         self.core.events.subscribe("language", lambda lang: self.on_ui(self._set_lang, lang))
         self.core.events.subscribe("scan", lambda payload: self.on_ui(self._on_scan, payload))
         self.core.events.subscribe("accessibility", lambda **mode: self.on_ui(self._set_accessibility, **mode))
+        self.tickets = TicketDesk(self)
         Clock.schedule_interval(self._tick, 0.25)
         self._tick(0)
         Window.bind(on_flip=self._first_flip)
@@ -96,7 +100,7 @@ class KioskApp(App):
         Window.unbind(on_flip=self._first_flip)
         self.first_frame_s = time.perf_counter() - self._started_at
         log.warning("first frame after %.2f s", self.first_frame_s)
-        self.core.watchdog.ready()
+        self.core.ui_ready()
 
     def _resize(self, _window: Any, size: tuple[int, int]) -> None:
         width, height = size
@@ -117,6 +121,11 @@ class KioskApp(App):
     def on_ui(self, func: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Run ``func`` on the UI thread (core events may come from worker threads)."""
         Clock.schedule_once(lambda _dt: func(*args, **kwargs), 0)
+
+    def track(self, pending: Pending) -> None:
+        """Remember a request in flight: when the citizen leaves, nobody waits for its answer any more."""
+        if pending not in self._pending:
+            self._pending.append(pending)
 
     def _set_lang(self, lang: str) -> None:
         self.lang = lang
@@ -147,7 +156,7 @@ class KioskApp(App):
     def go(self, name: str) -> None:
         screen = self.screen(name)
         if self.manager.current == "home":
-            self.core.session.start()
+            self.core.start_session()
         self._history.append(self.manager.current)
         self.manager.current = name
         if not getattr(screen, "speaks_itself", False):
@@ -157,14 +166,16 @@ class KioskApp(App):
         if self._history:
             self.manager.current = self._history.pop()
             if self.manager.current == "home":
-                self.core.session.end()
+                self.core.end_session()
         else:
             self.go_home()
 
     def go_home(self) -> None:
         """End the citizen's session (wiping their data) and show the home screen."""
         self._history.clear()
-        self.core.session.end()
+        for pending in self._pending:
+            pending.finish()
+        self.core.end_session()
         self.idle_overlay.opacity = 0
         self.manager.current = "home"
 
@@ -189,19 +200,18 @@ class KioskApp(App):
 
     # -- idle -----------------------------------------------------------------------------------------------
     def _on_any_touch(self, *_args: Any) -> None:
-        self.core.session.touch()
+        self.core.touch()
 
     def _tick(self, _dt: float) -> None:
-        self.core.watchdog.feed()
+        self.core.ui_alive()
         self.clock_text = time.strftime("%H:%M  %d/%m/%Y")
-        session = self.core.session
-        if session.expired():
+        idle = self.core.idle_status()
+        if idle.expired:
             self.go_home()
             return
-        warning = session.state is IdleState.WARNING
-        self.idle_overlay.seconds = session.seconds_left()
-        self.idle_overlay.opacity = 1 if warning else 0
-        self.idle_overlay.disabled = not warning
+        self.idle_overlay.seconds = idle.seconds_left
+        self.idle_overlay.opacity = 1 if idle.warning else 0
+        self.idle_overlay.disabled = not idle.warning
 
     def stop_with(self, status: int) -> None:
         """Stop and make the process exit with ``status`` (non-zero: systemd restarts the kiosk)."""
@@ -209,5 +219,5 @@ class KioskApp(App):
         self.stop()
 
     def on_stop(self) -> None:
-        self.core.watchdog.stopping()
+        self.core.ui_stopping()
         self.core.close()

@@ -71,7 +71,7 @@ class RestartOnFatal(ExceptionHandler):
         Window.add_widget(cover)
         Window.dispatch("on_draw")
         Window.dispatch("on_flip")
-        self._app.core.session.end()  # a half-finished form does not outlive the crash, even in memory
+        self._app.core.end_session()  # a half-finished form does not outlive the crash, even in memory
 
 
 def install(app: Any) -> RestartOnFatal:

@@ -7,34 +7,37 @@ from kivy.factory import Factory
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-FLOWS = ("queue", "lookup", "submit", "survey")
-
 
 class HomeScreen(Screen):
     ticker = StringProperty("")
+    branch_unit = StringProperty("")
+    branch_name = StringProperty("")
 
     def on_kv_post(self, *_args: object) -> None:
         app = App.get_running_app()
-        if app.core.config.kiosk.dev_mode:  # a text box that feeds the scanner simulator
+        if app.core.home_view().dev_mode:  # a text box that feeds the scanner simulator
             self.ids.dev_slot.add_widget(Factory.DevScanBox())
-        self.refresh_ticker()
-        app.core.events.subscribe("content", lambda version: app.on_ui(self.refresh_ticker))
-        app.core.events.subscribe("language", lambda lang: app.on_ui(self.refresh_ticker))
+        self.refresh()
+        app.core.events.subscribe("content", lambda version: app.on_ui(self.refresh))
+        app.core.events.subscribe("language", lambda lang: app.on_ui(self.refresh))
 
     def on_pre_enter(self, *_args: object) -> None:
-        self.refresh_ticker()  # timed announcements start and end while nobody watches
+        self.refresh()  # timed announcements start and end while nobody watches
 
     def open_flow(self, name: str) -> None:
         App.get_running_app().go(name)
 
     def ask_help(self) -> None:
-        """Cần hỗ trợ: a help-desk ticket with priority, in one touch (for those who cannot go further alone)."""
-        from screens.queue import take_ticket
+        """Cần hỗ trợ: a help-desk ticket with priority, in one touch (for those who cannot go further alone).
 
+        The core finds the help desk and issues the ticket on a worker (in branch mode both ask the queue server);
+        the ticket screen opens when it answers, or the reason shows as a message here.
+        """
         app = App.get_running_app()
-        app.core.session.start()
+        app.core.start_session()
         app.screen("ticket")  # built before the ticket is shown
-        take_ticket(app.core.help_service(), "help", app.toast)
+        app.tickets.take(lambda core: core.take_help_number(), app.toast)
 
-    def refresh_ticker(self) -> None:
-        self.ticker = "     •     ".join(App.get_running_app().core.announcements())
+    def refresh(self) -> None:
+        view = App.get_running_app().core.home_view()
+        self.branch_unit, self.branch_name, self.ticker = view.branch_unit, view.branch_name, view.ticker

@@ -1,15 +1,18 @@
-"""Tra cứu hồ sơ: scan prompt, manual entry on the code keyboard, and the result in large, plain Vietnamese."""
+"""Tra cứu hồ sơ: scan prompt, manual entry on the code keyboard, and the result in large, plain Vietnamese.
+
+Look-ups and booking check-ins run in the core on workers; the screen shows "loading" at once and the
+:class:`~kiosk.view_models.lookup.LookupView` (or the check-in's ticket or refusal) when it arrives.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import DictProperty, ListProperty, StringProperty
+from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.booking_flow import BookingResult
-from kiosk.lookup_flow import LookupResult, local_date
+from kiosk.view_models.lookup import NO_LOOKUP, BookingOutcome, LookupView
 
 
 class LookupScreen(Screen):
@@ -17,15 +20,13 @@ class LookupScreen(Screen):
     state = StringProperty("prompt")
     message = StringProperty("")
     code = StringProperty("")
-    status = DictProperty({})
-    cached_at = StringProperty("")
-    steps = ListProperty([])
+    view = ObjectProperty(NO_LOOKUP, rebind=True)  # kv reads root.view.<line>: re-read when the view changes
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         app = App.get_running_app()
-        app.core.events.subscribe("lookup", lambda result: app.on_ui(self._show, result))
-        app.core.events.subscribe("booking", lambda result: app.on_ui(self._checked_in, result))
+        app.core.events.subscribe("lookup", lambda view: app.on_ui(self._show, view))
+        app.core.events.subscribe("booking", lambda outcome: app.on_ui(self._checked_in, outcome))
 
     def on_state(self, *_args: object) -> None:
         self.ids.parts.current = self.state if self.state in ("prompt", "entry") else "result"
@@ -35,7 +36,7 @@ class LookupScreen(Screen):
             self.reset()
 
     def reset(self) -> None:
-        self.state, self.message, self.code, self.status, self.cached_at = "prompt", "", "", {}, ""
+        self.state, self.message, self.code, self.view = "prompt", "", "", NO_LOOKUP
         self.ids.keyboard.set_text("")
 
     def take_scan(self, payload: dict[str, Any]) -> bool:
@@ -55,51 +56,44 @@ class LookupScreen(Screen):
         self.state, self.message = "entry", ""
 
     def search_typed(self) -> None:
-        parsed = App.get_running_app().core.read_typed_code(self.ids.keyboard.text)
+        app = App.get_running_app()
+        parsed = app.core.read_typed_code(self.ids.keyboard.text)
         if parsed["kind"] == "booking":
             self.check_in(parsed["code"])
         elif parsed["kind"] == "dossier":
             self.search(parsed["code"])
         else:
-            self.message = App.get_running_app().tr("lookup.invalid", App.get_running_app().lang)
+            self.message = app.tr("lookup.invalid", app.lang)
 
     def search(self, code: str) -> None:
-        self.code, self.state, self.message = code, "loading", ""
-        App.get_running_app().core.lookup.lookup(code)
+        self.code, self.state, self.message, self.view = code, "loading", "", NO_LOOKUP
+        App.get_running_app().core.look_up(code)
 
     def check_in(self, code: str) -> None:
-        self.code, self.state, self.message = code, "loading", ""
-        App.get_running_app().core.bookings.check_in(code)
+        self.code, self.state, self.message, self.view = code, "loading", "", NO_LOOKUP
+        App.get_running_app().core.check_in(code)
 
-    def _checked_in(self, result: BookingResult) -> None:
+    def _checked_in(self, outcome: BookingOutcome) -> None:
         """Checked in: straight to the ticket screen; otherwise the reason, in plain words, with a way forward."""
-        if result.code != self.code or self.state != "loading":
+        if outcome.code != self.code or self.state != "loading":
             return
         app = App.get_running_app()
-        if result.ticket is not None:
-            app.screen("ticket").show(result.ticket)
+        if outcome.ticket is not None:
+            app.screen("ticket").show(outcome.ticket)
             app.go("ticket")
             return
-        self.state = "booking_refused"
-        key = result.message_key or f"booking.{result.outcome}"
-        self.message = app.tr(key, app.lang, code=result.code)
+        self.state, self.message = "booking_refused", outcome.message
 
-    def _show(self, result: LookupResult) -> None:
-        if result.code != self.code:
+    def _show(self, view: LookupView) -> None:
+        if view.code != self.code:
             return
-        self.state = result.outcome
-        self.status = result.status
-        self.cached_at = result.cached_at
-        self.steps = [step["status"] for step in result.status.get("timeline", [])]
+        self.state, self.view = view.outcome, view
 
     def print_slip(self) -> None:
-        if self.status:
-            App.get_running_app().core.print_slip(dict(self.status))
+        if self.view.has_status:
+            App.get_running_app().core.print_slip(self.view.code)
 
     def help_ticket(self) -> None:
+        """An unknown code: a number for the help desk, where staff look it up with the citizen."""
         app = App.get_running_app()
-        app.screen("queue").take("HD")
-
-    @staticmethod
-    def date(iso: str) -> str:
-        return local_date(iso) if iso else ""
+        app.tickets.take(lambda core: core.take_counter_number(None), lambda message: setattr(self, "message", message))

@@ -1,8 +1,10 @@
 """Maintenance screen (after the PIN): version, live device status, device setup, the loaded config (secrets masked).
 
 Device setup — choose printer/scanner connections, profile, paper width and baud rates, "In thử", "Quét thử",
-"Lưu" — is :class:`kiosk.device_setup.DeviceSetup`; this screen only shows its choices and forwards touches.
-After "Lưu" the core swaps to the saved devices (``KioskCore.replace_devices``) without a restart.
+"Lưu" — is the core's (:meth:`kiosk.core.KioskCore.open_device_setup` and the methods after it); this screen shows
+its :class:`~kiosk.view_models.technician.SetupView` and forwards touches. Status queries, device detection, test
+prints and saving run on workers: a dead network printer never freezes the screen. After "Lưu" the core swaps to
+the saved devices without a restart.
 """
 
 from __future__ import annotations
@@ -14,33 +16,31 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from config.loader import ConfigError
-from kiosk.core import VERSION, DeviceFault
-from kiosk.device_setup import (
-    BAUD_RATES,
-    PAPER_WIDTHS,
-    DeviceSetup,
-    StatusWatch,
-    detect,
-    scan_summary,
-    site_config_path,
-)
+from kiosk.core import VERSION
+from kiosk.view_models.technician import DeviceStatusView, SetupOutcome, SetupView
+from screens.requests import Pending
 
 STATUS_EVERY_S = 2.0
+CHOICES = {  # screen property → the draft setting it chooses
+    "printer_choice": "printer", "scanner_choice": "scanner", "profile_choice": "profile",
+    "width_choice": "paper_width_mm", "printer_baud": "printer_baud", "scanner_baud": "scanner_baud",
+}
 
 
 class MaintenanceScreen(Screen):
     version = StringProperty(VERSION)
     printer_status = StringProperty("")
     scanner_status = StringProperty("")
+    printer_text = StringProperty("")
+    scanner_text = StringProperty("")
     last_error = StringProperty("")
     config_rows = ListProperty([])
     # device setup: spinner values (labels) and the current choice of each
     printer_options = ListProperty([])
     scanner_options = ListProperty([])
     profile_options = ListProperty([])
-    width_options = ListProperty([str(width) for width in PAPER_WIDTHS])
-    baud_options = ListProperty([str(baud) for baud in BAUD_RATES])
+    width_options = ListProperty([])
+    baud_options = ListProperty([])
     printer_choice = StringProperty("")
     scanner_choice = StringProperty("")
     profile_choice = StringProperty("")
@@ -55,18 +55,25 @@ class MaintenanceScreen(Screen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         app = App.get_running_app()
-        self.setup: DeviceSetup | None = None
-        self._connections: dict[str, str] = {}  # spinner label → connection
-        self._watch = StatusWatch(app.core.device_status, lambda status: app.on_ui(self._show_status, status))
-        self._poll = Clock.create_trigger(lambda _dt: self._watch.request(), STATUS_EVERY_S, interval=True)
+        self._detecting = Pending(app)
+        self._saving = Pending(app)
+        self._showing_setup = False  # while a SetupView is copied in, the choices it sets are not changes
+        self._poll = Clock.create_trigger(lambda _dt: app.core.request_device_status(), STATUS_EVERY_S,
+                                          interval=True)
+        events = app.core.events
+        events.subscribe("device_status", lambda status: app.on_ui(self._show_status, status))
+        events.subscribe("device_setup", lambda setup: app.on_ui(self._show_setup, setup))
+        events.subscribe("device_test", lambda message: app.on_ui(setattr, self, "message", message))
+        events.subscribe("device_saved", lambda outcome: app.on_ui(self._saved, outcome))
+        for name in CHOICES:
+            self.bind(**{name: self._choice_changed})
 
     def on_pre_enter(self, *_args: object) -> None:
         app = App.get_running_app()
         self.message = ""
-        self.setup = DeviceSetup(app.core.config, site_config_path(app.core.config, app.core.site_config),
-                                 app.core.print_queue)
-        self.site_path = str(self.setup.site_path)
-        self.detect_devices()
+        self.printer_options, self.scanner_options, self.profile_options = [], [], []  # until detection answers
+        self._detecting.start()
+        app.core.open_device_setup()
         self.refresh()
 
     def on_enter(self, *_args: object) -> None:
@@ -74,94 +81,70 @@ class MaintenanceScreen(Screen):
 
     def on_leave(self, *_args: object) -> None:
         self._poll.cancel()
+        self._detecting.finish()
+        self._saving.finish()
         self.message = ""  # a test scan may have shown a citizen's card
 
     def refresh(self) -> None:
+        """Ask for the devices' status (it shows when the core answers) and show the running configuration."""
         app = App.get_running_app()
-        self._show_status(app.core.device_status())
-        self.config_rows = [{"key": key, "value": value} for key, value in app.core.config_lines()]
+        app.core.request_device_status()
+        self.config_rows = [{"key": key, "value": value} for key, value in app.core.config_rows()]
 
-    def _show_status(self, status: dict[str, str]) -> None:
-        self.printer_status = status["printer"]
-        self.scanner_status = status["scanner"]
-        self.last_error = App.get_running_app().core.last_error or ""
+    def _show_status(self, status: DeviceStatusView) -> None:
+        self.printer_status, self.scanner_status = status.printer, status.scanner
+        self.printer_text, self.scanner_text = status.printer_text, status.scanner_text
+        self.last_error = status.last_error
 
     # -- device setup ---------------------------------------------------------------------------------------
     def detect_devices(self) -> None:
         """(Re)list ports and devices; the configured connections stay selectable even when not plugged in."""
-        found = detect()
-        draft = self.setup.draft
-        printers = {choice.label: choice.connection for choice in found.printers}
-        scanners = {choice.label: choice.connection for choice in found.scanners}
-        for options, current in ((printers, draft.printer), (scanners, draft.scanner)):
-            if current not in options.values():
-                options[current] = current
-        self._connections = {**printers, **scanners}
-        self.printer_options, self.scanner_options = list(printers), list(scanners)
-        self.profile_options = App.get_running_app().core.printer_profiles()
-        self.printer_choice = next(label for label, conn in printers.items() if conn == draft.printer)
-        self.scanner_choice = next(label for label, conn in scanners.items() if conn == draft.scanner)
-        self.profile_choice, self.width_choice = draft.profile, str(draft.paper_width_mm)
-        self.printer_baud, self.scanner_baud = str(draft.printer_baud), str(draft.scanner_baud)
+        if self._detecting.start():
+            App.get_running_app().core.detect_devices()
 
-    def on_printer_choice(self, *_args: object) -> None:
-        self._change(printer=self._connections.get(self.printer_choice, self.printer_choice))
-        self.printer_serial = self.setup is not None and self.setup.draft.printer.startswith("serial:")
+    def _show_setup(self, setup: SetupView | None) -> None:
+        self._detecting.finish()
+        if setup is None:
+            return
+        self._showing_setup = True
+        try:
+            self.printer_options, self.scanner_options = list(setup.printer_options), list(setup.scanner_options)
+            self.profile_options = list(setup.profile_options)
+            self.width_options, self.baud_options = list(setup.width_options), list(setup.baud_options)
+            self.printer_choice, self.scanner_choice = setup.printer_choice, setup.scanner_choice
+            self.profile_choice, self.width_choice = setup.profile_choice, setup.width_choice
+            self.printer_baud, self.scanner_baud = setup.printer_baud, setup.scanner_baud
+            self.printer_serial, self.scanner_serial = setup.printer_serial, setup.scanner_serial
+            self.site_path = setup.site_path
+        finally:
+            self._showing_setup = False
 
-    def on_scanner_choice(self, *_args: object) -> None:
-        self._change(scanner=self._connections.get(self.scanner_choice, self.scanner_choice))
-        self.scanner_serial = self.setup is not None and self.setup.draft.scanner.startswith("serial:")
-
-    def on_profile_choice(self, *_args: object) -> None:
-        self._change(profile=self.profile_choice)
-
-    def on_width_choice(self, *_args: object) -> None:
-        self._change(paper_width_mm=int(self.width_choice or 0))
-
-    def on_printer_baud(self, *_args: object) -> None:
-        self._change(printer_baud=int(self.printer_baud or 0))
-
-    def on_scanner_baud(self, *_args: object) -> None:
-        self._change(scanner_baud=int(self.scanner_baud or 0))
-
-    def _change(self, **values: Any) -> None:
-        if self.setup is not None and all(values.values()):
-            self.setup.change(**values)
+    def _choice_changed(self, _screen: object, _value: str) -> None:
+        if self._showing_setup:
+            return
+        app = App.get_running_app()
+        choices = {setting: getattr(self, name) for name, setting in CHOICES.items()}
+        setup = app.core.change_device_setup(**choices)
+        if setup is not None:
+            self.printer_serial, self.scanner_serial = setup.printer_serial, setup.scanner_serial
 
     def test_print(self) -> None:
-        app = App.get_running_app()
-        try:
-            self.setup.test_print(lambda error: app.on_ui(self._printed, error))
-        except ConfigError as exc:
-            self.message = app.tr("maint.print_failed", app.lang, reason=exc.problems[0])
-            return
-        self.message = app.tr("maint.printing", app.lang)
-
-    def _printed(self, error: DeviceFault | None) -> None:
-        app = App.get_running_app()
-        if error is None:
-            self.message = app.tr("maint.print_ok", app.lang)
-        else:
-            reason = f"{app.tr('status.' + error.status, app.lang)} ({error})"
-            self.message = app.tr("maint.print_failed", app.lang, reason=reason)
+        self.message = App.get_running_app().core.test_print()
 
     def test_scan(self) -> None:
-        app = App.get_running_app()
-        self.message = app.tr("maint.scan_wait", app.lang, scanner=app.core.config.scanner.connection)
+        self.message = App.get_running_app().core.scan_test_prompt()
 
     def take_scan(self, payload: dict[str, Any]) -> bool:
         """Every scan on this screen is a test scan: show what was read instead of acting on it."""
-        app = App.get_running_app()
-        self.message = app.tr("maint.scan_result", app.lang, summary=scan_summary(payload))
+        self.message = App.get_running_app().core.describe_scan(payload)
         return True
 
     def save(self) -> None:
-        app = App.get_running_app()
-        try:
-            config = self.setup.save()
-        except ConfigError as exc:
-            self.message = app.tr("maint.save_failed", app.lang, reason=exc.problems[0])
-            return
-        app.core.replace_devices(config)
-        self.message = app.tr("maint.saved", app.lang, path=self.site_path)
-        self.refresh()
+        if self._saving.start():
+            App.get_running_app().core.save_device_setup()
+
+    def _saved(self, outcome: SetupOutcome) -> None:
+        self._saving.finish()
+        self.message = outcome.message
+        self.config_rows = [{"key": key, "value": value} for key, value in outcome.config_rows]
+        App.get_running_app().core.request_device_status()

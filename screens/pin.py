@@ -1,12 +1,13 @@
-"""Technician PIN pad: digits only, masked, with wrong-PIN lockout decided by the core's PinGate."""
+"""Technician PIN pad: digits only, masked; the core checks the PIN (on a worker) and decides the lockout."""
 
 from __future__ import annotations
-
-import math
 
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
+
+from kiosk.view_models.technician import PinOutcome
+from screens.requests import Pending
 
 MAX_DIGITS = 12
 
@@ -15,9 +16,18 @@ class PinScreen(Screen):
     entered = StringProperty("")
     message = StringProperty("")
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        app = App.get_running_app()
+        self._checking = Pending(app)
+        app.core.events.subscribe("pin", lambda outcome: app.on_ui(self._checked, outcome))
+
     def on_pre_enter(self, *_args: object) -> None:
         self.entered = ""
         self.message = ""
+
+    def on_leave(self, *_args: object) -> None:
+        self._checking.finish()  # an answer that comes after the technician went back opens nothing
 
     def press(self, digit: str) -> None:
         if len(self.entered) < MAX_DIGITS:
@@ -27,12 +37,18 @@ class PinScreen(Screen):
         self.entered = ""
 
     def submit(self) -> None:
-        app = App.get_running_app()
-        result = app.core.pin_gate.check(self.entered)
+        """Enter: one check per PIN typed (a second tap while it is being checked is ignored)."""
+        if not self._checking.start():
+            return
+        if not App.get_running_app().core.check_pin(self.entered):
+            self._checking.finish()
+            return
         self.entered = ""
-        if result.ok:
-            app.go("maintenance")
-        elif result.locked_for_s > 0:
-            self.message = app.tr("pin.locked", app.lang, minutes=math.ceil(result.locked_for_s / 60))
+
+    def _checked(self, outcome: PinOutcome) -> None:
+        if not self._checking.finish():
+            return  # the technician left (Home) before the answer came
+        if outcome.ok:
+            App.get_running_app().go("maintenance")
         else:
-            self.message = app.tr("pin.wrong", app.lang, attempts=result.attempts_left)
+            self.message = outcome.message

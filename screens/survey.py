@@ -1,4 +1,7 @@
-"""Satisfaction survey: five faces, optional reasons, a thank-you, then home."""
+"""Satisfaction survey: five faces, optional reasons, a thank-you, then home.
+
+The core stores the answer on a worker (a local SQLite write, then the outbox); the thank-you shows when it did.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from contracts.survey import REASONS
+from kiosk.view_models.shell import SurveyOutcome
+from screens.requests import Pending
 from screens.widgets import KioskButton
 
 THANKS_SECONDS = 4
@@ -33,11 +37,19 @@ class SurveyScreen(Screen):
     score = NumericProperty(0)
     chosen = ListProperty([])
     thanked = BooleanProperty(False)
+    thanks = StringProperty("")  # the thank-you (or why the answer could not be kept)
     kind = StringProperty("standalone")  # what is rated: after a ticket, after a look-up, or on its own
     service = StringProperty("")
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        app = App.get_running_app()
+        self._sending = Pending(app)
+        self._home_after_thanks = Clock.schedule_once(lambda _dt: None, 0)
+        app.core.events.subscribe("survey", lambda outcome: app.on_ui(self._sent, outcome))
+
     def on_kv_post(self, *_args: object) -> None:
-        for reason in REASONS:
+        for reason in App.get_running_app().core.survey_reasons():
             toggle = ReasonToggle(reason=reason)
             self.bind(chosen=toggle.setter("chosen"))
             toggle.bind(on_release=lambda widget: self.toggle(widget.reason))
@@ -48,17 +60,26 @@ class SurveyScreen(Screen):
         self.kind, self.service = kind, service
 
     def on_pre_enter(self, *_args: object) -> None:
-        self.score, self.chosen, self.thanked = 0, [], False
+        self.score, self.chosen, self.thanked, self.thanks = 0, [], False, ""
 
     def on_leave(self, *_args: object) -> None:
         self.about("standalone")  # the home screen's survey rates the centre as a whole
+        self._sending.finish()
+        self._home_after_thanks.cancel()  # the citizen left already: the next one must not be sent home
 
     def toggle(self, reason: str) -> None:
         self.chosen = [r for r in self.chosen if r != reason] if reason in self.chosen else [*self.chosen, reason]
 
     def send(self) -> None:
-        if not self.score:
+        """One answer per visit: a second tap while it is being stored (or after the thanks) does nothing."""
+        if not self.score or self.thanked or not self._sending.start():
             return
-        App.get_running_app().core.survey.record(self.score, tuple(self.chosen), service=self.service, kind=self.kind)
-        self.thanked = True
-        Clock.schedule_once(lambda _dt: App.get_running_app().go_home(), THANKS_SECONDS)
+        core = App.get_running_app().core
+        if not core.send_survey(self.score, tuple(self.chosen), kind=self.kind, service=self.service):
+            self._sending.finish()
+
+    def _sent(self, outcome: SurveyOutcome) -> None:
+        if not self._sending.finish():
+            return  # the citizen left before it was stored; the answer is kept all the same
+        self.thanked, self.thanks = True, outcome.message
+        self._home_after_thanks = Clock.schedule_once(lambda _dt: App.get_running_app().go_home(), THANKS_SECONDS)

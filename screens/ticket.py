@@ -6,66 +6,72 @@ number stays on screen with "In lại" until the citizen leaves or the printer i
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.queue_flow import PrintState, TicketInfo
+from kiosk.view_models.queue import TicketView
 
 AUTO_HOME_AFTER_PRINT_S = 20
 
 
 class TicketScreen(Screen):
-    ticket = ObjectProperty(None, allownone=True)
+    ticket = ObjectProperty(None, allownone=True)  # the TicketView shown
     number = StringProperty("")
     service = StringProperty("")
-    ahead = NumericProperty(0)
-    wait_minutes = NumericProperty(0)
+    ahead_text = StringProperty("")
+    wait_text = StringProperty("")
+    issued_text = StringProperty("")
     tracking_url = StringProperty("")
-    issued_at = StringProperty("")
-    print_state = StringProperty(PrintState.PRINTING.value)
+    print_state = StringProperty("printing")
     print_reason = StringProperty("")
+    print_text = StringProperty("")
+    can_reprint = BooleanProperty(False)
+
+    speaks_itself = True  # the spoken guidance needs the number, known only in show()
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._auto_home = Clock.create_trigger(self._go_home, AUTO_HOME_AFTER_PRINT_S)
-        App.get_running_app().core.events.subscribe("ticket_print", self._on_print_event)
-
-    speaks_itself = True  # the spoken guidance needs the number, known only in show()
-
-    def show(self, ticket: TicketInfo) -> None:
         app = App.get_running_app()
-        app.core.guide("help" if ticket.priority == "help" else "ticket", number=" ".join(ticket.number))
-        self.ticket = ticket
-        self.number = ticket.number
-        self.service = ticket.service_name(app.lang)
-        self.ahead = ticket.people_ahead
-        self.wait_minutes = math.ceil(ticket.estimated_wait_s / 60)
-        self.tracking_url = ticket.tracking_url
-        self.issued_at = ticket.issued_at.strftime("%H:%M %d/%m/%Y")
-        self._set_print_state(ticket.print_state, ticket.print_reason)
+        app.core.events.subscribe("ticket_print", lambda ticket_id, **_outcome: app.on_ui(self._printed, ticket_id))
 
-    def _on_print_event(self, ticket_id: str, state: PrintState, reason: str) -> None:
-        App.get_running_app().on_ui(self._apply_print_event, ticket_id, state, reason)
+    def show(self, ticket: Any) -> None:
+        """Show a ticket of this session: a :class:`TicketView`, or anything carrying the ticket's ``id``; the
+        screen asks the core for the ticket as it stands now (its print may have finished meanwhile)."""
+        app = App.get_running_app()
+        view = app.core.ticket_view(ticket.id) or (ticket if isinstance(ticket, TicketView) else None)
+        if view is None:
+            return
+        app.core.speak_ticket(view.id)
+        self._render(view)
 
-    def _apply_print_event(self, ticket_id: str, state: PrintState, reason: str) -> None:
-        if self.ticket is not None and self.ticket.id == ticket_id:
-            self._set_print_state(state, reason)
-
-    def _set_print_state(self, state: PrintState, reason: str) -> None:
-        self.print_state = state.value
-        self.print_reason = reason
+    def _render(self, view: TicketView) -> None:
+        self.ticket = view
+        self.number, self.service = view.number, view.service
+        self.ahead_text, self.wait_text, self.issued_text = view.ahead_text, view.wait_text, view.issued_text
+        self.tracking_url = view.tracking_url
+        self.print_state, self.print_reason, self.print_text = view.print_state, view.print_reason, view.print_text
+        self.can_reprint = view.can_reprint
         self._auto_home.cancel()
-        if state is PrintState.PRINTED:
+        if view.print_state == "printed":
             self._auto_home()
 
+    def _printed(self, ticket_id: str) -> None:
+        if self.ticket is not None and self.ticket.id == ticket_id:
+            view = App.get_running_app().core.ticket_view(ticket_id)
+            if view is not None:
+                self._render(view)
+
     def reprint(self) -> None:
-        if self.ticket is not None:
-            self._set_print_state(PrintState.PRINTING, "")
-            App.get_running_app().core.queue.reprint(self.ticket.id)
+        app = App.get_running_app()
+        if self.ticket is not None and self.can_reprint:
+            self.print_state, self.print_text = "printing", app.tr("ticket.printing", app.lang)
+            self.can_reprint = False
+            app.core.reprint_ticket(self.ticket.id)
 
     def _go_home(self, *_args: object) -> None:
         app = App.get_running_app()
