@@ -256,10 +256,15 @@ class FaultyServer:
                 threading.Thread(target=self._answer_late, args=(conn,), name="faulty-answer", daemon=True).start()
 
     def _answer_late(self, conn: Any) -> None:
-        head = b""
+        received = b""
         try:
-            while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):
-                head += chunk
+            while b"\r\n\r\n" not in received and (chunk := conn.recv(4096)):
+                received += chunk
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length and (chunk := conn.recv(4096)):  # all of it: unread bytes make close() reset
+                body += chunk
             if not self._stop.wait(self._answer_after):
                 conn.sendall(self._response)
         except OSError:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from backend.server import free_port
 from config.loader import ConfigError, load_config
 from devices.errors import DeviceNotFound
 from devices.escpos.render import render
@@ -22,7 +21,6 @@ from devices.sim.scanner import SimScanner, send_payload
 from kiosk.device_setup import (
     DeviceDraft,
     DeviceSetup,
-    StatusWatch,
     probe_scanner,
     save_device_sections,
     scan_summary,
@@ -33,7 +31,8 @@ from kiosk.device_setup import (
 )
 from kiosk.printing import PrintQueue
 from kiosk.tickets import printer_profile
-from tests.conftest import ROOT
+from kiosk.workers import SingleFlight
+from tests.support import ROOT, eventually
 
 SITE = '''# Hoàn Kiếm kiosk 1 — installed 2025-11-20
 data_dir = "/var/lib/kiosk"
@@ -155,9 +154,7 @@ def test_test_print_reaches_the_drafted_network_printer_and_reports_a_dead_one(k
         setup.change(printer=f"tcp:127.0.0.1:{sim.port}", paper_width_mm=58, profile="xprinter-xp58")
         assert outcome_of(setup) is None
         expected = render(sample_ticket(), printer_profile(setup.draft.applied_to(kiosk_config)))  # 58 mm, no cutter
-        deadline = time.monotonic() + 2
-        while len(sim.core.received) < len(expected) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: len(sim.core.received) >= len(expected), message="the whole sample ticket arrived")
         assert bytes(sim.core.received) == expected
     finally:
         sim.stop()
@@ -172,18 +169,18 @@ def test_test_print_of_the_printer_in_use_goes_through_the_live_queue(kiosk_conf
     assert len(live[0].jobs()) == 1
 
 
-def test_status_watch_runs_one_query_at_a_time():
+def test_status_queries_run_one_at_a_time():
     release, shown = threading.Event(), threading.Event()
     calls: list[int] = []
 
-    def slow_read() -> dict[str, str]:
+    def slow_read() -> None:
         calls.append(1)
         release.wait(2)
-        return {"printer": "offline", "scanner": "offline"}
+        shown.set()
 
-    watch = StatusWatch(slow_read, lambda _status: shown.set())
-    watch.request()
-    watch.request()  # a tick while the dead printer is still being asked: skipped
+    status = SingleFlight("device-status")
+    assert status.start(slow_read)
+    assert not status.start(slow_read)  # a tick while the dead printer is still being asked: skipped
     release.set()
     assert shown.wait(2) and calls == [1]
 
@@ -237,26 +234,21 @@ def test_devices_status_json_reports_both_devices_and_exits_1_when_one_is_not_re
     assert paper_out.returncode == 1 and json.loads(paper_out.stdout)["printer"]["status"] == "paper_out"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_devices_test_scan_with_another_scanner_prints_the_parsed_scan(tmp_path):
     port = free_port()
     run = subprocess.Popen([sys.executable, "main.py", "devices", "test-scan", "--set", f"data_dir={tmp_path}",
                             "--scanner", f"sim:127.0.0.1:{port}", "--timeout", "20"],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 15
-        while True:
+        def scanned() -> bool:
+            assert run.poll() is None, "test-scan ended before it listened"
             try:
                 send_payload("127.0.0.1", port, b"BK-251120-DEMO01\r\n")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and run.poll() is None, "test-scan never listened"
-                time.sleep(0.05)
+            except OSError:  # not listening yet
+                return False
+            return True
+
+        eventually(scanned, message="test-scan listening")
         out, err = run.communicate(timeout=20)
     finally:
         run.kill()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from config.loader import load_config
 from devices.sim.printer import set_fault
 from devices.sim.scanner import send_payload
 from kiosk.i18n import tr
-from tests.ui.test_shell import assert_not_blank
+from tests.support import assert_not_blank
 
 SITE_TEXT = '# written by the installer — keep this comment\n[kiosk]\nname = "Kiosk tầng 1"\n'
 
@@ -22,8 +20,10 @@ def open_maintenance(kiosk):
     for digit in "246810":
         kiosk.tap(keys[digit])
     kiosk.tap(kiosk.screen.ids.enter)
-    assert kiosk.screen.name == "maintenance"
-    return kiosk.screen
+    kiosk.until(lambda: kiosk.screen.name == "maintenance", "the maintenance screen")
+    screen = kiosk.screen
+    kiosk.until(lambda: screen.printer_options, "the detected devices")
+    return screen
 
 
 def choose(kiosk, setting, text: str) -> None:
@@ -33,13 +33,6 @@ def choose(kiosk, setting, text: str) -> None:
     option = next(w for w in spinner._dropdown.container.children if w.text == text)
     kiosk.tap(option)
     assert spinner.text == text
-
-
-def wait_until(kiosk, condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        kiosk.wait(0.05)
 
 
 @pytest.fixture
@@ -66,14 +59,14 @@ def test_test_print_then_save_a_new_paper_width_applies_it_without_restart(kiosk
     assert screen.printer_choice == "sim: · simulator" and screen.width_choice == "80"
     jobs_before = len(core.printer.jobs())
     kiosk.tap(screen.ids.test_print)
-    wait_until(kiosk, lambda: screen.message == tr("maint.print_ok", "vi"))
+    kiosk.until(lambda: screen.message == tr("maint.print_ok", "vi"))
     job = core.printer.jobs()[-1].read_bytes()
     assert len(core.printer.jobs()) == jobs_before + 1
     assert job.startswith(b"\x1b@") and b"\x1dV" in job  # initialise … cut
 
     choose(kiosk, screen.ids.paper_width, "58")
-    kiosk.tap(screen.ids.save)
-    assert screen.message == tr("maint.saved", "vi", path=str(site)), screen.message
+    kiosk.tap(screen.ids.save)  # written and applied on a worker
+    kiosk.until(lambda: screen.message == tr("maint.saved", "vi", path=str(site)), "the saved message")
     saved = load_config(site)
     assert saved.printer.paper_width_mm == 58 and saved.kiosk.name == "Kiosk tầng 1"
     assert "keep this comment" in site.read_text(encoding="utf-8")
@@ -84,9 +77,9 @@ def test_test_print_then_save_a_new_paper_width_applies_it_without_restart(kiosk
     assert rows["printer.paper_width_mm"] == "58"
 
     kiosk.tap(screen.ids.test_print)
-    wait_until(kiosk, lambda: len(core.printer.jobs()) == jobs_before + 2)
+    kiosk.until(lambda: len(core.printer.jobs()) == jobs_before + 2)
     assert core.printer.jobs()[-1].read_bytes() == render(sample_ticket(), printer_profile(core.config))
-    wait_until(kiosk, lambda: screen.message == tr("maint.print_ok", "vi"))
+    kiosk.until(lambda: screen.message == tr("maint.print_ok", "vi"))
     assert_not_blank(kiosk.screenshot("maintenance-devices"))
 
 
@@ -95,7 +88,7 @@ def test_test_scan_shows_the_parsed_payload_instead_of_acting_on_it(kiosk, site)
     kiosk.tap(screen.ids.test_scan)
     assert screen.message.startswith("Hãy đưa một mã QR")
     send_payload(*kiosk.app.core.scanner.address, b"000.00.13.H26-251120-0001\r\n")
-    wait_until(kiosk, lambda: "dossier" in screen.message)
+    kiosk.until(lambda: "dossier" in screen.message)
     assert kiosk.screen.name == "maintenance"  # not routed to the lookup screen
     assert "000.00.13.H26-251120-0001" in screen.message
     kiosk.screenshot("maintenance-test-scan")
@@ -107,8 +100,8 @@ def test_live_status_follows_the_printer_while_the_screen_is_open(kiosk, site):
     assert screen.printer_status == "ok"
     set_fault(core.config.spool_dir, "paper_out")
     try:
-        wait_until(kiosk, lambda: screen.printer_status == "paper_out", timeout=4)
+        kiosk.until(lambda: screen.printer_status == "paper_out", "the next status poll")
         assert screen.ids.printer.value == tr("status.paper_out", "vi")
     finally:
         set_fault(core.config.spool_dir, None)
-    wait_until(kiosk, lambda: screen.printer_status == "ok", timeout=4)
+    kiosk.until(lambda: screen.printer_status == "ok", "the next status poll")

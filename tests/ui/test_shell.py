@@ -7,19 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image, ImageStat
 
 from kiosk.i18n import tr
-from tests.conftest import ROOT
-from tests.ui.conftest import SCREENSHOTS
-
-
-def assert_not_blank(path) -> None:
-    image = Image.open(path).convert("L")
-    assert image.size[0] > 100
-    spread = ImageStat.Stat(image).stddev[0]
-    colours = len(image.getcolors(maxcolors=1 << 16) or range(1 << 16))
-    assert spread > 10 and colours > 20, f"{path.name} looks blank (stddev {spread:.1f}, {colours} colours)"
+from tests.support import ROOT, FakeClock, assert_not_blank
+from tests.ui.driver import SCREENSHOTS
 
 
 def test_home_shows_the_four_tasks_in_vietnamese(kiosk):
@@ -51,13 +42,12 @@ def test_idle_warning_then_reset_to_home_wipes_session(kiosk):
     kiosk.app.go("pin")
     kiosk.app.core.session.data["cccd"] = "001099012345"
     kiosk.clock.advance(kiosk.app.core.config.session.idle_warning_s + 1)
-    kiosk.wait(0.4)
     overlay = kiosk.app.idle_overlay
-    assert overlay.opacity == 1 and overlay.seconds > 0
+    kiosk.until(lambda: overlay.opacity == 1, "the idle warning")  # the next UI tick reads the moved clock
+    assert overlay.seconds > 0
     kiosk.screenshot("idle-warning")
     kiosk.clock.advance(kiosk.app.core.config.session.idle_reset_s)
-    kiosk.wait(0.4)
-    assert kiosk.screen.name == "home"
+    kiosk.until(lambda: kiosk.screen.name == "home", "the reset to the home screen")
     assert kiosk.app.core.session.data == {}
     assert overlay.opacity == 0
 
@@ -65,27 +55,54 @@ def test_idle_warning_then_reset_to_home_wipes_session(kiosk):
 def test_more_time_dismisses_the_warning(kiosk):
     kiosk.app.go("pin")
     kiosk.clock.advance(kiosk.app.core.config.session.idle_warning_s + 2)
-    kiosk.wait(0.4)
+    kiosk.until(lambda: kiosk.app.idle_overlay.opacity == 1, "the idle warning")
     more_time = next(w for w in kiosk.app.idle_overlay.walk() if getattr(w, "text", "") == tr("idle.more_time", "vi"))
     kiosk.tap(more_time)
-    kiosk.wait(0.4)
-    assert kiosk.app.idle_overlay.opacity == 0
+    kiosk.until(lambda: kiosk.app.idle_overlay.opacity == 0, "the warning to close")
     assert kiosk.screen.name == "pin"
 
 
 def test_hidden_corner_hold_opens_pin_pad_and_wrong_pin_says_attempts_left(kiosk):
     corner = next(w for w in kiosk.app.root.children if type(w).__name__ == "HiddenCorner")
-    kiosk.hold(corner, 3.3)
-    assert kiosk.screen.name == "pin"
+    kiosk.hold(corner, until=lambda: kiosk.screen.name == "pin")
     pin = kiosk.screen
     keys = {w.text: w for w in pin.ids["keys"].children}
     for digit in "1111":
         kiosk.tap(keys[digit])
     assert pin.entered == "1111"
-    kiosk.tap(pin.ids.enter)
-    assert "Sai mã PIN" in pin.message
+    kiosk.tap(pin.ids.enter)  # checked on a worker: the answer shows when it comes
+    kiosk.until(lambda: "Sai mã PIN" in pin.message, "the wrong-PIN message")
     assert kiosk.screen.name == "pin"
     kiosk.screenshot("pin-wrong")
+
+
+def test_a_double_tap_on_enter_checks_the_pin_once(kiosk):
+    from kivy.tests.common import UnitTestTouch
+
+    kiosk.app.go("pin")
+    kiosk.frames(2)
+    pin = kiosk.screen
+    keys = {w.text: w for w in pin.ids["keys"].children}
+
+    def enter(digits: str, taps: int) -> str:
+        for digit in digits:
+            kiosk.tap(keys[digit])
+        x, y = pin.ids.enter.to_window(*pin.ids.enter.center)
+        for _ in range(taps):  # no frame between the taps: the first answer cannot have arrived
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+        kiosk.until(lambda: pin.message, "the PIN's answer")
+        answer, pin.message = pin.message, ""
+        return answer
+
+    first = enter("1111", taps=1)
+    attempts_left = int("".join(ch for ch in first if ch.isdigit()))
+    assert enter("2222", taps=2) == tr("pin.wrong", "vi", attempts=attempts_left - 1)  # one attempt, not two
+    for digit in "246810":  # the right PIN resets the count for the tests after this one
+        kiosk.tap(keys[digit])
+    kiosk.tap(pin.ids.enter)
+    kiosk.until(lambda: kiosk.screen.name == "maintenance", "the maintenance screen")
 
 
 def test_right_pin_opens_maintenance_with_masked_config(kiosk):
@@ -96,11 +113,11 @@ def test_right_pin_opens_maintenance_with_masked_config(kiosk):
     for digit in "246810":
         kiosk.tap(keys[digit])
     kiosk.tap(pin.ids.enter)
-    assert kiosk.screen.name == "maintenance"
+    kiosk.until(lambda: kiosk.screen.name == "maintenance", "the maintenance screen")
     rows = dict((row["key"], row["value"]) for row in kiosk.screen.config_rows)
     assert rows["technician.pin_hash"] == "••••••"
     assert rows["printer.kind"] == "sim"
-    assert kiosk.screen.printer_status == "ok"
+    kiosk.until(lambda: kiosk.screen.printer_status == "ok", "the printer's status")
     assert_not_blank(kiosk.screenshot("maintenance"))
     kiosk.tap(kiosk.screen.ids.exit)
     assert kiosk.screen.name == "home"
@@ -133,8 +150,8 @@ def test_watchdog_is_fed_by_the_ui_loop_and_stops_when_it_freezes(kiosk, tmp_pat
     sock.bind(str(path))
     sock.setblocking(False)
     monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-    kiosk.app.core.watchdog = Watchdog(min_interval_s=0.1)
-    kiosk.wait(0.6)  # UI loop running: its ticks feed the watchdog
+    watchdog_clock = FakeClock()
+    kiosk.app.core.watchdog = Watchdog(min_interval_s=5.0, clock=watchdog_clock)
 
     def drain() -> list[bytes]:
         out = []
@@ -144,11 +161,10 @@ def test_watchdog_is_fed_by_the_ui_loop_and_stops_when_it_freezes(kiosk, tmp_pat
             except BlockingIOError:
                 return out
 
-    assert b"WATCHDOG=1" in drain()
-    import time as _time
-
-    _time.sleep(0.6)  # UI loop frozen: no frames, no ticks
+    kiosk.until(lambda: b"WATCHDOG=1" in drain(), "a ping from the UI loop's tick")
+    watchdog_clock.advance(60)  # UI loop frozen: a minute passes without a frame, so without a tick
     assert drain() == []
+    kiosk.until(lambda: b"WATCHDOG=1" in drain(), "a ping once frames run again")
     sock.close()
 
 
@@ -163,7 +179,7 @@ def test_accessibility_button_cycles_large_text_and_high_contrast_and_resets_for
     assert_not_blank(kiosk.screenshot("home-large-text"))
     kiosk.tap(kiosk.screen.ids.a11y)
     assert kiosk.app.theme is HIGH_CONTRAST
-    kiosk.wait(0.2)
+    kiosk.frames(3)
     greeting = next(w for w in kiosk.screen.walk() if getattr(w, "text", "") == "Xin chào! Bạn cần làm gì hôm nay?")
     assert tuple(greeting.color) == HIGH_CONTRAST.text
     assert_not_blank(kiosk.screenshot("home-high-contrast"))
@@ -171,5 +187,4 @@ def test_accessibility_button_cycles_large_text_and_high_contrast_and_resets_for
     kiosk.frames(3)
     assert_not_blank(kiosk.screenshot("survey-high-contrast"))
     kiosk.app.go_home()
-    kiosk.wait(0.2)
-    assert kiosk.app.theme is STANDARD and kiosk.app.text_scale == 1.0
+    kiosk.until(lambda: kiosk.app.theme is STANDARD and kiosk.app.text_scale == 1.0, "the standard look again")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.test_shell import assert_not_blank
+from tests.support import assert_not_blank
 
 
 def test_rating_with_reasons_is_stored_and_the_kiosk_thanks_and_goes_home(kiosk, monkeypatch):
@@ -21,12 +21,12 @@ def test_rating_with_reasons_is_stored_and_the_kiosk_thanks_and_goes_home(kiosk,
     assert_not_blank(kiosk.screenshot("survey"))
     before = len(kiosk.app.core.survey.undelivered())
     kiosk.tap(survey.ids.send)
+    kiosk.until(lambda: survey.thanked, "the thank-you")  # shown once the answer is stored (on a worker)
     rows = kiosk.app.core.survey.undelivered()
     assert len(rows) == before + 1
     assert rows[-1]["score"] == 4 and rows[-1]["reasons"] == '["kiosk_easy", "wait_time"]'
-    assert survey.thanked
-    kiosk.wait(0.5)
-    assert kiosk.screen.name == "home"
+    assert survey.thanks == "Cảm ơn bạn đã góp ý!"
+    kiosk.until(lambda: kiosk.screen.name == "home", "the way home after the thanks")
 
 
 def test_send_without_a_score_stores_nothing(kiosk):
@@ -44,14 +44,15 @@ def test_rating_right_after_a_ticket_is_filed_against_its_service(kiosk, monkeyp
     from screens.queue import take_ticket
 
     assert take_ticket("CT", None, lambda message: None)
-    assert kiosk.screen.name == "ticket"
+    kiosk.until(lambda: kiosk.screen.name == "ticket", "the ticket screen")
     kiosk.tap(kiosk.screen.ids.rate)
     survey = kiosk.screen
     assert survey.name == "survey" and (survey.kind, survey.service) == ("ticket", "CT")
     kiosk.tap(list(reversed(survey.ids.faces.children))[4])
     kiosk.tap(survey.ids.send)
+    kiosk.until(lambda: survey.thanked, "the thank-you")
     last = kiosk.app.core.survey.undelivered()[-1]
     assert (last["score"], last["kind"], last["service"]) == (5, "ticket", "CT")
-    kiosk.wait(0.5)
+    kiosk.until(lambda: kiosk.screen.name == "home", "the way home after the thanks")
     kiosk.tap(kiosk.screen.ids.survey)  # from home: the centre as a whole again
     assert (kiosk.screen.kind, kiosk.screen.service) == ("standalone", "")
