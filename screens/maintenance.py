@@ -51,6 +51,7 @@ class MaintenanceScreen(Screen):
     scanner_serial = BooleanProperty(False)
     message = StringProperty("")
     site_path = StringProperty("")
+    setup_ready = BooleanProperty(False)  # this visit's detection answered: the choices are the running devices
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -71,7 +72,7 @@ class MaintenanceScreen(Screen):
     def on_pre_enter(self, *_args: object) -> None:
         app = App.get_running_app()
         self.message = ""
-        self.printer_options, self.scanner_options, self.profile_options = [], [], []  # until detection answers
+        self.setup_ready = False
         self._detecting.start()
         app.core.open_device_setup()
         self.refresh()
@@ -118,6 +119,7 @@ class MaintenanceScreen(Screen):
             self.site_path = setup.site_path
         finally:
             self._showing_setup = False
+        self.setup_ready = True
 
     def _choice_changed(self, _screen: object, _value: str) -> None:
         if self._showing_setup:

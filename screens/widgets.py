@@ -6,7 +6,7 @@ serves 1080×1920, 1920×1080 and 768×1366 without a target dropping below ~15 
 
 from __future__ import annotations
 
-import io
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,9 +18,11 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.relativelayout import RelativeLayout
+from kivy.uix.spinner import Spinner
 from kivy.uix.widget import Widget
 
 HOLD_TO_OPEN_S = 3.0
+QR_BOX = 8  # texture pixels per QR module: sharp when the view scales it down
 
 
 def value_of(mapping: Mapping[str, Any], key: str, default: Any = "") -> Any:
@@ -75,6 +77,26 @@ class Ticker(RelativeLayout):
         anim.start(self)
 
 
+class LazySpinner(Spinner):
+    """A drop-down that makes its option buttons when it opens, not each time its values change.
+
+    Kivy's Spinner builds one widget per value as soon as ``values`` is set; the maintenance screen sets six lists
+    at once when detection answers, which is tens of milliseconds of widget building in one UI callback. Built on
+    opening, each list costs that only when a technician opens it.
+    """
+
+    _options_stale = True
+
+    def _update_dropdown(self, *_args: object) -> None:
+        self._options_stale = True
+
+    def on_is_open(self, instance: Spinner, value: bool) -> None:
+        if value and self._options_stale:
+            self._options_stale = False
+            super()._update_dropdown()
+        super().on_is_open(instance, value)
+
+
 class HiddenCorner(Widget):
     """Press and hold for :data:`HOLD_TO_OPEN_S` seconds to open the technician PIN pad."""
 
@@ -98,7 +120,11 @@ class HiddenCorner(Widget):
 
 
 class QRView(Image):
-    """Shows ``data`` as a QR code, drawn with sharp modules at any size."""
+    """Shows ``data`` as a QR code, drawn with sharp modules at any size.
+
+    The modules are computed on a worker thread: qrcode is pure Python (and its first use is an import), tens of
+    milliseconds the UI thread must not spend. The UI thread only uploads the finished picture as a texture.
+    """
 
     data = StringProperty("")
 
@@ -106,15 +132,25 @@ class QRView(Image):
         if not self.data:
             self.texture = None
             return
-        import qrcode
-        from kivy.core.image import Image as CoreImage
+        threading.Thread(target=self._encode, args=(self.data,), name="qr-encode", daemon=True).start()
 
-        code = qrcode.QRCode(border=2, box_size=8)
-        code.add_data(self.data)
+    def _encode(self, data: str) -> None:
+        import qrcode
+
+        code = qrcode.QRCode(border=2)
+        code.add_data(data)
         code.make(fit=True)
-        buffer = io.BytesIO()
-        code.make_image().convert("RGB").save(buffer, "png")
-        buffer.seek(0)
-        texture = CoreImage(buffer, ext="png").texture
+        light, dark = b"\xff\xff\xff\xff" * QR_BOX, b"\x00\x00\x00\xff" * QR_BOX
+        rows = [b"".join(dark if module else light for module in row) * QR_BOX for row in code.get_matrix()]
+        pixels = b"".join(reversed(rows))  # textures fill from the bottom row up
+        Clock.schedule_once(lambda _dt: self._show(data, len(rows) * QR_BOX, pixels), 0)
+
+    def _show(self, data: str, size: int, pixels: bytes) -> None:
+        if data != self.data:  # the code changed while this one was being drawn
+            return
+        from kivy.graphics.texture import Texture
+
+        texture = Texture.create(size=(size, size), colorfmt="rgba")
+        texture.blit_buffer(pixels, colorfmt="rgba", bufferfmt="ubyte")
         texture.mag_filter = "nearest"
         self.texture = texture

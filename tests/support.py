@@ -281,3 +281,55 @@ class FaultyServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+class SlowLink:
+    """A relay on 127.0.0.1 to a working server that holds each piece of the server's replies for ``delay``
+    seconds: a slow network in front of a healthy server (every answer comes, late; none times out)."""
+
+    def __init__(self, upstream: str, delay: float) -> None:
+        import socket
+
+        host, _, port = upstream.removeprefix("http://").partition(":")
+        self._upstream, self._delay = (host, int(port)), delay
+        self._stop = threading.Event()
+        self._sockets: list[Any] = []
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, name="slow-link", daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while not self._stop.is_set():
+            try:
+                client, _addr = self._sock.accept()
+                server = socket.create_connection(self._upstream)
+            except OSError:
+                return
+            self._sockets += [client, server]
+            threading.Thread(target=self._pipe, args=(client, server, 0.0), name="slow-link-up", daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, self._delay), name="slow-link-down",
+                             daemon=True).start()
+
+    def _pipe(self, source: Any, target: Any, delay: float) -> None:
+        try:
+            while chunk := source.recv(65536):
+                if delay and self._stop.wait(delay):
+                    return
+                target.sendall(chunk)
+            target.shutdown(1)  # SHUT_WR: the other side sees the end of this direction
+        except OSError:
+            pass  # one side went away: the relay ends with it
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+        for sock in self._sockets:
+            sock.close()
+
+    def __enter__(self) -> SlowLink:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

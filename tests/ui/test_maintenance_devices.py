@@ -22,7 +22,7 @@ def open_maintenance(kiosk):
     kiosk.tap(kiosk.screen.ids.enter)
     kiosk.until(lambda: kiosk.screen.name == "maintenance", "the maintenance screen")
     screen = kiosk.screen
-    kiosk.until(lambda: screen.printer_options, "the detected devices")
+    kiosk.until(lambda: screen.setup_ready, "the detected devices")
     return screen
 
 
