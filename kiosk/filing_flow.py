@@ -12,6 +12,7 @@ receipt listing all codes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from contracts.workdays import add_working_days
 from kiosk.backend_client import BackendClient, BackendError
 from kiosk.catalogue import Catalogue
 from kiosk.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 # CCCD QR field → the applicant fields it fills (the forms use these names for the person filing).
 CCCD_FIELDS = {"name": "applicant_name", "id": "applicant_id", "dob": "applicant_dob",
@@ -175,8 +178,8 @@ class FilingFlow:
 
         Only the checks run on the caller's (the UI) thread: the outbox commit writes to disk and delivery to the
         network. The outcome arrives as a ``filing`` event with ``receipt`` (a :class:`FilingReceipt`), or as a
-        ``filing_refused`` event with ``reason`` ``"storage_full"`` when the disk refused the commit (nothing was
-        filed, so no receipt may be printed).
+        ``filing_refused`` event when the commit failed — ``reason`` ``"storage_full"`` for a full disk,
+        ``"save_failed"`` for any other fault — nothing was filed, so no receipt may be printed.
         """
         problems = self.errors()
         if not consent:
@@ -195,15 +198,18 @@ class FilingFlow:
               applicant: str) -> None:
         """Worker: the whole bundle into the outbox (or nothing), then deliver and print; one outcome event."""
         receipt: FilingReceipt | None = None
+        refused = "save_failed"
         try:
             refs = self._outbox.add_all(list(zip(keys, bodies)))
             receipt = self._deliver_and_print(procedures, keys, refs, applicant)
         except StorageFull:
-            pass  # logged by the outbox; the citizen is told that nothing was filed
+            refused = "storage_full"  # logged by the outbox; the citizen is told that nothing was filed
+        except Exception as exc:  # noqa: BLE001 — a damaged outbox, a bug: the citizen must not wait forever
+            log.error("filing: the dossier could not be saved: %s", type(exc).__name__)
         finally:
             self._submitting.release()  # before the outcome: whoever hears it may file again at once
         if receipt is None:
-            self._publish("filing_refused", reason="storage_full")
+            self._publish("filing_refused", reason=refused)
         else:
             self._publish("filing", receipt=receipt)
 

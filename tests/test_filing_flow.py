@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import queue
+import sqlite3
 
 import pytest
 
@@ -416,10 +417,18 @@ def test_back_from_the_first_question_returns_to_where_filing_started(wizard):
         wizard.do("format_disk")
 
 
-def test_a_full_disk_at_filing_says_nothing_was_filed(tmp_path, backend, catalogue, kiosk_config):
+@pytest.mark.parametrize(("fault", "reason", "shown"), [
+    (StorageFull(errno.ENOSPC, "outbox: the storage refused the write (ENOSPC)"), "storage_full",
+     "Kiosk tạm thời không lưu được hồ sơ (bộ nhớ đầy). Hồ sơ chưa được nộp."),
+    (sqlite3.DatabaseError("database disk image is malformed"), "save_failed",
+     "Kiosk gặp lỗi khi lưu hồ sơ. Hồ sơ chưa được nộp."),
+])
+def test_a_failed_save_at_filing_says_nothing_was_filed(tmp_path, backend, catalogue, kiosk_config, fault, reason,
+                                                        shown):
+    """GIVEN an outbox that refuses the commit WHEN the citizen submits THEN the review says nothing was filed."""
     class FullOutbox(Outbox):
         def add_all(self, items, kind="dossier"):
-            raise StorageFull(errno.ENOSPC, "outbox: the storage refused the write (ENOSPC)")
+            raise fault
 
     h = Harness(tmp_path, backend.url, backend.token, kiosk_config, outbox=FullOutbox(tmp_path / "o.db", "K01"))
     try:
@@ -432,8 +441,8 @@ def test_a_full_disk_at_filing_says_nothing_was_filed(tmp_path, backend, catalog
         wizard.answer("0912345678")
         wizard.toggle_consent()
         assert wizard.submit().state == "sending"
-        assert h.events.get(timeout=15) == ("filing_refused", {"reason": "storage_full"}) and h.printed == []
+        assert h.events.get(timeout=15) == ("filing_refused", {"reason": reason}) and h.printed == []
         refused = eventually(lambda: (view := wizard.view()).state == "review" and view)
-        assert refused.message.startswith("Kiosk tạm thời không lưu được hồ sơ (bộ nhớ đầy). Hồ sơ chưa được nộp.")
+        assert refused.message.startswith(shown)
     finally:
         h.close()
