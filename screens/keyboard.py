@@ -20,6 +20,7 @@ LAYOUTS: dict[str, list[str]] = {
     "numeric": ["123", "456", "789", "/0⌫"],
 }
 SPECIAL = {"⇧": "shift", "⌫": "backspace", "␣": "space"}
+WIDE = {"⇧": 1.5, "⌫": 1.5}  # their labels are words ("Chữ hoa", "Xoá"): a letter key's width would wrap them
 MAX_LENGTH = 200
 
 
@@ -49,7 +50,7 @@ class OnScreenKeyboard(BoxLayout):
         for row in LAYOUTS[self.mode]:
             line = BoxLayout(spacing=self.spacing, size_hint_y=None)
             for key in row:
-                button = KeyButton(key=key, text=self._label(key))
+                button = KeyButton(key=key, text=self._label(key), size_hint_x=WIDE.get(key, 1.0))
                 button.bind(on_release=lambda b: self.press(b.key))
                 line.add_widget(button)
             line.height = button.height
