@@ -60,7 +60,6 @@ from kiosk.tickets import printer_profile
 from kiosk.view_models.lookup import booking_outcome, lookup_view
 from kiosk.view_models.queue import (
     PriorityOption,
-    ServiceList,
     TicketOutcome,
     TicketView,
     priority_options,
@@ -411,10 +410,6 @@ class KioskCore:
             self.report_error("queue", exc)
             items = []
         self.events.publish("services", services=service_list(items, self.language))
-
-    def services_now(self) -> ServiceList:
-        """The service list read here and now: for the CLI and tests, never the UI thread (it may block)."""
-        return service_list(self.queue.services(), self.language)
 
     def priority_options(self) -> tuple[PriorityOption, ...]:
         return priority_options(self.queue.priority_codes(), self.language)

@@ -36,10 +36,6 @@ class Lane:
         """Queue ``job(*args)``; returns at once."""
         self._jobs.put((job, args))
 
-    def idle(self) -> bool:
-        """Nothing queued (a job may still be running); for tests and shutdown."""
-        return self._jobs.unfinished_tasks == 0
-
     def _run(self) -> None:
         while (item := self._jobs.get()) is not _STOP:
             job, args = item
@@ -47,8 +43,6 @@ class Lane:
                 job(*args)
             except Exception:  # noqa: BLE001 — one bad job must not stop the lane for every later one
                 log.exception("job on the %s lane failed", self.name)
-            finally:
-                self._jobs.task_done()
 
     def close(self, timeout: float = 2.0) -> None:
         self._jobs.put(_STOP)

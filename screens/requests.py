@@ -71,10 +71,6 @@ class TicketDesk:
         events.subscribe("ticket_requested", lambda request: app.on_ui(self._requested, request))
         events.subscribe("ticket", lambda outcome: app.on_ui(self._answered, outcome))
 
-    @property
-    def busy(self) -> bool:
-        return self._pending.active
-
     def take(self, ask: Callable[[KioskCore], int | None], refused: Callable[[str], None]) -> bool:
         """Ask the core for a ticket with ``ask(core)``; ``refused`` gets the reason, in the citizen's language,
         when none is issued. False (nothing asked) while another ticket request is in flight."""
