@@ -12,15 +12,9 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import tr
 from kiosk.telex import TelexEngine
+from screens.keyboard_layouts import LAYOUTS, SPECIAL, WIDE
 from screens.widgets import KioskButton
 
-LAYOUTS: dict[str, list[str]] = {
-    "telex": ["1234567890", "qwertyuiop", "asdfghjkl", "⇧zxcvbnm⌫", "␣"],
-    "code": ["1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM.⌫", "␣"],
-    "numeric": ["123", "456", "789", "/0⌫"],
-}
-SPECIAL = {"⇧": "shift", "⌫": "backspace", "␣": "space"}
-WIDE = {"⇧": 1.5, "⌫": 1.5}  # their labels are words ("Chữ hoa", "Xoá"): a letter key's width would wrap them
 MAX_LENGTH = 200
 
 

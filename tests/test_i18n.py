@@ -41,7 +41,7 @@ def test_font_has_every_literal_glyph_of_the_screens():
     """Symbols written straight into kv files or screen code must exist in the font too (□ boxes otherwise)."""
     import re
 
-    from screens.keyboard import LAYOUTS, SPECIAL
+    from screens.keyboard_layouts import LAYOUTS, SPECIAL
 
     cmap = TTFont(FONT_DIR / "NotoSans-Bold.ttf").getBestCmap()
     screens = LOCALE_DIR.parent.parent / "screens"

@@ -16,9 +16,14 @@ from tests.ui.driver import KioskDriver
 
 @pytest.fixture(scope="session")
 def _app(tmp_path_factory):
+    import sys
+
     from config.loader import load_config
     from screens.kivy_env import prepare_kivy
 
+    # Kivy fixes its window size when first imported: a test that imported it earlier in this process would leave
+    # the app at Kivy's default size, and the size assertions below would fail far from the cause.
+    assert "kivy" not in sys.modules, "a test imported Kivy before the UI fixture: import only Kivy-free modules"
     data = tmp_path_factory.mktemp("kiosk-data")
     config = load_config(None, [f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0",
                                 f"voice.output=file:{data / 'voice'}", 'voice.quiet_hours=""'])
