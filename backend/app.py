@@ -38,7 +38,9 @@ INFO = {"title": "Public-service kiosk reference backend", "version": "0.1.0",
 class BackendSettings:
     bank_bin: str = "970415"
     bank_account: str = "113000006868"
-    payment_secret: str = "demo-payment-secret"
+    # HMAC-SHA256 key the bank signs payment callbacks with (BACKEND_PAYMENT_SECRET). No default: a secret written
+    # in the code is a secret everyone has, so without one every callback is refused.
+    payment_secret: str | None = None
     content_db: str = ":memory:"  # SQLite file keeping published content bundles
     fleet_db: str = ":memory:"  # SQLite file keeping each kiosk's last heartbeat and the admin pages' sessions
     survey_db: str = ":memory:"  # SQLite file keeping satisfaction survey answers

@@ -46,10 +46,14 @@ class NewKiosk(BaseModel):
     kiosk_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
-def bank_signature(secret: str) -> Any:
-    """Refuse (401) a callback body whose HMAC-SHA256 under ``secret`` is not the X-Signature header."""
+def bank_signature(secret: str | None) -> Any:
+    """Refuse (401) a callback body whose HMAC-SHA256 under ``secret`` is not the X-Signature header, and every
+    callback when no secret is configured."""
 
     def check(request: Request, raw: bytes) -> None:
+        if not secret:
+            raise Refused(401, "payments_not_configured", "this backend has no bank callback secret "
+                                                          "(set BACKEND_PAYMENT_SECRET)")
         expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest().encode()
         # headers arrive as latin-1 text: compare bytes, as compare_digest refuses non-ASCII text
         if not hmac.compare_digest(expected, request.headers.get("x-signature", "").encode("latin-1")):
@@ -58,7 +62,8 @@ def bank_signature(secret: str) -> Any:
     return check
 
 
-def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str, payment_secret: str) -> list[Endpoint]:
+def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str,
+                    payment_secret: str | None) -> list[Endpoint]:
     async def procedures(_call: Call) -> Response:
         return JSONResponse({"procedures": store.procedures(), "life_events": store.life_events()})
 

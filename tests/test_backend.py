@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import secrets
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import sys
 import httpx
 import pytest
 
+from backend.app import BackendSettings
 from backend.server import start_in_thread
 from contracts.text import mask_name
 from contracts.workdays import add_working_days, is_working_day
@@ -23,9 +25,13 @@ from tests.support import ROOT, dossier_body
 DEMO = "000.00.13.H26-251120-000"
 
 
+PAYMENT_SECRET = secrets.token_hex(16)  # what the bank and this backend share (BACKEND_PAYMENT_SECRET)
+
+
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
-    running = start_in_thread(tmp_path_factory.mktemp("backend") / "backend.db")
+    running = start_in_thread(tmp_path_factory.mktemp("backend") / "backend.db",
+                              settings=BackendSettings(payment_secret=PAYMENT_SECRET))
     yield running
     running.stop()
 
@@ -67,10 +73,32 @@ def test_payment_qr_for_an_unpaid_fee_and_the_signed_bank_callback(client, backe
     body = json.dumps({"code": dossier["code"]}).encode()
     bad = httpx.post(f"{backend.url}/api/payments/callback", content=body, headers={"X-Signature": "0" * 64})
     assert bad.status_code == 401
-    signature = hmac.new(b"demo-payment-secret", body, hashlib.sha256).hexdigest()
+    forged = hmac.new(b"demo-payment-secret", body, hashlib.sha256).hexdigest()  # the constant main once shipped
+    assert httpx.post(f"{backend.url}/api/payments/callback", content=body,
+                      headers={"X-Signature": forged}).status_code == 401
+    signature = hmac.new(PAYMENT_SECRET.encode(), body, hashlib.sha256).hexdigest()
     good = httpx.post(f"{backend.url}/api/payments/callback", content=body, headers={"X-Signature": signature})
     assert good.status_code == 200 and client.dossier_status(dossier["code"])["paid"] is True
     assert client.payment(dossier["code"])["vietqr"] is None
+
+
+def test_without_a_payment_secret_every_bank_callback_is_refused(tmp_path):
+    """GIVEN a backend started without BACKEND_PAYMENT_SECRET WHEN a callback arrives, signed with any key,
+    THEN it is refused (401) and the dossier stays unpaid: no secret has a default."""
+    running = start_in_thread(tmp_path / "backend.db")
+    try:
+        client = BackendClient(running.url, running.token, timeout_s=3)
+        code = client.submit("kiosk-nosecret-1", dossier_body("HT05"))["code"]
+        body = json.dumps({"code": code}).encode()
+        for key in (b"", b"demo-payment-secret"):
+            signature = hmac.new(key, body, hashlib.sha256).hexdigest()
+            refused = httpx.post(f"{running.url}/api/payments/callback", content=body,
+                                 headers={"X-Signature": signature})
+            assert (refused.status_code, refused.json()["error"]) == (401, "payments_not_configured")
+        assert client.dossier_status(code)["paid"] is False
+        client.close()
+    finally:
+        running.stop()
 
 
 def test_booking_check_in_once(client):

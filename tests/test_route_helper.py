@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from backend.app import BackendSettings
 from backend.app import create_app as create_backend
 from backend.store import BackendStore
 from contracts.http import Call, Endpoint, HttpStyle, RawBody, Refused, Role, bind, bind_all, refusal
@@ -193,7 +194,8 @@ def backend_app():
     store = BackendStore(":memory:")
     store.seed()
     store.add_token("admin", None, ADMIN_TOKEN)
-    return store, create_backend(store), store.add_token("kiosk", "K01")
+    return store, create_backend(store, BackendSettings(payment_secret="bank-shared-secret")), store.add_token(
+        "kiosk", "K01")
 
 
 @pytest.fixture(scope="module")

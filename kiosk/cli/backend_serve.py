@@ -7,6 +7,7 @@ kiosk (``tests/test_server_imports.py`` checks the running process).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def run_serve(args: argparse.Namespace) -> int:
         store.add_token("admin", None, args.admin_token)
     print(f"Reference backend on http://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {args.db}",
           file=sys.stderr)
-    settings = BackendSettings.beside(Path(args.db), signing_key=signing_key)
+    payment_secret = os.environ.get("BACKEND_PAYMENT_SECRET") or None
+    if payment_secret is None:
+        print("BACKEND_PAYMENT_SECRET is not set: bank payment callbacks are refused", file=sys.stderr)
+    settings = BackendSettings.beside(Path(args.db), signing_key=signing_key, payment_secret=payment_secret)
     uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning")
     return 0
