@@ -276,14 +276,21 @@ def step(wizard, intent: str, *args) -> StepPage:
     return page
 
 
-def to_household_question(wizard) -> StepPage:
-    """Đăng ký thường trú with the applicant from their card, up to "household members: add another?"."""
-    wizard.open_procedure("CT01")
+def past_the_applicant(wizard, procedure: str):
+    """``procedure``'s form with the applicant from their card and a phone number: the page after the phone."""
+    wizard.open_procedure(procedure)
     wizard.start_form()
     wizard.scan(parse_payload(CCCD.encode()))
     for _ in range(4):  # name, ID, date of birth, address: filled from the card
         wizard.next()
-    return step(wizard, "answer", "0912345678")
+    return wizard.do("answer", "0912345678").page
+
+
+def to_household_question(wizard) -> StepPage:
+    """Đăng ký thường trú up to "household members: add another?"."""
+    page = past_the_applicant(wizard, "CT01")
+    assert isinstance(page, StepPage), page
+    return page
 
 
 def test_catalogue_tiles_and_a_life_event_filed_as_one_bundle(wizard, harness):
@@ -356,12 +363,7 @@ def test_questions_have_labels_hints_errors_and_back_walks_through_them(wizard, 
 
 
 def test_review_marks_problems_then_needs_consent_then_files_and_shows_the_receipt(wizard, harness):
-    wizard.open_procedure("HT05")
-    wizard.start_form()
-    wizard.scan(parse_payload(CCCD.encode()))
-    for _ in range(4):
-        wizard.next()
-    wizard.answer("0912345678")
+    past_the_applicant(wizard, "HT05")
     wizard.answer("1")
     wizard.next()
     harness.flow.values["copies"] = 11  # e.g. a limit lowered by a catalogue update since it was answered
@@ -433,12 +435,7 @@ def test_a_failed_save_at_filing_says_nothing_was_filed(tmp_path, backend, catal
     h = Harness(tmp_path, backend.url, backend.token, kiosk_config, outbox=FullOutbox(tmp_path / "o.db", "K01"))
     try:
         wizard = h.wizard(catalogue)
-        wizard.open_procedure("CT05")
-        wizard.start_form()
-        wizard.scan(parse_payload(CCCD.encode()))
-        for _ in range(4):
-            wizard.next()
-        wizard.answer("0912345678")
+        past_the_applicant(wizard, "CT05")
         wizard.toggle_consent()
         assert wizard.submit().state == "sending"
         assert h.events.get(timeout=15) == ("filing_refused", {"reason": reason}) and h.printed == []
