@@ -117,12 +117,13 @@ def test_sender_thread_delivers_when_the_backend_comes_back(tmp_path, store):
     url, stop = serve(store)
     current["client"] = BackendClient(url, token, timeout_s=2)
     try:
-        eventually(lambda: outbox.find(ref)["state"] == "delivered", message="the sender delivered the item")
+        # the callback comes after the row is marked: wait for both, or close() races the sender's last step
+        eventually(lambda: delivered == [1], message="the sender delivered the item and said so")
+        assert outbox.find(ref)["state"] == "delivered"
     finally:
         outbox.close()
         current["client"].close()
         stop()
-    assert delivered == [1]
 
 
 def test_rejected_items_go_to_dead_letters_and_can_be_retried(tmp_path, store):

