@@ -11,6 +11,9 @@
     POST /api/payments/callback          the bank, signing the raw body (HMAC-SHA256 hex in X-Signature)
     POST /api/bookings/{code}/checkin    kiosk token · 404 · 409 {"error": "used" | "too_early" | "too_late"}
     POST /api/admin/kiosks               admin token; body: :class:`NewKiosk`; 201 {"kiosk_id", "token"}
+
+Every code (path, callback body, ``linked_to``) is made canonical on the way in (``contracts.codes``), so
+``bk-…`` and ``BK-…`` are the same booking to the look-up and to the update alike.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from backend.store import BackendStore, Invalid, NotFound
+from contracts.codes import Code, canonical_code
 from contracts.http import Call, Endpoint, Param, Refused
 from contracts.vietqr import build_vietqr, fee_message
 
@@ -35,11 +39,11 @@ class Submission(BaseModel):
 
     procedure_id: str
     form: dict[str, Any]
-    linked_to: str | None = None  # the first dossier of a household filing, when this one belongs to it
+    linked_to: Code | None = None  # the first dossier of a household filing, when this one belongs to it
 
 
 class PaymentCallback(BaseModel):
-    code: str
+    code: Code
 
 
 class NewKiosk(BaseModel):
@@ -75,10 +79,10 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str,
         return JSONResponse(dossier, status_code=201 if created else 200)
 
     async def dossier(call: Call) -> Response:
-        return JSONResponse(store.status(call.path["code"]))
+        return JSONResponse(store.status(canonical_code(call.path["code"])))
 
     async def payment(call: Call) -> Response:
-        status = store.status(call.path["code"])
+        status = store.status(canonical_code(call.path["code"]))
         qr = build_vietqr(bank_bin, bank_account, status["fee"] or None,
                           fee_message(status["code"])) if status["fee"] and not status["paid"] else None
         return JSONResponse({"code": status["code"], "fee": status["fee"], "paid": status["paid"], "vietqr": qr})
@@ -87,7 +91,7 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str,
         return JSONResponse(store.mark_paid(call.body.code))
 
     async def check_in(call: Call) -> Response:
-        return JSONResponse(store.check_in(call.path["code"]))
+        return JSONResponse(store.check_in(canonical_code(call.path["code"])))
 
     async def create_kiosk(call: Call) -> Response:
         kiosk_id = call.body.kiosk_id

@@ -207,8 +207,12 @@ class BackendStore:
         return self.status(code), created
 
     def status(self, code: str) -> dict[str, Any]:
+        """What a code-only look-up may show: status, dates, fee and the masked name, never the form.
+
+        Codes here are canonical (``contracts.codes.canonical_code``, applied by the routes), as in every method.
+        """
         rows = self._query("SELECT code, procedure_id, status, applicant_name, received_at, due_date, fee, paid, "
-                           "missing, pickup FROM dossiers WHERE code = ?", [code.strip().upper()])
+                           "missing, pickup FROM dossiers WHERE code = ?", [code])
         if not rows:
             raise NotFound(f"no dossier {code}")
         code, proc_id, status, name, received, due, fee, paid, missing, pickup = rows[0]
@@ -235,7 +239,7 @@ class BackendStore:
         now = self._clock()
         with self._tx() as conn:
             row = conn.execute("SELECT service, starts_at, ends_at, checked_in_at FROM bookings WHERE code = ?",
-                               [code.strip().upper()]).fetchone()
+                               [code]).fetchone()
             if row is None:
                 raise NotFound(f"no booking {code}")
             service, starts, ends, used = row
