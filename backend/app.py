@@ -36,8 +36,10 @@ INFO = {"title": "Public-service kiosk reference backend", "version": "0.1.0",
 
 @dataclass(frozen=True)
 class BackendSettings:
-    bank_bin: str = "970415"
-    bank_account: str = "113000006868"
+    # The account fee QR codes pay into (--bank-bin/--bank-account or BACKEND_BANK_BIN/BACKEND_BANK_ACCOUNT). No
+    # default: a made-up account in the code would send citizens' fees nowhere; without one the QR is refused.
+    bank_bin: str | None = None
+    bank_account: str | None = None
     # HMAC-SHA256 key the bank signs payment callbacks with (BACKEND_PAYMENT_SECRET). No default: a secret written
     # in the code is a secret everyone has, so without one every callback is refused.
     payment_secret: str | None = None

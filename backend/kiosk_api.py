@@ -8,6 +8,7 @@
          201 the new dossier · 200 the same submission again · 404 unknown procedure · 409 the key with another body
     GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked · 404
     GET  /api/dossiers/{code}/payment    kiosk token; the fee and its VietQR payload (null once paid) · 404
+                                         · 409 payments_not_configured: the backend has no bank account
     POST /api/payments/callback          the bank, signing the raw body (HMAC-SHA256 hex in X-Signature)
     POST /api/bookings/{code}/checkin    kiosk token · 404 · 409 {"error": "used" | "too_early" | "too_late"}
     POST /api/admin/kiosks               admin token; body: :class:`NewKiosk`; 201 {"kiosk_id", "token"}
@@ -66,7 +67,7 @@ def bank_signature(secret: str | None) -> Any:
     return check
 
 
-def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str,
+def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: str | None,
                     payment_secret: str | None) -> list[Endpoint]:
     async def procedures(_call: Call) -> Response:
         return JSONResponse({"procedures": store.procedures(), "life_events": store.life_events()})
@@ -82,6 +83,9 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str,
         return JSONResponse(store.status(canonical_code(call.path["code"])))
 
     async def payment(call: Call) -> Response:
+        if not (bank_bin and bank_account):
+            raise Refused(409, "payments_not_configured", "this backend has no bank account for fee QR codes "
+                                                          "(set BACKEND_BANK_BIN and BACKEND_BANK_ACCOUNT)")
         status = store.status(canonical_code(call.path["code"]))
         qr = build_vietqr(bank_bin, bank_account, status["fee"] or None,
                           fee_message(status["code"])) if status["fee"] and not status["paid"] else None
@@ -110,7 +114,7 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str, bank_account: str,
         Endpoint("GET", "/api/dossiers/{code}", dossier, "Dossier status with timeline (applicant masked)",
                  auth="kiosk", errors=(404,)),
         Endpoint("GET", "/api/dossiers/{code}/payment", payment, "Fee and VietQR payload", auth="kiosk",
-                 errors=(404,)),
+                 errors=(404, 409)),
         Endpoint("POST", "/api/payments/callback", payment_callback,
                  "Simulated bank callback, signed over its raw body", body=PaymentCallback,
                  signature=bank_signature(payment_secret), errors=(401, 404),

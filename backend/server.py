@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,10 @@ import uvicorn
 from backend.app import BackendSettings, create_app
 from backend.store import BackendStore
 from contracts.storage import check_and_repair
+
+# The seeded local backend's fee account (embedded kiosk, tests, benches), so the demo shows a VietQR; labelled as
+# a demo here because `backend serve` never uses it: a real backend pays into the account it is configured with.
+DEMO_BANK = {"bank_bin": "970415", "bank_account": "113000006868"}
 
 
 @dataclass
@@ -75,8 +79,13 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
 
 def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
                     settings: BackendSettings | None = None, kiosk_id: str = "embedded") -> RunningBackend:
-    """Start a seeded backend on a thread; returns once it accepts connections with a token for ``kiosk_id``."""
+    """Start a seeded backend on a thread; returns once it accepts connections with a token for ``kiosk_id``.
+
+    Local and seeded like its demo data, it takes fees into :data:`DEMO_BANK` unless ``settings`` name an account.
+    """
     settings = settings or BackendSettings()
+    if settings.bank_account is None:
+        settings = replace(settings, **DEMO_BANK)
     store = open_store(db_path)
     token = store.add_token("kiosk", kiosk_id)
     running = serve_in_thread(create_app(store, settings), host=host, port=port, name="embedded-backend")

@@ -150,6 +150,14 @@ class BackendStore:
             conn.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", [hash_token(token), role, kiosk_id])
         return token
 
+    def replace_tokens(self, role: str, kiosk_id: str | None, tokens: list[str]) -> None:
+        """Make ``tokens`` the only ones of ``role`` issued to ``kiosk_id``: a token taken out of the server's
+        configuration (environment, file) stops working at the next start instead of living on in the database."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM tokens WHERE role = ? AND kiosk_id IS ?", [role, kiosk_id])
+            conn.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
+                             [(hash_token(token), role, kiosk_id) for token in tokens])
+
     def token_role(self, token: str) -> tuple[str, str | None] | None:
         rows = self._query("SELECT role, kiosk_id FROM tokens WHERE hash = ?", [hash_token(token)])
         return rows[0] if rows else None

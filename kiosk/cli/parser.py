@@ -14,6 +14,8 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from kiosk.cli.tls import add_tls_flags
+
 SET_EXAMPLE = "printer.connection=file:out/ticket.bin"  # a test runs it, so the help never shows a broken example
 
 
@@ -91,6 +93,8 @@ def _content(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--key", type=Path, required=True, metavar="KEYFILE")
     build.add_argument("--version", type=int, required=True, metavar="N", help="must grow with every bundle")
     build.add_argument("--target", default="all", help="all (default), group:NAME or kiosk:ID")
+    build.add_argument("--expires-days", type=int, metavar="N",
+                       help="kiosks refuse the bundle N days from now (default: 365)")
     build.add_argument("--out", type=Path, required=True, metavar="BUNDLE")
     build.set_defaults(handler="kiosk.cli.content:run_build")
     apply = actions.add_parser("apply", help="verify and apply a bundle (exit 1 and the reason when refused)")
@@ -134,10 +138,23 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8600)
     serve.add_argument("--db", default="backend-data/backend.db", help="SQLite file (created and seeded)")
-    serve.add_argument("--kiosk-token", help="accept this bearer token from kiosks (stored hashed)")
-    serve.add_argument("--admin-token", help="accept this bearer token for admin endpoints (stored hashed)")
+    serve.add_argument("--kiosk-token-file", type=Path, metavar="FILE",
+                       help="kiosk bearer tokens, comma-separated (default: $BACKEND_KIOSK_TOKEN)")
+    serve.add_argument("--admin-token-file", type=Path, metavar="FILE",
+                       help="admin tokens, comma-separated (default: $BACKEND_ADMIN_TOKEN)")
+    serve.add_argument("--payment-secret-file", type=Path, metavar="FILE",
+                       help="the bank callbacks' HMAC key (default: $BACKEND_PAYMENT_SECRET)")
+    serve.add_argument("--kiosk-token", help="development only, shows in `ps`: also accept this kiosk token")
+    serve.add_argument("--admin-token", help="development only, shows in `ps`: also accept this admin token")
+    serve.add_argument("--bank-bin", metavar="BIN", help="fee QR codes' bank (default: $BACKEND_BANK_BIN)")
+    serve.add_argument("--bank-account", metavar="ACCOUNT",
+                       help="fee QR codes' account (default: $BACKEND_BANK_ACCOUNT)")
     serve.add_argument("--signing-key", type=Path, metavar="FILE",
                        help="content signing key (from `content keygen`) for publishing on the admin pages")
+    serve.add_argument("--trusted-key", type=Path, action="append", default=[], metavar="FILE",
+                       help="also accept bundles signed by this public key (content-signing.pub; repeatable; or "
+                            "BACKEND_CONTENT_TRUSTED_KEYS=k1,k2)")
+    add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.backend_serve:run_serve")
 
 
@@ -191,6 +208,7 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
+    add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
 
 

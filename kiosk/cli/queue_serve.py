@@ -12,7 +12,8 @@ from pathlib import Path
 
 import uvicorn
 
-from kiosk.cli import config_from_args
+from kiosk.cli import EXIT_CONFIG, config_from_args
+from kiosk.cli.tls import TlsError, tls_options
 from queueing.engine import QueueEngine
 from queueing.server import create_app
 
@@ -21,6 +22,11 @@ EXIT_REFUSED = 1
 
 def run_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    try:
+        ssl = tls_options(args)
+    except TlsError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     if not config.queue.services:
         print("queue.services is empty: the server has nothing to queue for", file=sys.stderr)
         return EXIT_REFUSED
@@ -31,10 +37,11 @@ def run_serve(args: argparse.Namespace) -> int:
                      title=config.branch.name, announcements=[a.text for a in config.announcements])
     if not config.queue.counters:
         print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
-    print(f"Branch queue server on http://{args.host}:{args.port} (counter page /counter, display /display, "
+    scheme = "https" if ssl else "http"
+    print(f"Branch queue server on {scheme}://{args.host}:{args.port} (counter page /counter, display /display, "
           f"OpenAPI /openapi.json), data: {db}", file=sys.stderr)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2, **ssl)
     finally:
         engine.close()
     return 0
