@@ -237,6 +237,7 @@ class CounterLogin(_Section):
 class QueueSection(_Section):
     mode: Literal["local", "branch"] = "local"
     server: str = ""
+    token: str = ""   # "<kiosk id>:<secret>" sent to the branch server; empty: the QUEUE_KIOSK_TOKEN variable
     max_priority_in_row: int = Field(default=3, ge=1, le=20)
     services: list[ServiceDef] = []
     counters: list[CounterLogin] = []   # read by `queue serve` only
