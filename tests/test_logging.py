@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 
+import httpx
 import pytest
 
+from kiosk.heartbeat import Heartbeat, read_log_tail
 from kiosk.logfile import BACKUPS, MAX_BYTES, ScrubPersonalData, configure_logging, scrub
+from tests.support import ADMIN_TOKEN, ROOT, kiosk_token
 
+CORPUS = json.loads((ROOT / "tests" / "data" / "scrub_corpus.json").read_text(encoding="utf-8"))
 CCCD = "001099012345"
 QR = f"{CCCD}|123456789|Nguyễn Văn An|01011990|Nam|Số 1 Hàng Trống, Hoàn Kiếm, Hà Nội|01012021"
 
@@ -49,6 +55,51 @@ def test_personal_data_is_replaced_by_markers(line, expected):
 ])
 def test_what_technicians_need_is_kept(line):
     assert scrub(line) == line
+
+
+@pytest.mark.parametrize(("line", "expected"), CORPUS["scrub"])
+def test_corpus_personal_data_is_scrubbed(line, expected):
+    assert scrub(line) == expected
+
+
+@pytest.mark.parametrize("line", CORPUS["keep"])
+def test_corpus_references_times_and_counts_are_kept(line):
+    assert scrub(line) == line
+
+
+def test_the_corpus_covers_both_sides():
+    assert len(CORPUS["scrub"]) >= 40 and len(CORPUS["keep"]) >= 20
+
+
+def test_scrubbing_twice_changes_nothing_more():
+    """The backend scrubs again what the kiosk already scrubbed: markers must survive a second pass."""
+    for line, expected in CORPUS["scrub"]:
+        assert scrub(expected) == expected, line
+
+
+def test_a_kiosk_log_tail_reaches_the_admin_page_scrubbed(tmp_path, root_logger, capsys, admin_backend):
+    """End to end: lines the kiosk logs, the tail its heartbeat sends, the log page an administrator reads."""
+    configure_logging(tmp_path / "logs", level=logging.INFO)
+    log = logging.getLogger("kiosk.filing_flow")
+    log.warning("lookup of 001 099 012 345 failed for 0912-345-678")
+    log.warning("form rejected: họ tên: Nguyễn Văn An, sinh ngày 5 tháng 3 năm 1990 (dob 05/03/1990)")
+    log.info("dossier 000.00.13.H26-251120-0001 delivered after 3 attempts")
+    capsys.readouterr()
+    body = {"branch": "Hoàn Kiếm", "app_version": "0.1.0", "printer": "ok", "scanner": "listening",
+            "outbox_depth": 0, "uptime_s": 60, "log_tail": read_log_tail(tmp_path / "logs" / "kiosk.log")}
+    token = kiosk_token(admin_backend, "K01")
+    assert Heartbeat(admin_backend.url, token, "K01", 30, lambda: body).beat()
+    with httpx.Client(base_url=admin_backend.url, timeout=10) as browser:
+        form = browser.get("/admin/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        browser.post("/admin/login", data={"csrf": csrf, "token": ADMIN_TOKEN, "next": "/admin/fleet"})
+        page = browser.get("/admin/kiosks/K01/log")
+    assert page.status_code == 200
+    assert "lookup of [cccd] failed for [phone]" in page.text
+    assert "họ tên: [name], sinh [date] (dob [date])" in page.text
+    assert "dossier 000.00.13.H26-251120-0001 delivered after 3 attempts" in page.text
+    for secret in ("099 012", "345-678", "Nguyễn Văn An", "1990"):
+        assert secret not in page.text
 
 
 def test_log_file_and_stderr_are_scrubbed_tracebacks_included(tmp_path, root_logger, capsys):
