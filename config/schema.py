@@ -210,7 +210,8 @@ class ScannerSection(_DeviceSection):
 
 class BackendSection(_Section):
     url: str = "embedded"
-    token: str = ""
+    token: str = ""  # this kiosk's bearer token; empty: BACKEND_KIOSK_TOKEN from the environment
+    ca_file: Path | None = None  # PEM of the site CA that signed an https:// backend's certificate (else system CAs)
     timeout_s: float = Field(default=5.0, gt=0, le=120)
     heartbeat_s: float = Field(default=60.0, ge=0, le=3600)  # fleet heartbeat interval; 0 = none
 
@@ -238,6 +239,7 @@ class QueueSection(_Section):
     mode: Literal["local", "branch"] = "local"
     server: str = ""
     token: str = ""   # "<kiosk id>:<secret>" sent to the branch server; empty: the QUEUE_KIOSK_TOKEN variable
+    ca_file: Path | None = None  # PEM of the site CA that signed an https:// queue server's certificate
     max_priority_in_row: int = Field(default=3, ge=1, le=20)
     services: list[ServiceDef] = []
     counters: list[CounterLogin] = []   # read by `queue serve` only

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -27,6 +28,7 @@ import httpx
 
 from config.schema import KioskConfig
 from contracts.storage import check_and_repair
+from kiosk.tls import transport_for, untrusted_certificate, untrusted_message
 
 RETRIES_FOR_IDEMPOTENT = 2
 
@@ -60,13 +62,20 @@ def connect_remote(config: KioskConfig) -> tuple[BackendClient, Callable[[], Non
     """
     if config.backend.url == "embedded":
         raise BackendUnavailable("backend.url = 'embedded' needs the entry point to start the embedded backend")
-    client = client_for(config, config.backend.url, config.backend.token)
+    client = client_for(config, config.backend.url, kiosk_token(config))
     return client, client.close
 
 
+def kiosk_token(config: KioskConfig) -> str:
+    """This kiosk's bearer token: ``backend.token``, or BACKEND_KIOSK_TOKEN when the config leaves it empty (a
+    token in the environment stays out of config files that technicians copy around)."""
+    return config.backend.token or os.environ.get("BACKEND_KIOSK_TOKEN", "").strip()
+
+
 def client_for(config: KioskConfig, url: str, token: str) -> BackendClient:
-    """A client with the configured timeout and the status cache under the data directory."""
-    return BackendClient(url, token, timeout_s=config.backend.timeout_s, cache_path=config.data_dir / "status-cache.db")
+    """A client with the configured timeout, CA file and the status cache under the data directory."""
+    return BackendClient(url, token, timeout_s=config.backend.timeout_s, cache_path=config.data_dir / "status-cache.db",
+                         transport=transport_for(config.backend.ca_file))
 
 
 class BackendClient:
@@ -87,6 +96,8 @@ class BackendClient:
                 response = self._http.request(method, path, **kwargs)
             except httpx.ConnectError as exc:  # nothing listens there: retrying within a second will not change that
                 self.online = False
+                if untrusted_certificate(exc):
+                    raise BackendUnavailable(untrusted_message(self.url, "backend.ca_file")) from None
                 raise BackendUnavailable(f"{type(exc).__name__}: backend unreachable") from None
             except httpx.HTTPError as exc:
                 error: BackendError = BackendUnavailable(f"{type(exc).__name__}: backend unreachable")

@@ -57,6 +57,7 @@ from kiosk.session import IdleState, Session
 from kiosk.slips import status_slip
 from kiosk.survey import InvalidAnswer, SurveyStore
 from kiosk.tickets import printer_profile
+from kiosk.tls import transport_for
 from kiosk.view_models.lookup import booking_outcome, lookup_view
 from kiosk.view_models.queue import (
     PriorityOption,
@@ -195,14 +196,16 @@ class KioskCore:
             self._content_sync = ContentSync(self.local_config, url=self.backend_client.url,
                                              token=self.backend_client.token,
                                              session_active=lambda: self.session.state is not IdleState.IDLE,
-                                             on_result=self._content_polled)
+                                             on_result=self._content_polled,
+                                             transport=transport_for(self.config.backend.ca_file))
             self.session.on_wipe(lambda: threading.Thread(target=self._apply_content_between_sessions,
                                                           name="content-apply", daemon=True).start())
             threading.Thread(target=self._content_sync.run, args=(self._stop,), name="content-sync",
                              daemon=True).start()
             if self.config.backend.heartbeat_s:
                 self._heartbeat = Heartbeat(self.backend_client.url, self.backend_client.token, self.config.kiosk.id,
-                                            self.config.backend.heartbeat_s, StatusCollector(self))
+                                            self.config.backend.heartbeat_s, StatusCollector(self),
+                                            transport=transport_for(self.config.backend.ca_file))
                 self._heartbeat.start()
 
     def _apply_content_between_sessions(self) -> None:

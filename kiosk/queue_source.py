@@ -16,8 +16,10 @@ def open_queue(config: KioskConfig) -> QueueEngine | BranchQueue:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     if config.queue.mode == "branch":
         from kiosk.queue_client import BranchQueue  # httpx and the wire format load only in branch mode
+        from kiosk.tls import transport_for
 
         return BranchQueue(config.queue.server, kiosk_id=config.kiosk.id,
-                           state_path=config.data_dir / "branch-queue.db")
+                           state_path=config.data_dir / "branch-queue.db",
+                           transport=transport_for(config.queue.ca_file))
     return QueueEngine(config.data_dir / "queue.db", config.queue.services,
                        max_priority_in_row=config.queue.max_priority_in_row)
