@@ -6,7 +6,8 @@ with :func:`check_and_repair` before it connects. When ``PRAGMA quick_check`` fi
 file ("file is not a database", "database disk image is malformed"):
 
 1. the file and its ``-wal``/``-shm``/``-journal`` are moved to ``corrupt/<name>.<UTC time>`` beside it (kept for
-   a technician, never deleted here);
+   a technician; the copies hold personal data, so each check also deletes those older than ``keep_days``, and the
+   kiosk's daily retention task calls :func:`purge_corrupt` with the configured days);
 2. a fresh file is built from the moved copy: each table as its schema defines it, row by row in rowid order,
    skipping the stretches that cannot be read, then its indexes. A torn header (the first 100 bytes) is rewritten
    on a scratch copy first, so the pages behind it can be read;
@@ -20,6 +21,10 @@ A write the storage refuses never corrupts a database: SQLite rolls the transact
 recognises such a failure — SQLite's "database or disk is full", the "disk I/O error" that a file-size limit
 (EFBIG) or a failing medium gives, ``OSError`` ENOSPC/EFBIG/EDQUOT — reports it and turns it into
 :class:`StorageFull`, so the kiosk refuses the citizen's request before it promises anything.
+
+The data of every process is private to its user: :func:`private_files` (called once at process start) makes
+every file and folder created afterwards 0600/0700, and :func:`private_dir` creates a data folder 0700 and closes
+one left open by an older version.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ MAX_SKIPS = 1000  # unreadable stretches skipped in one table before the rest of
 CHECK_TIMEOUT_S = 10.0
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 FULL_SQLITE = frozenset({"SQLITE_FULL", "SQLITE_IOERR_WRITE"})
+KEEP_CORRUPT_DAYS = 30.0  # default age after which a copy in corrupt/ is deleted (config: retention.corrupt_days)
+PRIVATE_UMASK = 0o077  # files 0600, folders 0700
+DAY_S = 86_400
 
 
 class StorageFull(OSError):
@@ -78,13 +86,49 @@ class RepairResult:
         return f"{head}; rebuilt with {sum(self.rows.values())} rows in {len(self.rows)} tables{lost}"
 
 
-def check_and_repair(path: Path | str, *, report: Report = log.warning) -> RepairResult:
+def private_files() -> None:
+    """From now on, this process creates files 0600 and folders 0700 (SQLite files, logs, spool jobs, keys)."""
+    os.umask(PRIVATE_UMASK)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` created as a folder only its owner can enter (0700), or closed to others if it already exists
+    open to them (a data folder made by an older version). Only for folders that belong to the program."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def purge_corrupt(folder: Path, keep_days: float = KEEP_CORRUPT_DAYS, *, now: float | None = None) -> int:
+    """Delete the copies in every ``corrupt/`` under ``folder`` moved there more than ``keep_days`` ago; returns
+    how many files went. A copy's time is its move (see :func:`_move_aside`)."""
+    cutoff = (time.time() if now is None else now) - keep_days * DAY_S
+    removed = sum(_purge_copies(corrupt, cutoff) for corrupt in folder.glob(f"**/{CORRUPT_DIR}"))
+    if removed:
+        log.info("storage: %d copies older than %g days deleted from %s/", removed, keep_days, CORRUPT_DIR)
+    return removed
+
+
+def _purge_copies(corrupt: Path, cutoff: float) -> int:
+    removed = 0
+    for copy in corrupt.iterdir() if corrupt.is_dir() else ():
+        if copy.is_file() and copy.stat().st_mtime < cutoff:
+            copy.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def check_and_repair(path: Path | str, *, report: Report = log.warning,
+                     keep_days: float = KEEP_CORRUPT_DAYS) -> RepairResult:
     """Check ``path`` before it is opened; when it is corrupted, move it aside, rebuild it and report the event.
+    Copies in the ``corrupt/`` beside it older than ``keep_days`` are deleted (servers have no daily task).
 
     A missing file (or ``:memory:``) is left alone. Errors that are not damage (a locked file, no permission) are
     raised as they are: opening the database would fail the same way.
     """
     path = Path(path)
+    _purge_copies(path.parent / CORRUPT_DIR, time.time() - keep_days * DAY_S)
     if not path.is_file():
         return RepairResult(path)
     problem = _problem(path)
@@ -142,8 +186,7 @@ def _short(exc: BaseException) -> str:
 def _move_aside(path: Path) -> Path:
     """Move the file and its side files to ``corrupt/``; the main file last, so a fresh file never meets an old
     WAL. Returns the new path of the main file (its side files keep their suffixes, so SQLite still finds them)."""
-    folder = path.parent / CORRUPT_DIR
-    folder.mkdir(exist_ok=True)
+    folder = private_dir(path.parent / CORRUPT_DIR)
     stem = f"{path.name}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     target, attempt = folder / stem, 1
     while target.exists():
@@ -152,6 +195,7 @@ def _move_aside(path: Path) -> Path:
         side = Path(f"{path}{suffix}")
         if side.exists():
             os.replace(side, f"{target}{suffix}")
+            os.utime(f"{target}{suffix}")  # the copy's age counts from its move (purge_corrupt)
     return target
 
 

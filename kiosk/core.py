@@ -28,7 +28,7 @@ from config.loader import ConfigError
 from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
 from contracts.pin import PinGate
-from contracts.storage import StorageFull
+from contracts.storage import StorageFull, private_dir
 from contracts.survey import REASONS
 from devices.escpos.document import Block
 from devices.escpos.profiles import load_profiles
@@ -155,7 +155,7 @@ class KioskCore:
         self._shown_status: tuple[str, dict[str, Any]] | None = None  # the dossier status on screen, for a slip
         self.last_error: str | None = None
         self.watchdog = Watchdog()
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)
         self.printer = open_printer(config)
         self.print_queue = PrintQueue(self.printer, on_error=lambda exc: self.report_error("printer", exc))
         self.scanner = open_scanner(config)

@@ -2,9 +2,8 @@
 
 A kiosk runs for months on a small disk, so the file rotates at ``MAX_BYTES`` and keeps ``BACKUPS`` old files
 (6 MiB at most in all). Technicians read these lines remotely, so every record passes :class:`ScrubPersonalData`
-on its way to any handler installed here: CCCD numbers and whole CCCD QR payloads, Vietnamese phone numbers, and
-everything after ``name=`` (or a ``"...name":`` JSON key) are replaced by a marker. The patterns err on the side of
-hiding too much: a log line is worth less than a citizen's privacy.
+on its way to any handler installed here (:mod:`contracts.scrub` says what it hides). The folder is private to the
+kiosk's user (0700).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import logging.handlers
 from pathlib import Path
 
 from contracts.scrub import scrub
+from contracts.storage import private_dir
 
 MAX_BYTES = 1024 * 1024
 BACKUPS = 5
@@ -45,7 +45,7 @@ def configure_logging(log_dir: Path, *, level: int = logging.WARNING, max_bytes:
                       backups: int = BACKUPS) -> logging.handlers.RotatingFileHandler:
     """Log to ``log_dir/kiosk.log`` (rotated) and to stderr (the journal under systemd), both scrubbed; replaces
     the handlers a previous call installed. Returns the file handler."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(handler)

@@ -24,7 +24,7 @@ from typing import Any
 
 from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
-from contracts.storage import check_and_repair, storage_full
+from contracts.storage import check_and_repair, private_dir, storage_full
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ SENDERS: dict[str, Callable[[BackendClient, str, dict[str, Any]], str | None]] =
 
 class Outbox:
     def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         check_and_repair(path)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")

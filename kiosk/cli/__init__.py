@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from config.loader import ConfigError, load_config
 from config.schema import KioskConfig
+from contracts.storage import private_files
 from kiosk.cli.parser import build_parser
 
 EXIT_CONFIG = 2
@@ -55,6 +56,7 @@ def run_handler(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    private_files()  # every file a kiosk, backend or queue server process creates: 0600, folders 0700
     parser = build_parser()
     head, verbatim = _split_verbatim(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(head)
