@@ -26,6 +26,7 @@ from backend.http import backend_style
 from backend.kiosk_api import kiosk_endpoints
 from backend.store import BackendStore
 from backend.surveys import SurveyLedger, survey_endpoints
+from contracts.content.signing import encode_public_key
 from contracts.http import Call, Endpoint, bind_all
 from contracts.openapi import document, published
 
@@ -47,6 +48,13 @@ class BackendSettings:
     fleet_db: str = ":memory:"  # SQLite file keeping each kiosk's last heartbeat and the admin pages' sessions
     survey_db: str = ":memory:"  # SQLite file keeping satisfaction survey answers
     signing_key: SigningKey | None = None  # signs bundles published from the admin pages (--signing-key)
+    # Public keys whose bundles the publish API accepts besides the signing key's own (--trusted-key FILE,
+    # BACKEND_CONTENT_TRUSTED_KEYS): an administrator's offline key. No key, no publishing.
+    trusted_keys: tuple[str, ...] = ()
+
+    def content_signers(self) -> tuple[str, ...]:
+        own = (encode_public_key(self.signing_key.verify_key),) if self.signing_key else ()
+        return own + self.trusted_keys
 
     @classmethod
     def beside(cls, db: Path, **changes: Any) -> BackendSettings:
@@ -61,7 +69,7 @@ async def _health(_call: Call) -> Response:
 
 def create_app(store: BackendStore, settings: BackendSettings = BackendSettings()) -> Starlette:
     """The API routes (declared once: see ``contracts.http``), their OpenAPI document and the admin pages."""
-    shelf, fleet = PublishingShelf(settings.content_db), FleetStore(settings.fleet_db)
+    shelf, fleet = PublishingShelf(settings.content_db, settings.content_signers()), FleetStore(settings.fleet_db)
     endpoints = [
         Endpoint("GET", "/health", _health, "Liveness"),
         *kiosk_endpoints(store, bank_bin=settings.bank_bin, bank_account=settings.bank_account,

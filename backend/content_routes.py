@@ -4,13 +4,16 @@
 
     POST /api/content/bundles                   admin token; body: the bundle (application/zip)
          201 {"version", "target", "sha256", "size"} · 409 version not above every published one · 413 too big
-         422 not a well-formed signed bundle (the reason is the kiosk's own one-line reason)
+         422 refused, with the kiosk's own one-line reason: untrusted_signer (not signed by a trusted key),
+             expired, forbidden_config_key (config.toml sets a key kiosks keep local), invalid_bundle
     GET  /api/content/latest?kiosk=ID[&group=G] kiosk or admin token (a kiosk token only for its own id)
          200 the bundle, ETag "<sha256>", X-Content-Version · 304 If-None-Match matches · 404 nothing for it
 
-The backend checks structure, hashes and that the signature fits the signer the manifest names, but trusts no
-key itself: each kiosk decides whose signatures it accepts. Versions only go up across all targets, so the newest
-bundle for a kiosk is the highest version whose target is all kiosks, its group or its id.
+The backend keeps only bundles signed by a key it trusts (its ``--signing-key``, ``--trusted-key`` files and
+``BACKEND_CONTENT_TRUSTED_KEYS``), unexpired, whose config sets only allowed keys; each kiosk checks again against
+its own ``content.trusted_keys``. So an admin token alone cannot put foreign content on the shelf, and the admin
+pages, which build on the newest bundle, never re-sign what someone else signed. Versions only go up across all
+targets, so the newest bundle for a kiosk is the highest version whose target is all kiosks, its group or its id.
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlite_utils
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from contracts.content.bundle import BundleRejected, Limits, inspect_bundle
+from contracts.content.bundle import BundleRejected, InspectedBundle, Limits, check_not_expired, inspect_bundle
 from contracts.http import Call, Endpoint, Param, RawBody, Refused
 from contracts.migrations import Migrations
 
 MAX_UPLOAD = 64 * 1024 * 1024
+TRUST_SETTING = "backend serve --signing-key, --trusted-key or BACKEND_CONTENT_TRUSTED_KEYS"
 content_migrations = Migrations()
 
 
@@ -39,23 +44,33 @@ def _schema(db: sqlite_utils.Database) -> None:
 
 
 class Rejected(Refused):
-    """A bundle the shelf will not keep (422 malformed, 409 version too low); the admin pages show it too."""
+    """A bundle the shelf will not keep (422 refused, 409 version too low); the admin pages show it too."""
 
 
 class ContentShelf:
-    """Published bundles in SQLite (``:memory:`` keeps them for the life of the process)."""
+    """Published bundles in SQLite (``:memory:`` keeps them for the life of the process), each signed by one of
+    ``trusted_keys`` (Ed25519 public keys, base64 or hex) when it was published."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, trusted_keys: Sequence[str] = ()) -> None:
+        self.trusted_keys = tuple(trusted_keys)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         self._lock = threading.Lock()
         content_migrations.apply(sqlite_utils.Database(self._conn))
 
+    def inspect(self, data: bytes) -> InspectedBundle:
+        """``data`` checked against this shelf's trusted keys (whatever its age).
+
+        :raises BundleRejected: the first problem.
+        """
+        return inspect_bundle(data, Limits(MAX_UPLOAD), trusted=self.trusted_keys, setting=TRUST_SETTING)
+
     def publish(self, data: bytes) -> dict[str, object]:
-        """Store a bundle after checking it; raises :class:`Rejected` (422 malformed, 409 version too low)."""
+        """Store a bundle after checking it; raises :class:`Rejected` (422 refused, 409 version too low)."""
         try:
-            manifest = inspect_bundle(data, Limits(MAX_UPLOAD))
+            manifest = self.inspect(data).manifest
+            check_not_expired(manifest)
         except BundleRejected as exc:
-            raise Rejected(422, "invalid_bundle", exc.reason) from None
+            raise Rejected(422, exc.code, exc.reason) from None
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")

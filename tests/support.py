@@ -140,6 +140,18 @@ def kiosk_token(backend: Any, kiosk_id: str = KIOSK_ID, admin_token: str = ADMIN
     return response.json()["token"]
 
 
+def content_backend(db: Path, *keys: SigningKey) -> Any:
+    """A seeded backend on 127.0.0.1 that accepts :data:`ADMIN_TOKEN` and bundles signed with ``keys``; ``stop()`` it."""
+    from backend.app import BackendSettings
+    from backend.server import start_in_thread
+    from backend.store import BackendStore
+
+    running = start_in_thread(db, settings=BackendSettings(trusted_keys=tuple(encode_public_key(key.verify_key)
+                                                                              for key in keys)))
+    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
+    return running
+
+
 def content_config(data_dir: Path, key: SigningKey, *extra: str):
     """A kiosk config (id :data:`KIOSK_ID`) that trusts bundles signed with ``key``."""
     return load_config(None, [f"data_dir={data_dir}", f"kiosk.id={KIOSK_ID}",

@@ -50,20 +50,22 @@ def content_files(text: str = "Thông báo") -> dict[str, bytes]:
         "ticket.json": json.dumps({"header": ["UBND PHƯỜNG HOÀN KIẾM"], "footer": ["Xin cảm ơn"]}).encode(),
         "catalogue.json": json.dumps({"procedures": ["HT01", "CT01"]}).encode(),
         "theme.json": json.dumps({"primary": "#0B3C8C", "logo": "images/banner.png"}).encode(),
-        "config.toml": b"[printer]\npaper_width_mm = 58\n",
+        "config.toml": b"[session]\nidle_reset_s = 20\n",
         "images/banner.png": PNG,
     }
 
 
 def signed_zip(path: Path, files: dict[str, bytes], key: SigningKey, *, version: int, target=None,
                extra_entries: list[tuple[zipfile.ZipInfo | str, bytes]] = (), manifest_files=None,
-               sign: bool = True) -> Path:
+               sign: bool = True, expires: str | None = "2100-01-01T00:00:00+00:00") -> Path:
     """A bundle written independently of contracts.content.bundle, so the tests pin the format, not the builder."""
     manifest = {"format": 1, "version": version, "target": target or {"all": True},
-                "created": "2025-11-20T02:00:00+00:00", "signer": public(key),
+                "created": "2025-11-20T02:00:00+00:00", "expires": expires, "signer": public(key),
                 "files": manifest_files if manifest_files is not None else {
                     name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
                     for name, data in files.items()}}
+    if expires is None:
+        del manifest["expires"]
     manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", manifest_bytes)
@@ -121,7 +123,7 @@ def test_build_apply_and_load_round_trip(tmp_path, key):
     assert content.files.ticket.header == ["UBND PHƯỜNG HOÀN KIẾM"]
     assert content.files.catalogue.procedures == ["HT01", "CT01"]
     assert content.files.theme.logo == "images/banner.png"
-    assert content.files.config.printer.paper_width_mm == 58 and config.printer.paper_width_mm == 80
+    assert content.files.config.session.idle_reset_s == 20 and config.session.idle_reset_s == 15
     assert os.readlink(content_store(config).current_link) == "versions/4"
 
 
@@ -213,12 +215,17 @@ BAD_BUNDLES = {
     "duplicate services": (lambda d, k: signed_zip(d / "b.zip", {"services.json": json.dumps({"services": [
         {"code": "HT", "name_vi": "a"}, {"code": "HT", "name_vi": "b"}]}).encode()}, k, version=2),
         "service codes must be unique; repeated: HT"),
-    "config override": (lambda d, k: signed_zip(d / "b.zip", {"config.toml": b"[printer]\npaper_width_mm = 70\n"}, k,
+    "config override": (lambda d, k: signed_zip(d / "b.zip", {"config.toml": b"[session]\nidle_reset_s = 1\n"}, k,
                                                 version=2),
-                        "config.toml: printer.paper_width_mm: Input should be 58 or 80"),
+                        "config.toml: session.idle_reset_s: Input should be greater than or equal to 3"),
     "local-only key": (lambda d, k: signed_zip(d / "b.zip", {"config.toml": b'[content]\ntrusted_keys = []\n'}, k,
                                                version=2),
-                       "config.toml: content: may only be set in the kiosk's local config"),
+                       "config.toml may not set content.trusted_keys"),
+    "expired": (lambda d, k: signed_zip(d / "b.zip", content_files(), k, version=2,
+                                        expires="2025-11-21T02:00:00+00:00"),
+                "bundle version 2 expired on 2025-11-21T02:00:00+00:00; build and publish a new one"),
+    "no expiry": (lambda d, k: signed_zip(d / "b.zip", content_files(), k, version=2, expires=None),
+                  "manifest.json: expires: Field required"),
     "missing image": (lambda d, k: signed_zip(d / "b.zip", {"theme.json": b'{"logo": "images/logo.png"}'}, k,
                                               version=2),
                       "theme.json: image images/logo.png is not in the bundle"),
@@ -280,7 +287,7 @@ def test_damaged_new_version_rolls_back_to_the_previous_and_is_not_reapplied(tmp
     (content_store(applied).version_dir(2) / "services.json").write_text('{"services": []}')
     content = load_current(applied)
     assert content.version == 1
-    assert content.problem.startswith("content version 2 failed to load (services.json is damaged")
+    assert content.problem.startswith("content version 2 failed to load (services.json does not match its hash")
     assert content.problem.endswith("rolled back to version 1")
     assert content.files.announcements.announcements[0].text == "Phiên bản 1"
     assert snapshot(applied)[2] == ["1"]
@@ -288,12 +295,15 @@ def test_damaged_new_version_rolls_back_to_the_previous_and_is_not_reapplied(tmp
         apply_bundle(v2, applied)
 
 
-def test_content_that_no_longer_fits_the_local_config_rolls_back(tmp_path, key, applied):
-    apply_bundle(signed_zip(tmp_path / "v2.zip", {"config.toml": b'[queue]\nmode = "branch"\n'}, key, version=2,),
-                 config_for(tmp_path / "data", key, extra=("queue.server=http://10.0.0.2:8700",)))
-    content = load_current(applied)  # the local config has no queue.server any more
-    assert content.version == 1
-    assert "content version 2 failed to load (config.toml: queue: mode \"branch\" needs server" in content.problem
+def test_content_signed_by_a_key_no_longer_trusted_rolls_back(tmp_path, key, applied):
+    """Key rotation done in the wrong order: the kiosk stops trusting a key before content signed by it is replaced."""
+    retired = SigningKey.generate()
+    apply_bundle(signed_zip(tmp_path / "v2.zip", content_files("Khoá cũ"), retired, version=2),
+                 config_for(tmp_path / "data", key, retired))
+    content = load_current(applied)  # the local config trusts only ``key`` now
+    assert content.version == 1 and content.files.announcements.announcements[0].text == "Phiên bản 1"
+    assert "content version 2 failed to load (signed by key" in content.problem
+    assert "not among the trusted keys); rolled back to version 1" in content.problem
 
 
 def test_recovery_removes_debris_of_an_interrupted_apply(tmp_path, key, applied):

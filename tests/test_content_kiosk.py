@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from nacl.signing import SigningKey
 
 from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
-from tests.support import content_config, eventually, kiosk_token, make_bundle, publish
+from tests.support import content_backend, content_config, eventually, kiosk_token, make_bundle, publish
 
 
-def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, admin_backend):
-    key = SigningKey.generate()
+@pytest.fixture
+def key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def admin_backend(tmp_path, key):
+    running = content_backend(tmp_path / "backend.db", key)
+    yield running
+    running.stop()
+
+
+def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, admin_backend, key):
     config = content_config(tmp_path / "data", key, f"backend.url={admin_backend.url}",
                             f"backend.token={kiosk_token(admin_backend)}", "scanner.connection=sim:127.0.0.1:0")
     catalogue = json.dumps({"procedures": ["HT01", "HT05"]}).encode()

@@ -14,7 +14,16 @@ from nacl.signing import SigningKey
 from backend.server import free_port
 from kiosk.content import load_current
 from kiosk.content.sync import ContentSync, PollResult
-from tests.support import ADMIN_TOKEN, KIOSK_ID, ROOT, content_config, kiosk_token, make_bundle, publish
+from tests.support import (
+    ADMIN_TOKEN,
+    KIOSK_ID,
+    ROOT,
+    content_backend,
+    content_config,
+    kiosk_token,
+    make_bundle,
+    publish,
+)
 
 
 class RecordingTransport(httpx.HTTPTransport):
@@ -31,16 +40,28 @@ class RecordingTransport(httpx.HTTPTransport):
 
 
 @pytest.fixture
-def backend(admin_backend):
-    return admin_backend
+def key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def stranger() -> SigningKey:
+    """A key the backend trusts (another fleet's administrator, say) but the kiosks of these tests do not."""
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def backend(tmp_path, key, stranger):
+    running = content_backend(tmp_path / "backend.db", key, stranger)
+    yield running
+    running.stop()
 
 
 def announcement(config) -> str:
     return load_current(config).files.announcements.announcements[0].text
 
 
-def test_publish_then_sync_applies_and_the_second_poll_is_a_304(tmp_path, backend):
-    key = SigningKey.generate()
+def test_publish_then_sync_applies_and_the_second_poll_is_a_304(tmp_path, backend, key):
     result = publish(backend, make_bundle(tmp_path, key, 1, text="Lịch nghỉ Tết"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("published content version 1 for all kiosks (sha256 ")
@@ -64,8 +85,7 @@ def test_publish_then_sync_applies_and_the_second_poll_is_a_304(tmp_path, backen
         sync.close()
 
 
-def test_publish_refusals_exit_1_with_the_reason(tmp_path, backend):
-    key = SigningKey.generate()
+def test_publish_refusals_exit_1_with_the_reason(tmp_path, backend, key):
     bundle = make_bundle(tmp_path, key, 3)
     as_kiosk = publish(backend, bundle, token=kiosk_token(backend))
     assert (as_kiosk.returncode, as_kiosk.stderr.strip()) == (1, "refused by the backend (403): admin token required")
@@ -83,8 +103,7 @@ def test_publish_refusals_exit_1_with_the_reason(tmp_path, backend):
     assert down.returncode == 1 and down.stderr.startswith("cannot publish:")
 
 
-def test_latest_serves_the_newest_bundle_targeting_the_kiosk(tmp_path, backend):
-    key = SigningKey.generate()
+def test_latest_serves_the_newest_bundle_targeting_the_kiosk(tmp_path, backend, key):
     for version, target in ((1, "all"), (2, "group:hoan-kiem"), (3, "kiosk:HN-BD-07")):
         assert publish(backend, make_bundle(tmp_path, key, version, target=target)).returncode == 0
     token = kiosk_token(backend)
@@ -107,8 +126,7 @@ def test_latest_serves_the_newest_bundle_targeting_the_kiosk(tmp_path, backend):
     assert conditional.status_code == 304 and conditional.content == b""
 
 
-def test_content_waits_for_the_citizen_session_to_end(tmp_path, backend):
-    key = SigningKey.generate()
+def test_content_waits_for_the_citizen_session_to_end(tmp_path, backend, key):
     assert publish(backend, make_bundle(tmp_path, key, 1, text="Mới")).returncode == 0
     config = content_config(tmp_path / "kiosk", key)
     in_session = True
@@ -124,8 +142,8 @@ def test_content_waits_for_the_citizen_session_to_end(tmp_path, backend):
         sync.close()
 
 
-def test_refused_bundle_leaves_content_and_is_not_downloaded_again(tmp_path, backend):
-    trusted, stranger = SigningKey.generate(), SigningKey.generate()
+def test_refused_bundle_leaves_content_and_is_not_downloaded_again(tmp_path, backend, key, stranger):
+    trusted = key
     config = content_config(tmp_path / "kiosk", trusted)
     token = kiosk_token(backend)
     assert publish(backend, make_bundle(tmp_path, trusted, 1, text="Chính chủ")).returncode == 0
@@ -143,8 +161,7 @@ def test_refused_bundle_leaves_content_and_is_not_downloaded_again(tmp_path, bac
         sync.close()
 
 
-def test_oversize_download_is_cut_off(tmp_path, backend):
-    key = SigningKey.generate()
+def test_oversize_download_is_cut_off(tmp_path, backend, key):
     photo = b"\x89PNG\r\n\x1a\n" + random.Random(1).randbytes(120_000)
     assert publish(backend, make_bundle(tmp_path, key, 1, extra_files={"images/photo.png": photo})).returncode == 0
     config = content_config(tmp_path / "kiosk", key, "content.max_bundle_mb=0.05")
@@ -166,8 +183,7 @@ def test_unreachable_backend_is_reported_not_raised(tmp_path):
         sync.close()
 
 
-def test_poll_interval_has_jitter_and_the_loop_stops(tmp_path, backend):
-    key = SigningKey.generate()
+def test_poll_interval_has_jitter_and_the_loop_stops(tmp_path, backend, key):
     config = content_config(tmp_path / "kiosk", key, "content.poll_interval_s=100")
     results: list[PollResult] = []
     stop = threading.Event()

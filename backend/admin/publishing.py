@@ -1,7 +1,9 @@
 """Publishing from the admin pages: the backend builds and signs a bundle itself, with the key given to it.
 
 An announcement edit must not wipe what else a target receives (services, ticket text, theme…), so the new bundle
-is the newest content that target currently receives with ``announcements.json`` replaced. It is built by
+is the newest content that target currently receives with ``announcements.json`` replaced. That base is verified
+again, as it lies in the database, against the backend's trusted keys and the config allow-list before anything of
+it is re-signed (:func:`current_files`); a base that fails is never built on and publishing says why. It is built by
 :func:`contracts.content.bundle.build_bundle` (the same checks as ``content build``) with the version one above the
 newest published; if another administrator published in between, the shelf refuses the version and it is built
 again with the next one.
@@ -18,15 +20,25 @@ from pathlib import Path
 from nacl.signing import SigningKey
 from pydantic import ValidationError
 
-from backend.content_routes import MAX_UPLOAD, ContentShelf, Rejected
+from backend.content_routes import ContentShelf, Rejected
 from config.schema import KioskConfig
 from config.services import ServiceDef
-from contracts.content.bundle import MANIFEST, SIGNATURE, BundleRejected, Limits, build_bundle, read_entries
+from contracts.content.bundle import BundleRejected, build_bundle
 from contracts.content.models import Announcements, Target, TimedAnnouncement
 
 ANNOUNCEMENTS = "announcements.json"
 SERVICES = "services.json"
 PUBLISH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Base:
+    """The content files (no manifest, no signature) of the newest bundle a target receives, verified just now;
+    ``problem`` says why that bundle cannot be built on (then ``files`` is empty and publishing is refused)."""
+
+    files: dict[str, bytes]
+    version: int | None = None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,29 +82,31 @@ def receiver(target: Target, group_of: Callable[[str], str | None]) -> tuple[str
     return "", target.group
 
 
-def current_files(shelf: ContentShelf, target: Target, group_of: Callable[[str], str | None]) -> dict[str, bytes]:
-    """The content files (no manifest, no signature) of the newest bundle ``target`` receives; {} for none."""
+def current_files(shelf: ContentShelf, target: Target, group_of: Callable[[str], str | None]) -> Base:
+    """The newest bundle ``target`` receives, verified again against the shelf's trusted keys (it may have been
+    stored before a key was removed, or the database changed since); an empty base when nothing is published."""
     found = shelf.latest_for(*receiver(target, group_of))
     if found is None:
-        return {}
+        return Base({})
+    version, _digest, data = found
     try:
-        entries = read_entries(found[2], Limits(MAX_UPLOAD))
-    except BundleRejected:  # checked when it was published; unreadable now means the database was damaged
-        return {}
-    return {name: data for name, data in entries.items() if name not in (MANIFEST, SIGNATURE)}
+        return Base(shelf.inspect(data).files, version)
+    except BundleRejected as exc:
+        return Base({}, version, f"the newest content for {target} (version {version}) cannot be built on: "
+                                 f"{exc.reason}; publish a complete bundle with `content publish` first")
 
 
-def current_announcements(files: dict[str, bytes]) -> list[TimedAnnouncement]:
-    if ANNOUNCEMENTS not in files:
+def current_announcements(base: Base) -> list[TimedAnnouncement]:
+    if ANNOUNCEMENTS not in base.files:
         return []
     try:
-        return list(Announcements.model_validate_json(files[ANNOUNCEMENTS]).announcements)
+        return list(Announcements.model_validate_json(base.files[ANNOUNCEMENTS]).announcements)
     except ValidationError:
         return []
 
 
 def publish_announcements(shelf: PublishingShelf, key: SigningKey, target: Target,
-                          announcements: list[TimedAnnouncement], base: dict[str, bytes],
+                          announcements: list[TimedAnnouncement], base: Base,
                           config: KioskConfig) -> dict[str, object]:
     """Publish ``base`` with its announcements replaced (see :func:`publish_files`)."""
     data = json.dumps({"announcements": [item.model_dump(mode="json", exclude_defaults=True)
@@ -100,10 +114,10 @@ def publish_announcements(shelf: PublishingShelf, key: SigningKey, target: Targe
     return publish_files(shelf, key, target, {ANNOUNCEMENTS: data.encode("utf-8")}, base, config)
 
 
-def current_services(files: dict[str, bytes], config: KioskConfig) -> str:
+def current_services(base: Base, config: KioskConfig) -> str:
     """The services a target receives, as the JSON the editor shows (the kiosks' local list when none is published)."""
-    if SERVICES in files:
-        return files[SERVICES].decode("utf-8")
+    if SERVICES in base.files:
+        return base.files[SERVICES].decode("utf-8")
     return services_json(config.queue.services)
 
 
@@ -113,15 +127,19 @@ def services_json(services: list[ServiceDef]) -> str:
 
 
 def publish_files(shelf: PublishingShelf, key: SigningKey, target: Target, replaced: dict[str, bytes],
-                  base: dict[str, bytes], config: KioskConfig) -> dict[str, object]:
+                  base: Base, config: KioskConfig) -> dict[str, object]:
     """Build, sign and publish ``base`` with ``replaced`` files swapped in; returns what the shelf stored.
 
-    Everything else the target receives (announcements, services, ticket text, theme) is kept as it is.
+    Everything else the target receives (announcements, services, ticket text, theme) is kept as it is. The bundle
+    expires after the builder's default (:data:`contracts.content.bundle.DEFAULT_EXPIRES_DAYS`).
 
     :raises contracts.content.bundle.BuildError: the content would be refused by kiosks.
-    :raises backend.content_routes.Rejected: the shelf refused the bundle.
+    :raises backend.content_routes.Rejected: the base failed verification (409 ``unverified_base``) or the shelf
+        refused the bundle.
     """
-    files = {**base, **replaced}
+    if base.problem is not None:
+        raise Rejected(409, "unverified_base", base.problem)
+    files = {**base.files, **replaced}
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
         source = Path(tmp) / "content"
         for name, data in files.items():

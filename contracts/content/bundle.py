@@ -2,8 +2,10 @@
 
 Checks run cheapest first and stop at the first problem, which becomes the one-line reason of
 :class:`BundleRejected`: size of the file → zip structure (names, symlinks, declared sizes, compression ratio) →
-reading every entry under the caps → signature by a trusted key → manifest → target → version → file hashes →
-content schema. Nothing is written anywhere while checking; the kiosk writes only a bundle that passed
+reading every entry under the caps → signature by a trusted key → manifest → target → version → expiry → file hashes
+→ content schema (and the config allow-list of :mod:`.policy`). The backend runs the same checks on upload
+(:func:`inspect_bundle`, against its own trusted keys) and the kiosk again on its stored content at every start
+(:func:`verify_stored`). Nothing is written anywhere while checking; the kiosk writes only a bundle that passed
 (see :mod:`kiosk.content.store`).
 """
 
@@ -17,15 +19,25 @@ import json
 import os
 import stat
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nacl.signing import SigningKey
 from pydantic import ValidationError
 
 from config.schema import KioskConfig
-from contracts.content.models import ContentFiles, ContentInvalid, Manifest, Target, is_content_name, parse_content
+from contracts.content.models import (
+    CONFIG_FILE,
+    ContentFiles,
+    ContentInvalid,
+    Manifest,
+    Target,
+    is_content_name,
+    parse_content,
+    read_config_overrides,
+)
 from contracts.content.signing import decode_public_key, encode_public_key, sign, signature_valid
 
 MANIFEST = "manifest.json"
@@ -36,14 +48,19 @@ MAX_FILE_BYTES = 8 * MIB
 MAX_RATIO = 100  # unpacked/packed per entry; real JSON and images stay far below, zip bombs far above
 RATIO_FLOOR = MIB  # entries smaller than this are not ratio-checked (a short repetitive JSON compresses well)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same folder and key give the same bytes
+DEFAULT_EXPIRES_DAYS = 365  # a year: content is re-published far more often, and a stolen old bundle dies
+MAX_EXPIRES_DAYS = 5 * 365
+KIOSK_TRUST = "content.trusted_keys"  # where a kiosk's trusted keys are set, for the refusal when there are none
 
 
 class BundleRejected(Exception):
-    """The bundle must not be applied; ``reason`` is one line for the technician or the log."""
+    """The bundle must not be applied; ``reason`` is one line for the technician or the log, ``code`` a word for
+    programs (``untrusted_signer``, ``expired``, ``forbidden_config_key``, ``invalid_bundle``)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "invalid_bundle") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class BuildError(Exception):
@@ -142,15 +159,14 @@ def _signer(manifest_bytes: bytes) -> bytes:
         raise BundleRejected("manifest.json does not name a valid signer key") from None
 
 
-def _check_signature(manifest_bytes: bytes, signature_text: bytes, trusted: list[str] | None) -> None:
-    """The signature must be valid for the signer the manifest names; with ``trusted`` that signer must be in it."""
+def _check_signature(manifest_bytes: bytes, signature_text: bytes, trusted: Sequence[str], setting: str) -> None:
+    """The signer the manifest names must be in ``trusted`` (set in ``setting``) and the signature valid for it."""
     signer = _signer(manifest_bytes)
-    if trusted is not None:
-        if not trusted:
-            raise BundleRejected("no trusted keys configured (content.trusted_keys): every bundle is refused")
-        if signer not in {decode_public_key(key) for key in trusted}:
-            raise BundleRejected(f"signed by key {base64.b64encode(signer).decode()[:12]}…, which is not among "
-                                 "the trusted keys")
+    if not trusted:
+        raise BundleRejected(f"no trusted keys configured ({setting}): every bundle is refused", "untrusted_signer")
+    if signer not in {decode_public_key(key) for key in trusted}:
+        raise BundleRejected(f"signed by key {base64.b64encode(signer).decode()[:12]}…, which is not among "
+                             "the trusted keys", "untrusted_signer")
     try:
         signature = base64.b64decode(signature_text.strip(), validate=True)
     except binascii.Error:
@@ -188,17 +204,49 @@ def _signed_parts(entries: dict[str, bytes]) -> tuple[bytes, bytes]:
     return entries.pop(MANIFEST), entries.pop(SIGNATURE)
 
 
-def inspect_bundle(data: bytes, limits: Limits) -> Manifest:
-    """Structure, self-consistent signature and hashes, without trusting anyone (what a publishing server checks).
+def check_not_expired(manifest: Manifest, now: datetime | None = None) -> None:
+    """:raises BundleRejected: ``manifest`` expired (code ``expired``)."""
+    if manifest.expires <= (now or datetime.now(UTC)):
+        raise BundleRejected(f"bundle version {manifest.version} expired on {manifest.expires.isoformat()}; "
+                             "build and publish a new one", "expired")
+
+
+def _check_config_keys(files: dict[str, bytes]) -> None:
+    if CONFIG_FILE in files:
+        try:
+            read_config_overrides(files[CONFIG_FILE])
+        except ContentInvalid as exc:
+            raise BundleRejected(str(exc), "forbidden_config_key") from None
+
+
+@dataclass(frozen=True)
+class InspectedBundle:
+    manifest: Manifest
+    files: dict[str, bytes]  # the content files, without manifest and signature
+
+
+def inspect_bundle(data: bytes, limits: Limits, *, trusted: Sequence[str], setting: str) -> InspectedBundle:
+    """What a publishing server checks without knowing the kiosks' configs: structure, a signature by one of
+    ``trusted`` (configured in ``setting``), the manifest, the hashes and the config allow-list. Expiry is left to
+    the caller: a base to build on may be old, a bundle to publish may not.
 
     :raises BundleRejected: the first problem.
     """
     entries = read_entries(data, limits)
     manifest_bytes, signature_text = _signed_parts(entries)
-    _check_signature(manifest_bytes, signature_text, trusted=None)
+    _check_signature(manifest_bytes, signature_text, trusted, setting)
     manifest = _parse_manifest(manifest_bytes)
     _check_files(manifest, entries)
-    return manifest
+    _check_config_keys(entries)
+    return InspectedBundle(manifest, entries)
+
+
+def _content(entries: dict[str, bytes], config: KioskConfig) -> ContentFiles:
+    _check_config_keys(entries)
+    try:
+        return parse_content(entries, config)
+    except ContentInvalid as exc:
+        raise BundleRejected(str(exc)) from None
 
 
 def verify_bundle(source: Path | bytes, config: KioskConfig, *, applied_version: int) -> VerifiedBundle:
@@ -209,19 +257,30 @@ def verify_bundle(source: Path | bytes, config: KioskConfig, *, applied_version:
     """
     entries = read_entries(source, Limits.from_config(config))
     manifest_bytes, signature_text = _signed_parts(entries)
-    _check_signature(manifest_bytes, signature_text, trusted=config.content.trusted_keys)
+    _check_signature(manifest_bytes, signature_text, config.content.trusted_keys, KIOSK_TRUST)
     manifest = _parse_manifest(manifest_bytes)
     if not manifest.target.matches(config.kiosk.id, config.content.group):
         group = f", group {config.content.group}" if config.content.group else ""
         raise BundleRejected(f"bundle is for {manifest.target}, not for this kiosk ({config.kiosk.id}{group})")
     if manifest.version <= applied_version:
         raise BundleRejected(f"version {manifest.version} is not newer than the applied version {applied_version}")
+    check_not_expired(manifest)
     _check_files(manifest, entries)
-    try:
-        content = parse_content(entries, config)
-    except ContentInvalid as exc:
-        raise BundleRejected(str(exc)) from None
-    return VerifiedBundle(manifest, manifest_bytes, signature_text, entries, content)
+    return VerifiedBundle(manifest, manifest_bytes, signature_text, entries, _content(entries, config))
+
+
+def verify_stored(manifest_bytes: bytes, signature_text: bytes, files: dict[str, bytes],
+                  config: KioskConfig) -> tuple[Manifest, ContentFiles]:
+    """Re-check content a kiosk applied earlier, as it lies on disk: a signature by a key the kiosk trusts *today*,
+    the hashes, the allow-list and today's local config. Expiry is not checked: content that was valid when applied
+    stays better than none until a newer bundle arrives.
+
+    :raises BundleRejected: the first problem.
+    """
+    _check_signature(manifest_bytes, signature_text, config.content.trusted_keys, KIOSK_TRUST)
+    manifest = _parse_manifest(manifest_bytes)
+    _check_files(manifest, files)
+    return manifest, _content(files, config)
 
 
 def _collect(source_dir: Path) -> dict[str, bytes]:
@@ -251,18 +310,23 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
 
 
 def build_bundle(source_dir: Path, key: SigningKey, *, version: int, target: Target, out: Path,
-                 config: KioskConfig) -> Manifest:
+                 config: KioskConfig, expires_days: int = DEFAULT_EXPIRES_DAYS,
+                 now: datetime | None = None) -> Manifest:
     """Check the folder's files as a kiosk with ``config`` would, sign a manifest and write the zip to ``out``.
 
-    :raises BuildError: a file is not content or breaks the schema, or the result is too big for ``config``.
+    :param expires_days: kiosks refuse the bundle this many days after ``now`` (1 to :data:`MAX_EXPIRES_DAYS`).
+    :raises BuildError: a file is not content, breaks the schema or the allow-list, or the result is too big.
     """
+    if not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+        raise BuildError(f"expiry of {expires_days} days: use 1 to {MAX_EXPIRES_DAYS} days")
     files = _collect(source_dir)
     try:
         parse_content(files, config)
     except ContentInvalid as exc:
         raise BuildError(str(exc)) from None
+    created = (now or datetime.now(UTC)).replace(microsecond=0)
     manifest = Manifest(
-        version=version, target=target, created=datetime.now(UTC).replace(microsecond=0),
+        version=version, target=target, created=created, expires=created + timedelta(days=expires_days),
         signer=encode_public_key(key.verify_key),
         files={name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in files.items()},
     )

@@ -29,12 +29,11 @@ from pydantic import (
 from config.loader import merge
 from config.schema import KioskConfig
 from config.services import ServiceDef, load_services
+from contracts.content.policy import forbidden_key
 
 JSON_FILES = ("announcements.json", "services.json", "ticket.json", "catalogue.json", "theme.json")
 CONFIG_FILE = "config.toml"
 IMAGE_NAME = re.compile(r"^images/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}\.(png|jpg|jpeg)$")
-# Keys a bundle may not change: where the kiosk keeps its data, who it is, and which keys it trusts.
-LOCAL_ONLY_KEYS = ("data_dir", "kiosk.id", "content")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
@@ -96,8 +95,15 @@ class Manifest(_Model):
     version: int = Field(ge=1, le=2**53)
     target: Target
     created: AwareDatetime
+    expires: AwareDatetime  # kiosks refuse the bundle from then on, so an old signed bundle cannot be replayed
     signer: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")
     files: dict[str, FileEntry]
+
+    @model_validator(mode="after")
+    def _expires_after_created(self) -> Manifest:
+        if self.expires <= self.created:
+            raise ValueError("expires must be after created")
+        return self
 
     @field_validator("files")
     @classmethod
@@ -222,24 +228,21 @@ def _json_object(name: str, data: bytes) -> dict[str, Any]:
     return value
 
 
-def _dotted_keys(table: Mapping[str, Any], prefix: str = "") -> list[str]:
-    keys = []
-    for key, value in table.items():
-        keys.append(prefix + key)
-        if isinstance(value, Mapping):
-            keys.extend(_dotted_keys(value, f"{prefix}{key}."))
-    return keys
-
-
-def apply_config_overrides(config: KioskConfig, data: bytes) -> tuple[KioskConfig, dict[str, Any]]:
-    """Validate ``config.toml`` from a bundle as the local config is validated; returns (effective, overrides)."""
+def read_config_overrides(data: bytes) -> dict[str, Any]:
+    """A bundle's ``config.toml`` as a table; refused if it sets a key outside the allow-list (:mod:`.policy`)."""
     try:
         overrides = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ContentInvalid(f"{CONFIG_FILE}: TOML syntax error: {exc}") from None
-    for key in _dotted_keys(overrides):
-        if key in LOCAL_ONLY_KEYS:
-            raise ContentInvalid(f"{CONFIG_FILE}: {key}: may only be set in the kiosk's local config")
+    key = forbidden_key(overrides)
+    if key is not None:
+        raise ContentInvalid(f"{CONFIG_FILE} may not set {key} (only the kiosk's local config may)")
+    return overrides
+
+
+def apply_config_overrides(config: KioskConfig, data: bytes) -> tuple[KioskConfig, dict[str, Any]]:
+    """Validate ``config.toml`` from a bundle as the local config is validated; returns (effective, overrides)."""
+    overrides = read_config_overrides(data)
     try:
         effective = KioskConfig.model_validate(merge(config.model_dump(), overrides))
     except ValidationError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nacl.exceptions import BadSignatureError
@@ -79,6 +80,28 @@ def load_signing_key(path: Path) -> SigningKey:
     if len(seed) != 32:
         raise KeyFileError(f"{path}: not a signing key made by `content keygen`")
     return SigningKey(seed)
+
+
+def load_public_keys(files: Sequence[Path], env_name: str, *,
+                     environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """Public keys (as base64) from key files (``content-signing.pub``) and the comma-separated variable ``env_name``.
+
+    :raises KeyFileError: a file is unreadable or an entry is not an Ed25519 public key.
+    """
+    found = []
+    for path in files:
+        try:
+            found.append((str(path), path.read_text(encoding="ascii")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyFileError(f"{path}: cannot read the public key: {exc}") from None
+    found += [(env_name, item) for item in environ.get(env_name, "").split(",") if item.strip()]
+    keys = []
+    for source, text in found:
+        try:
+            keys.append(base64.b64encode(decode_public_key(text)).decode("ascii"))
+        except ValueError as exc:
+            raise KeyFileError(f"{source}: {exc}") from None
+    return tuple(keys)
 
 
 def sign(key: SigningKey, message: bytes) -> bytes:

@@ -19,7 +19,7 @@ import uvicorn
 
 from backend.app import BackendSettings, create_app
 from backend.server import open_store
-from contracts.content.signing import KeyFileError, load_signing_key
+from contracts.content.signing import KeyFileError, load_public_keys, load_signing_key
 from contracts.secrets import SecretError, secret, secret_list
 from kiosk.cli import EXIT_CONFIG
 from kiosk.cli.tls import TlsError, tls_options
@@ -43,6 +43,7 @@ def _bank(args: argparse.Namespace) -> tuple[str | None, str | None]:
 def run_serve(args: argparse.Namespace) -> int:
     try:
         signing_key = load_signing_key(args.signing_key) if args.signing_key else None
+        trusted_keys = load_public_keys(args.trusted_key, "BACKEND_CONTENT_TRUSTED_KEYS")
         admin, kiosk, payment_secret = _secrets(args)
         ssl = tls_options(args)
     except (KeyFileError, SecretError, TlsError) as exc:
@@ -66,7 +67,8 @@ def run_serve(args: argparse.Namespace) -> int:
                                               "get no fee QR code")):
         if missing:
             print(effect, file=sys.stderr)
-    settings = BackendSettings.beside(Path(args.db), signing_key=signing_key, payment_secret=payment_secret,
+    settings = BackendSettings.beside(Path(args.db), signing_key=signing_key, trusted_keys=trusted_keys,
+                                      payment_secret=payment_secret,
                                       bank_bin=bank_bin, bank_account=account)
     uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning", **ssl)
     return 0

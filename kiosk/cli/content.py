@@ -12,7 +12,7 @@ import sys
 import httpx
 from pydantic import ValidationError
 
-from contracts.content.bundle import MANIFEST, BuildError, BundleRejected, build_bundle
+from contracts.content.bundle import DEFAULT_EXPIRES_DAYS, MANIFEST, BuildError, BundleRejected, build_bundle
 from contracts.content.models import Manifest, Target
 from contracts.content.signing import KeyFileError, generate_key_pair, load_signing_key
 from kiosk.cli import config_from_args
@@ -43,7 +43,8 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         target = Target.parse(args.target)
         key = load_signing_key(args.key)
-        manifest = build_bundle(args.dir, key, version=args.version, target=target, out=args.out, config=config)
+        manifest = build_bundle(args.dir, key, version=args.version, target=target, out=args.out, config=config,
+                                expires_days=DEFAULT_EXPIRES_DAYS if args.expires_days is None else args.expires_days)
     except (ValueError, KeyFileError, BuildError, OSError) as exc:
         print(f"cannot build: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -74,7 +75,7 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"content version {version}: manifest unreadable: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_REFUSED
     previous = store.previous_version()
-    print(f"{_describe(manifest)}; created {manifest.created.isoformat()}"
+    print(f"{_describe(manifest)}; created {manifest.created.isoformat()}, expires {manifest.expires.isoformat()}"
           + (f"; previous version {previous} kept" if previous else ""))
     return 0
 

@@ -1,23 +1,22 @@
 """What the kiosk calls: apply a bundle (USB stick or download) and load the active content at start.
 
 Both take the store's lock and run recovery first, so a kiosk that lost power in the middle of an apply starts
-on whole content. :func:`load_current` re-checks the stored files against their manifest and checks them against
-today's local config; if the active version fails, it rolls back to the one before and says so in
-``Content.problem`` (the kiosk logs it and reports it to the fleet).
+on whole content. :func:`load_current` re-verifies the stored version as it would a download (signature by a key
+it trusts today, hashes, config allow-list, today's local config; not the expiry, see
+:func:`contracts.content.bundle.verify_stored`): files changed on disk, or signed by a key since removed from
+``content.trusted_keys``, are not shown. It then rolls back to the version before (verified the same way), or to
+the content shipped with the software and the local config, and says why in ``Content.problem`` and the log.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from config.schema import KioskConfig
-from contracts.content.bundle import MANIFEST, SIGNATURE, VerifiedBundle, verify_bundle
-from contracts.content.models import ContentFiles, ContentInvalid, Manifest, parse_content
+from contracts.content.bundle import MANIFEST, SIGNATURE, BundleRejected, VerifiedBundle, verify_bundle, verify_stored
+from contracts.content.models import ContentFiles, Manifest
 from kiosk.content.store import ContentStore
 
 log = logging.getLogger(__name__)
@@ -54,17 +53,16 @@ def apply_bundle(source: Path | bytes, config: KioskConfig) -> VerifiedBundle:
 
 
 def _read_version(directory: Path, config: KioskConfig) -> tuple[Manifest, ContentFiles]:
+    """:raises BundleRejected: unreadable, or it fails :func:`verify_stored`."""
     try:
-        manifest = Manifest.model_validate_json((directory / MANIFEST).read_bytes())
-        files = {name: (directory / name).read_bytes() for name in manifest.files}
-    except (OSError, ValidationError) as exc:
-        raise ContentInvalid(f"{directory.name}: unreadable: {str(exc).splitlines()[0]}") from None
-    for name, entry in manifest.files.items():
-        if hashlib.sha256(files[name]).hexdigest() != entry.sha256:
-            raise ContentInvalid(f"{name} is damaged (hash differs from the manifest)")
-    if not (directory / SIGNATURE).is_file():
-        raise ContentInvalid(f"{SIGNATURE} is missing")
-    return manifest, parse_content(files, config)
+        manifest_bytes = (directory / MANIFEST).read_bytes()
+        signature_text = (directory / SIGNATURE).read_bytes()
+        files = {path.relative_to(directory).as_posix(): path.read_bytes() for path in directory.rglob("*")
+                 if path.is_file()}  # every file: one planted beside the signed ones is refused too
+        del files[MANIFEST], files[SIGNATURE]
+    except OSError as exc:
+        raise BundleRejected(f"unreadable: {exc}") from None
+    return verify_stored(manifest_bytes, signature_text, files, config)
 
 
 def load_current(config: KioskConfig) -> Content | None:
@@ -80,7 +78,7 @@ def load_current(config: KioskConfig) -> Content | None:
             directory = store.version_dir(version)
             try:
                 manifest, files = _read_version(directory, config)
-            except ContentInvalid as exc:
+            except BundleRejected as exc:
                 fallback = store.previous_version()
                 problems.append(f"content version {version} failed to load ({exc}); "
                                 + (f"rolled back to version {fallback}" if fallback else "using the local config"))
