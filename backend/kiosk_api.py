@@ -11,6 +11,7 @@
                                          · 409 payments_not_configured: the backend has no bank account
     POST /api/payments/callback          the bank, signing the raw body (HMAC-SHA256 hex in X-Signature)
     POST /api/bookings/{code}/checkin    kiosk token · 404 · 409 {"error": "used" | "too_early" | "too_late"}
+                                         (these three: 429 + Retry-After past the look-up limits)
     POST /api/admin/kiosks               admin token; body: :class:`NewKiosk`; 201 {"kiosk_id", "token"}
 
 Every code (path, callback body, ``linked_to``) is made canonical on the way in (``contracts.codes``), so
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from backend.store import BackendStore, Invalid, NotFound
 from contracts.codes import Code, canonical_code
 from contracts.http import Call, Endpoint, Param, Refused
+from contracts.ratelimit import LookupLimit
 from contracts.vietqr import build_vietqr, fee_message
 
 
@@ -68,7 +70,9 @@ def bank_signature(secret: str | None) -> Any:
 
 
 def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: str | None,
-                    payment_secret: str | None) -> list[Endpoint]:
+                    payment_secret: str | None, lookups: LookupLimit | None = None) -> list[Endpoint]:
+    """The kiosk routes; ``lookups`` throttles the routes that answer about a code (dossier, fee, booking)."""
+
     async def procedures(_call: Call) -> Response:
         return JSONResponse({"procedures": store.procedures(), "life_events": store.life_events()})
 
@@ -112,9 +116,9 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: 
                  refusals={NotFound: lambda exc: Refused(404, "unknown_procedure", str(exc))},
                  ok={201: "the new dossier", 200: "repeat of an earlier submission"}),
         Endpoint("GET", "/api/dossiers/{code}", dossier, "Dossier status with timeline (applicant masked)",
-                 auth="kiosk", errors=(404,)),
+                 auth="kiosk", throttle=lookups, errors=(404, 429)),
         Endpoint("GET", "/api/dossiers/{code}/payment", payment, "Fee and VietQR payload", auth="kiosk",
-                 errors=(404, 409)),
+                 throttle=lookups, errors=(404, 409, 429)),
         Endpoint("POST", "/api/payments/callback", payment_callback,
                  "Simulated bank callback, signed over its raw body", body=PaymentCallback,
                  signature=bank_signature(payment_secret), errors=(401, 404),
@@ -122,7 +126,7 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: 
                                "HMAC-SHA256 of the body under the payment secret, hex", required=True,
                                where="header"),)),
         Endpoint("POST", "/api/bookings/{code}/checkin", check_in, "Check in a booking", auth="kiosk",
-                 errors=(404, 409), refusals={Invalid: refused_check_in}),
+                 throttle=lookups, errors=(404, 409, 429), refusals={Invalid: refused_check_in}),
         Endpoint("POST", "/api/admin/kiosks", create_kiosk, "Create a kiosk token", auth="admin", body=NewKiosk,
                  ok={201: "the kiosk's token"}),
     ]

@@ -4,11 +4,14 @@ A route is an :class:`Endpoint`: method, path, the role that may call it, whethe
 its body (a pydantic model, or raw bytes of a media type) with a size cap, and what ``/openapi.json`` says about
 it. :func:`bind` turns it into a Starlette route that, before the handler runs:
 
-1. authenticates the caller for the role (the server's ``authenticate``: 401, or 403 for a token without the role);
+1. authenticates the caller for the role (the server's ``authenticate``: 401, or 403 for a token without the role),
+   then applies the route's throttle, if any (429 with Retry-After: ``contracts.ratelimit``);
 2. checks the ``Idempotency-Key`` header (400) when the route is idempotent;
-3. reads the body in chunks and refuses with 413 as soon as it passes the cap, so a huge upload is never buffered;
+3. reads the body in chunks and refuses with 413 as soon as it passes the cap, so a huge upload is never buffered
+   (nor verified, nor parsed);
 4. checks a signature over the raw body when the route has one (bank callbacks sign the bytes they send);
-5. validates the JSON against the body model; the server words the 400/422 (bad JSON, deep nesting, bad fields).
+5. refuses JSON nested deeper than :data:`MAX_JSON_DEPTH`, then validates it against the body model; the server
+   words the 400/422 (bad JSON, deep nesting, bad fields).
 
 Handlers raise :class:`Refused` for a deliberate 4xx, or a domain exception the server (or the route) maps to one;
 either way the client gets the server's one error shape. What differs between the servers (the error body, the
@@ -17,26 +20,38 @@ roles, the wording of a bad body) is their :class:`HttpStyle`; everything else i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 PUBLIC = "public"
 IDEMPOTENCY_KEY = {"min_length": 8, "max_length": 128}
+# No body of either server nests deeper than a few levels (a form's household list is 3); 32 leaves room and keeps
+# any code walking a body far from Python's recursion limit (pydantic's own parser stops near 200).
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 class Refused(Exception):
-    """A deliberate 4xx: status, a machine code, one line for people; ``extra`` adds fields to the error body."""
+    """A deliberate 4xx: status, a machine code, one line for people; ``extra`` adds fields to the error body,
+    ``headers`` to the response."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = dict(headers or {})  # response headers, e.g. a 429's Retry-After
 
 
 Translate = Callable[[Exception], Refused]
@@ -77,7 +92,7 @@ class HttpStyle:
     errors: Mapping[type[Exception], Translate] = field(default_factory=dict)
 
     def respond(self, refused: Refused) -> JSONResponse:
-        return JSONResponse(self.error_body(refused), status_code=refused.status)
+        return JSONResponse(self.error_body(refused), status_code=refused.status, headers=refused.headers)
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,7 @@ class Endpoint:
     optional_body: bool = False  # an empty body means {}
     max_body: int | None = None  # default: the style's
     signature: Callable[[Request, bytes], None] | None = None  # raises Refused when the raw body is not signed
+    throttle: Callable[[Request, Any], None] | None = None  # (request, caller); raises Refused (429) past a limit
     refusals: Mapping[type[Exception], Translate] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     ok: Mapping[int, str] = field(default_factory=lambda: {200: "OK"})
@@ -151,7 +167,7 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
     """The request body, or None as soon as it is known to pass ``limit`` bytes (read no further: a huge upload
     costs nothing, whatever its Content-Length says)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if _ASCII_DIGITS.fullmatch(declared) and int(declared) > limit:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -160,6 +176,22 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def too_deep(raw: bytes) -> bool:
+    """Whether arrays and objects nest deeper than :data:`MAX_JSON_DEPTH` in ``raw`` (brackets inside strings do
+    not count), found without parsing it."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:  # the common case, at C speed
+        return False
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    return max(accumulate(1 if byte in b"[{" else -1 for byte in brackets), default=0) > MAX_JSON_DEPTH
+
+
+def _depth_error() -> ValidationError:
+    """The error pydantic gives bad JSON, so each server words it as it words any other bad JSON."""
+    return ValidationError.from_exception_data("body", [{
+        "type": "json_invalid", "loc": (), "input": "",
+        "ctx": {"error": f"nested deeper than {MAX_JSON_DEPTH} levels"}}])
 
 
 def size_text(limit: int) -> str:
@@ -201,7 +233,8 @@ async def _body(endpoint: Endpoint, style: HttpStyle, request: Request) -> Any:
     if endpoint.optional_body and not raw.strip():
         raw = b"{}"
     try:
-        # pydantic's JSON parser bounds nesting: 100,000 nested lists are a ValidationError, not a RecursionError
+        if too_deep(raw):
+            raise _depth_error()
         return endpoint.body.model_validate_json(raw)  # type: ignore[union-attr]
     except ValidationError as exc:
         raise style.invalid_body(exc) from None
@@ -219,6 +252,8 @@ def bind(endpoint: Endpoint, style: HttpStyle) -> Route:
     async def handle(request: Request) -> Response:
         try:
             caller = None if endpoint.auth == PUBLIC else style.authenticate(request, endpoint.auth)
+            if endpoint.throttle is not None:
+                endpoint.throttle(request, caller)
             key = idempotency_key(request) if endpoint.idempotent else None
             body = await _body(endpoint, style, request) if endpoint.body is not None else None
             return await endpoint.handler(Call(request, caller, key, body))
@@ -231,3 +266,16 @@ def bind(endpoint: Endpoint, style: HttpStyle) -> Route:
 
 def bind_all(endpoints: list[Endpoint], style: HttpStyle) -> list[Route]:
     return [bind(endpoint, style) for endpoint in endpoints]
+
+
+def no_such_endpoint(style: HttpStyle) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The app's handler of Starlette's own refusals (no route 404, wrong method 405): the server's error shape."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = f"no such endpoint: {request.method} {request.url.path}" if exc.status_code in (404, 405) \
+            else str(exc.detail)
+        return style.respond(Refused(exc.status_code, "not_found" if exc.status_code == 404 else "http_error",
+                                     message))
+
+    return handler

@@ -38,7 +38,9 @@ def board_endpoints(branch: Branch) -> list[Endpoint]:
 
     async def announcement(call: Call) -> Response:
         number, counter = call.query.get("number", ""), call.query.get("counter", "")
-        if not ANNOUNCED_NUMBER.match(number) or not counter.isdigit() or not 1 <= int(counter) <= 999:
+        # ASCII digits only: "²".isdigit() is true, and int("²") raises
+        if not ANNOUNCED_NUMBER.match(number) or not (counter.isascii() and counter.isdigit()) \
+                or not 1 <= int(counter) <= 999:
             raise BadRequest(422, "number must look like A012 and counter be 1-999", "bad_announcement")
         audio = await run_in_threadpool(spoken_call, number, int(counter))
         if audio is None:
