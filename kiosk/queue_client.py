@@ -39,7 +39,14 @@ from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
 from contracts.migrations import Migrations
 from queueing.db import immediate
-from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownPriority, UnknownService
+from queueing.errors import (
+    DailyCapReached,
+    KioskRefused,
+    QueueError,
+    ServiceClosed,
+    UnknownPriority,
+    UnknownService,
+)
 from queueing.estimate import DEFAULT_SERVICE_S
 from queueing.models import NumberBlock, ServiceOverview, Ticket
 from queueing.priority import PRIORITY_CODES
@@ -196,15 +203,18 @@ def _offline_ticket(row: sqlite3.Row) -> Ticket:
 
 
 class BranchQueue:
-    def __init__(self, server_url: str, *, kiosk_id: str, state_path: Path, block_size: int = BLOCK_SIZE,
+    def __init__(self, server_url: str, *, kiosk_id: str, token: str, state_path: Path, block_size: int = BLOCK_SIZE,
                  low_water: int = LOW_WATER, timeout_s: float = 2.0, retry_after_s: float = RETRY_AFTER_S,
                  sync_interval_s: float | None = SYNC_INTERVAL_S, transport: httpx.BaseTransport | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ)) -> None:
-        """:param state_path: the kiosk's SQLite file for leases and offline tickets.
+        """:param token: this kiosk's ``<kiosk id>:<secret>``, sent as a bearer token on every request (the server
+            refuses tickets and leases without it, and counts its syncs as signs of life).
+        :param state_path: the kiosk's SQLite file for leases and offline tickets.
         :param sync_interval_s: how often the background thread syncs with the server; None runs no thread
             (call :meth:`sync` yourself)."""
         self.kiosk_id = kiosk_id
         self._http = httpx.Client(base_url=server_url, transport=transport,
+                                  headers={"Authorization": f"Bearer {token}"} if token else None,
                                   timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)))
         self._store = OfflineStore(state_path)
         self._block_size = block_size
@@ -254,7 +264,7 @@ class BranchQueue:
         if earlier is not None:
             return _offline_ticket(earlier)
         body = {"service": service_code, "request_id": request_id, "priority": priority,
-                "kiosk_id": kiosk_id or self.kiosk_id, "booking_code": booking_code}
+                "booking_code": booking_code}  # the server records the kiosk its token names
         try:
             return ticket_from_json(self._call("POST", "/api/tickets", json=body))
         except _Unreachable:
@@ -325,6 +335,9 @@ class BranchQueue:
                     "priority": row["priority"], "booking_code": row["booking_code"]}
             try:
                 ticket = ticket_from_json(self._call("POST", "/api/offline-tickets", json=body, force=True))
+            except KioskRefused as exc:  # this kiosk's token is wrong: keep the tickets until it is fixed
+                log.warning("queue server refused this kiosk's token; offline tickets stay pending: %s", exc)
+                return
             except QueueError as exc:
                 # the server will never take it (e.g. its database was replaced): stop retrying, keep it on record
                 self._store.settle(row["request_id"], "rejected", note=str(exc))
@@ -342,9 +355,12 @@ class BranchQueue:
                 continue
             try:
                 block = block_from_json(self._call("POST", "/api/blocks", force=True, json={
-                    "service": code, "size": self._block_size, "holder": self.kiosk_id}))
+                    "service": code, "size": self._block_size}))
             except DailyCapReached:
                 continue
+            except KioskRefused as exc:
+                log.warning("queue server refused this kiosk's token; no numbers leased for offline use: %s", exc)
+                return
             self._store.add_lease(block)
 
     # -- offline issuing ----------------------------------------------------------------------------------------

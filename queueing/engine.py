@@ -1,8 +1,9 @@
 """The queue engine: issue numbers, call them at counters, and answer "how many people are ahead of me?".
 
 Numbers are dense per service per local day (Asia/Ho_Chi_Minh) and restart at local midnight (``numbering``).
-Issuing is one ``BEGIN IMMEDIATE`` transaction that is idempotent per request id and committed before ``issue``
-returns, so a double tap or a retried request returns the same ticket, even from another process. Ticket states::
+Issuing is one ``BEGIN IMMEDIATE`` transaction that is idempotent per request id and committed, and on the disk
+(``queueing.db``: group commit), before ``issue`` returns, so a double tap or a retried request returns the same
+ticket, even from another process, and a power cut cannot take back a printed number. Ticket states::
 
     waiting ─→ called ─→ serving ─→ done
        │        │ ↺ recall  └───────→ transferred
@@ -29,7 +30,8 @@ import functools
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -38,10 +40,12 @@ from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
 from queueing import estimate, numbering
 from queueing.checkpoint import DEFAULT_INTERVAL_S, Checkpointer
-from queueing.db import Synchronous, connect, immediate
+from queueing.db import Synchronous, WalSync, connect, immediate
 from queueing.errors import (
     CounterBusy,
     InvalidTransition,
+    NotToday,
+    NotYourBlock,
     NumberNotLeased,
     ServiceClosed,
     UnknownPriority,
@@ -60,17 +64,27 @@ from queueing.priority import PRIORITY_CODES, choose_priority
 from queueing.report import summarize
 
 ACTIVE_STATES = ("called", "serving")
+CLOCK_SKEW = timedelta(minutes=5)  # a kiosk's clock may be this far off the server's (NTP on both)
 MAX_CLOCK_HOLD = timedelta(hours=2)  # a clock further ahead than this was wrong: follow the correction
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
 def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """One sqlite3 connection must not interleave transactions from two threads (the branch server's workers)."""
+    """One sqlite3 connection must not interleave transactions from two threads (the branch server's workers).
+    A method that committed returns only once its commit is on the disk, waiting outside the lock so that other
+    threads commit meanwhile and share the next fsync (``queueing.db.WalSync``)."""
     @functools.wraps(method)
     def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with args[0]._lock:  # type: ignore[attr-defined]
-            return method(*args, **kwargs)
+        engine: QueueEngine = args[0]  # type: ignore[assignment]
+        sync = engine._sync
+        with engine._lock:
+            before = sync.commits if sync else 0
+            result = method(*args, **kwargs)
+            commit = sync.commits if sync else 0
+        if sync is not None and commit != before:
+            sync.wait(commit)
+        return result
     return locked
 
 
@@ -82,12 +96,16 @@ def _stamp(moment: datetime) -> str:
 class QueueEngine:
     def __init__(self, path: Path | str, services: Iterable[ServiceDef], *, max_priority_in_row: int = 3,
                  clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
-                 synchronous: Synchronous = "NORMAL", checkpoint_interval_s: float | None = DEFAULT_INTERVAL_S) -> None:
-        """:param checkpoint_interval_s: WAL checkpoints on a background thread at this interval (see
+                 synchronous: Synchronous = "GROUP", checkpoint_interval_s: float | None = DEFAULT_INTERVAL_S) -> None:
+        """:param synchronous: ``GROUP`` (default): every write is on the disk before it returns, one fsync shared by
+            concurrent writers; ``FULL``: the same with one fsync per commit; ``NORMAL``: may lose the last commits in
+            a power cut (see ``queueing.db``).
+        :param checkpoint_interval_s: WAL checkpoints on a background thread at this interval (see
             ``checkpoint``); None leaves them to SQLite, inside whichever commit crosses 1,000 WAL pages."""
         if max_priority_in_row < 1:
             raise ValueError("max_priority_in_row must be at least 1")
         self.db = connect(path, synchronous)
+        self._sync = WalSync(path) if synchronous == "GROUP" else None
         self._conn = self.db.conn
         self._checkpointer: Checkpointer | None = None
         if checkpoint_interval_s is not None:
@@ -113,7 +131,7 @@ class QueueEngine:
         service = self._service(service_code)
         priority = self._priority(priority, booking_code)
         now = self._now()
-        with immediate(self._conn) as conn:
+        with self._write() as conn:
             ticket_id = self._by_request(request_id)
             if ticket_id is None:
                 if not service.is_open(now):
@@ -124,42 +142,61 @@ class QueueEngine:
 
     @_serialized
     def reserve_block(self, service_code: str, size: int, *, holder: str, day: date | None = None) -> NumberBlock:
-        """Lease up to ``size`` numbers of ``day`` (default today) to kiosk ``holder`` for offline issuing.
+        """Lease up to ``size`` of today's numbers to kiosk ``holder`` for offline issuing.
 
         The block counts towards the daily cap and is cut short when the cap leaves fewer numbers; opening hours do
-        not apply (the kiosk checks them when it hands out a number).
+        not apply (the kiosk checks them when it hands out a number). Only today's numbers are leased: a block for
+        another day would burn that day's cap before it starts.
 
         :raises UnknownService, DailyCapReached:
+        :raises NotToday: ``day`` is given and is not today.
         """
         service = self._service(service_code)
         now = self._now()
-        with immediate(self._conn) as conn:
-            return numbering.lease(conn, service, day or now.date(), size, holder, now)
+        if day is not None and day != now.date():
+            raise NotToday(f"numbers are leased for today ({now.date()}) only, not for {day}")
+        with self._write() as conn:
+            return numbering.lease(conn, service, now.date(), size, holder, now)
 
     @_serialized
     def record_offline(self, block_id: str, service_code: str, seq: int, *, request_id: str, issued_at: datetime,
-                       priority: str | None = None, booking_code: str | None = None) -> Ticket:
+                       priority: str | None = None, booking_code: str | None = None, kiosk: str | None = None,
+                       late: bool = False) -> Ticket:
         """Take in a ticket a kiosk issued from a leased block while offline; it joins the line by ``issued_at``.
 
         Idempotent per ``request_id`` like ``issue``: a kiosk may report the same ticket again after a lost reply.
-        The ticket is accepted whatever the hours and cap say now: the citizen already holds the paper.
+        The ticket is accepted whatever the hours and cap say now: the citizen already holds the paper. It must
+        fall inside its lease: today, not before the block was leased nor after now (``CLOCK_SKEW`` allowed either
+        way), and its place in line is never later than now. ``late`` (the server saw the kiosk online long after
+        ``issued_at``, so it would have reported the ticket then) puts it at the end of the line instead: a
+        back-dated ticket cannot jump ahead of citizens already waiting.
 
+        :param kiosk: the reporting kiosk, when known; it must be the block's holder.
         :raises UnknownBlock: the queue never leased that block for that service.
-        :raises NumberNotLeased: ``seq`` is outside the block, ``issued_at`` is not on the block's day, or the
+        :raises NotYourBlock: ``kiosk`` is not the block's holder.
+        :raises NotToday: the block is not today's.
+        :raises NumberNotLeased: ``seq`` is outside the block, ``issued_at`` outside the lease's time, or the
             number was already reported with another request id.
         """
         service = self._service(service_code)
         priority = self._priority(priority, booking_code)
-        with immediate(self._conn) as conn:
+        now = self._now()
+        with self._write() as conn:
             ticket_id = self._by_request(request_id)
             if ticket_id is None:
-                block = numbering.load_block(conn, block_id, service)
+                block, leased_at = numbering.load_block(conn, block_id, service)
+                if kiosk is not None and kiosk != block.holder:
+                    raise NotYourBlock(f"block {block_id} is leased to kiosk {block.holder}, not {kiosk}")
+                if block.day != now.date():
+                    raise NotToday(f"block {block_id} holds numbers of {block.day}; only today's are taken in")
                 local = issued_at.astimezone(LOCAL_TZ)
-                if not block.first_seq <= seq <= block.last_seq or local.date() != block.day:
+                if not block.first_seq <= seq <= block.last_seq or local.date() != block.day or \
+                        not leased_at - CLOCK_SKEW <= local <= now + CLOCK_SKEW:
                     raise NumberNotLeased(f"{service.format_number(seq)} at {local:%d/%m %H:%M} is not in block "
-                                          f"{block.first_seq}-{block.last_seq} of {block.day}")
+                                          f"{block.first_seq}-{block.last_seq} leased {leased_at:%d/%m %H:%M}")
                 try:
-                    ticket_id = self._insert(service, seq, request_id, priority, block.holder, booking_code, local)
+                    ticket_id = self._insert(service, seq, request_id, priority, block.holder, booking_code, local,
+                                             queue_at=now if late else min(local, now))
                 except sqlite3.IntegrityError:
                     raise NumberNotLeased(f"{service.format_number(seq)} of {block.day} was already reported "
                                           "with another request id") from None
@@ -170,14 +207,14 @@ class QueueEngine:
         return row[0] if row else None
 
     def _insert(self, service: ServiceDef, seq: int, request_id: str, priority: str | None, kiosk_id: str | None,
-                booking_code: str | None, issued_at: datetime) -> str:
+                booking_code: str | None, issued_at: datetime, queue_at: datetime | None = None) -> str:
         ticket_id = secrets.token_urlsafe(9)
         stamp = _stamp(issued_at)
         self._conn.execute(
             "INSERT INTO tickets (id, request_id, day, service, seq, number, priority, kiosk_id, booking_code,"
             " issued_at, queue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [ticket_id, request_id, issued_at.date().isoformat(), service.code, seq, service.format_number(seq),
-             priority, kiosk_id, booking_code, stamp, stamp])
+             priority, kiosk_id, booking_code, stamp, _stamp(queue_at) if queue_at else stamp])
         return ticket_id
 
     # -- reading ------------------------------------------------------------------------------------------------
@@ -267,7 +304,7 @@ class QueueEngine:
             return None
         now = self._now()
         marks = ",".join("?" * len(codes))
-        with immediate(self._conn) as conn:
+        with self._write() as conn:
             if conn.execute("SELECT 1 FROM tickets WHERE counter = ? AND state IN ('called', 'serving')",
                             [counter]).fetchone():
                 raise CounterBusy(f"counter {counter} still has a ticket; finish, skip or transfer it first")
@@ -322,7 +359,7 @@ class QueueEngine:
         """
         target = self._service(to_service)
         new_id = secrets.token_urlsafe(9)
-        with immediate(self._conn) as conn:
+        with self._write() as conn:
             row = self._row(ticket_id)
             if row["state"] not in ("waiting", *ACTIVE_STATES):
                 raise InvalidTransition(f"cannot transfer a {row['state']} ticket")
@@ -339,7 +376,7 @@ class QueueEngine:
 
     @_serialized
     def _move(self, ticket_id: str, allowed: tuple[str, ...], state: str, extra: str) -> Ticket:
-        with immediate(self._conn) as conn:
+        with self._write() as conn:
             current = self._row(ticket_id)["state"]
             if current not in allowed:
                 raise InvalidTransition(f"cannot go from {current} to {state}")
@@ -348,6 +385,14 @@ class QueueEngine:
         return self._ticket(ticket_id)
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``immediate``), counted for the group commit once it committed."""
+        with immediate(self._conn) as conn:
+            yield conn
+        if self._sync is not None:
+            self._sync.committed()
+
     def _ticket(self, ticket_id: str) -> Ticket:
         row = self._row(ticket_id)
         waiting = row["state"] == "waiting"
@@ -399,3 +444,5 @@ class QueueEngine:
         if self._checkpointer is not None:
             self._checkpointer.close()
         self.db.close()
+        if self._sync is not None:
+            self._sync.close()

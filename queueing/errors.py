@@ -9,7 +9,10 @@
     ├── CounterBusy        a counter calls the next number while it still has one
     ├── UnknownTicket
     ├── UnknownBlock       an offline ticket names a number block the queue never leased
-    ├── NumberNotLeased    an offline ticket's number is outside its block, on another day, or already used
+    ├── NumberNotLeased    an offline ticket's number is outside its block or its lease's time, or already used
+    ├── NotYourBlock       an offline ticket names a block leased to another kiosk
+    ├── NotToday           numbers or offline tickets of a day other than today
+    ├── KioskRefused       the branch server does not know the kiosk's token (a kiosk-side setting to fix)
     └── QueueBusy          the database stayed locked past the busy timeout
 """
 
@@ -59,6 +62,18 @@ class UnknownBlock(QueueError):
 
 
 class NumberNotLeased(QueueError):
+    pass
+
+
+class NotYourBlock(QueueError):
+    pass
+
+
+class NotToday(QueueError):
+    pass
+
+
+class KioskRefused(QueueError):
     pass
 
 

@@ -64,14 +64,15 @@ def lease(conn: sqlite3.Connection, service: ServiceDef, day: date, size: int, h
     return block
 
 
-def load_block(conn: sqlite3.Connection, block_id: str, service: ServiceDef) -> NumberBlock:
-    """The block as leased; ``service`` supplies the number format (the block row only stores the service code).
+def load_block(conn: sqlite3.Connection, block_id: str, service: ServiceDef) -> tuple[NumberBlock, datetime]:
+    """The block as leased and when; ``service`` supplies the number format (the row stores only its code).
 
     :raises UnknownBlock: never leased by this queue, or leased for another service.
     """
-    row = conn.execute("SELECT service, day, first_seq, last_seq, holder FROM number_blocks WHERE id = ?",
+    row = conn.execute("SELECT service, day, first_seq, last_seq, holder, leased_at FROM number_blocks WHERE id = ?",
                        [block_id]).fetchone()
     if row is None or row[0] != service.code:
         raise UnknownBlock(f"no number block {block_id!r} for service {service.code}")
     return NumberBlock(id=block_id, service=row[0], day=date.fromisoformat(row[1]), first_seq=row[2],
-                       last_seq=row[3], holder=row[4], prefix=service.prefix, digits=service.digits)
+                       last_seq=row[3], holder=row[4], prefix=service.prefix, digits=service.digits), \
+        datetime.fromisoformat(row[5])

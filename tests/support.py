@@ -63,6 +63,11 @@ ADMIN_TOKEN = "admin-token-for-tests"  # the conftest ``admin_backend`` accepts 
 KIOSK_ID = "HN-HK-01"  # the kiosk a test configures unless it needs several
 
 
+def queue_token(kiosk_id: str = "K1") -> str:
+    """The branch queue token (``<kiosk id>:<secret>``) tests give kiosk ``kiosk_id`` and its server."""
+    return f"{kiosk_id}:queue-token-of-{kiosk_id}-for-tests"
+
+
 # -- clocks the tests move themselves -------------------------------------------------------------------------------
 class FakeClock:
     """Monotonic seconds that only move when a test says so."""

@@ -3,6 +3,7 @@ reconciliation after the restart, lease exhaustion, day rollover, a kiosk restar
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -22,14 +23,16 @@ from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
 from queueing.errors import ServiceClosed, UnknownService
 from queueing.server import create_app
-from tests.support import ROOT, WallClock, eventually, open_engine
+from tests.support import ROOT, WallClock, eventually, open_engine, queue_token
 
 KIOSKS = 4
 
 
 def start_server(config: Path, db: Path, port: int) -> subprocess.Popen:
+    tokens = ",".join(queue_token(f"K{k}") for k in range(KIOSKS))
     proc = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
-                             str(port), "--db", str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                             str(port), "--db", str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "QUEUE_KIOSK_TOKEN": tokens})
 
     def healthy() -> bool:
         if proc.poll() is not None:
@@ -71,12 +74,12 @@ def issue_many(kiosks: list[BranchQueue], per_kiosk: int, tag: str) -> list:
 def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcile_after_restart(tmp_path):
     config = tmp_path / "branch.toml"
     config.write_text(f'data_dir = "{tmp_path / "server-data"}"\n[[queue.counters]]\nnumber = 1\n'
-                      f'pin_hash = "{hash_pin("1357")}"\n', encoding="utf-8")
+                      f'pin_hash = "{hash_pin("135790")}"\n', encoding="utf-8")
     db, port = tmp_path / "queue-server.db", free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(config, db, port)
     # a generous timeout: on a loaded 2-core CI machine a slow answer must not pass for a dead server
-    kiosks = [BranchQueue(url, kiosk_id=f"K{k}", state_path=tmp_path / f"kiosk{k}.db", block_size=8,
+    kiosks = [BranchQueue(url, kiosk_id=f"K{k}", token=queue_token(f"K{k}"), state_path=tmp_path / f"kiosk{k}.db", block_size=8,
                           sync_interval_s=None, timeout_s=10) for k in range(KIOSKS)]
     try:
         assert all(kiosk.sync() for kiosk in kiosks)                # leases: 8 numbers per open service per kiosk
@@ -90,7 +93,7 @@ def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcil
         assert not kiosks[0].sync()
 
         kiosks[0].close()                                           # a kiosk restarted while the server is down
-        kiosks[0] = BranchQueue(url, kiosk_id="K0", state_path=tmp_path / "kiosk0.db", block_size=8,
+        kiosks[0] = BranchQueue(url, kiosk_id="K0", token=queue_token("K0"), state_path=tmp_path / "kiosk0.db", block_size=8,
                                 sync_interval_s=None)
         after_restart = [kiosks[0].issue("CT", request_id=f"again-{i}") for i in range(3)]
         assert kiosks[0].issue("CT", request_id="again-0") == after_restart[0]  # retried tap: same paper
@@ -130,9 +133,9 @@ def clock() -> WallClock:
 
 def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
     engine = open_engine(tmp_path / "queue.db", clock)
-    running = serve_in_thread(create_app(engine, counter_passwords={}, clock=clock))
+    running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock))
     port = int(running.url.rsplit(":", 1)[1])
-    kiosk = BranchQueue(running.url, kiosk_id="K1", state_path=tmp_path / "kiosk.db", block_size=3, low_water=1,
+    kiosk = BranchQueue(running.url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db", block_size=3, low_water=1,
                         sync_interval_s=None, clock=clock)
     try:
         assert kiosk.sync()
@@ -155,11 +158,11 @@ def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
         overview = {s.code: s for s in kiosk.services_overview()}
         assert overview["HT"].waiting == 0 and overview["HT"].open_now
 
-        running = serve_in_thread(create_app(engine, counter_passwords={}, clock=clock), port=port)
-        assert kiosk.sync() and kiosk.pending_reports() == 0
-        yesterday = engine.report(date(2026, 11, 24))["services"]
-        assert [(row["service"], row["tickets"]) for row in yesterday] == [("HT", 3)]
-        assert engine.waiting("HT") == []                           # yesterday's line is never called
+        running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock),
+                                  port=port)
+        assert kiosk.sync() and kiosk.pending_reports() == 0      # refused for good: kept on the kiosk's record
+        assert engine.report(date(2026, 11, 24))["services"] == []  # only today's tickets are taken in
+        assert engine.waiting("HT") == []
         today = kiosk.issue("CT", request_id="online-today")
         assert today.number == "B0004"                              # after today's new lease B0001-B0003
     finally:
@@ -170,8 +173,8 @@ def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
 
 def test_refusals_cross_the_wire_as_the_engine_raised_them(tmp_path, clock):
     engine = open_engine(tmp_path / "queue.db", clock, hours={"mon": ["08:00-11:30"]})   # clock: a Tuesday
-    running = serve_in_thread(create_app(engine, counter_passwords={}, clock=clock))
-    kiosk = BranchQueue(running.url, kiosk_id="K1", state_path=tmp_path / "kiosk.db", sync_interval_s=None)
+    running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock))
+    kiosk = BranchQueue(running.url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db", sync_interval_s=None)
     try:
         with pytest.raises(ServiceClosed) as closed:
             kiosk.issue("HT", request_id="r1")
@@ -188,7 +191,7 @@ def test_refusals_cross_the_wire_as_the_engine_raised_them(tmp_path, clock):
 
 def test_a_kiosk_that_never_reached_the_server_lists_nothing_and_issues_nothing(tmp_path):
     url = f"http://127.0.0.1:{free_port()}"                       # nobody listens there
-    kiosk = BranchQueue(url, kiosk_id="K1", state_path=tmp_path / "kiosk.db", sync_interval_s=None)
+    kiosk = BranchQueue(url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db", sync_interval_s=None)
     try:
         assert kiosk.services_overview() == []
         with pytest.raises(BranchUnavailable, match="no service list yet"):

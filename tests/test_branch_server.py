@@ -22,9 +22,9 @@ from kiosk.queue_client import BranchQueue
 from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
-from tests.support import PATIENCE_S, WallClock, open_engine
+from tests.support import PATIENCE_S, WallClock, open_engine, queue_token
 
-PASSWORD = "2468"
+PASSWORD = "246813"
 PASSWORD_HASH = hash_pin(PASSWORD)
 
 
@@ -37,9 +37,11 @@ def clock() -> WallClock:
 def branch(tmp_path, clock):
     engine = open_engine(tmp_path / "queue.db", clock)
     running = serve_in_thread(create_app(engine, counter_passwords={n: PASSWORD_HASH for n in (1, 2, 3)},
+                                         kiosk_tokens=[queue_token(f"K{k}") for k in range(6)],
                                          clock=clock, title="UBND Phường Hoàn Kiếm",
                                          announcements=["Giờ làm việc: 7:30 – 17:00"]))
-    client = httpx.Client(base_url=running.url, timeout=5)
+    # kiosk K1's token by default; counter calls send their own
+    client = httpx.Client(base_url=running.url, timeout=5, headers={"Authorization": f"Bearer {queue_token()}"})
     yield SimpleNamespace(url=running.url, engine=engine, clock=clock, http=client, path=tmp_path / "queue.db")
     client.close()
     running.stop()
@@ -59,8 +61,8 @@ def login(http: httpx.Client, counter: int) -> dict[str, str]:
 
 
 def test_concurrent_kiosks_get_unique_dense_numbers_and_retries_are_idempotent(branch, tmp_path):
-    kiosks = [BranchQueue(branch.url, kiosk_id=f"K{k}", state_path=tmp_path / f"k{k}.db", sync_interval_s=None)
-              for k in range(6)]
+    kiosks = [BranchQueue(branch.url, kiosk_id=f"K{k}", token=queue_token(f"K{k}"), state_path=tmp_path / f"k{k}.db",
+                          sync_interval_s=None) for k in range(6)]
     issued: list = []
     errors: list[BaseException] = []
     start = threading.Barrier(len(kiosks))
@@ -95,6 +97,9 @@ def test_concurrent_kiosks_get_unique_dense_numbers_and_retries_are_idempotent(b
     sample = issued[17]
     assert branch.http.get(f"/api/tickets/{sample.id}").json()["number"] == sample.number
     assert {t.kiosk_id for t in issued} == {f"K{k}" for k in range(6)}
+    public = branch.http.get("/api/services/HT/waiting").json()["tickets"] + [
+        branch.http.get(f"/api/tickets/{sample.id}").json()]
+    assert {(t["priority"], t["kiosk_id"]) for t in public} == {(None, None)}
 
 
 def test_counter_flow_call_recall_serve_no_show_transfer_and_report(branch):
@@ -165,7 +170,8 @@ def test_counter_flow_call_recall_serve_no_show_transfer_and_report(branch):
                                       "issued_at": "2026-11-24T09:00:00"}, 422, "invalid_field", "issued_at:"),
     ("POST", "/api/offline-tickets", {"block_id": "b", "service": "HT", "seq": 1, "request_id": "k1-1",
                                       "issued_at": "2026-11-24T09:00:00+07:00"}, 422, "invalid_field", "request_id:"),
-    ("POST", "/api/counters/1/login", {"password": "0000"}, 401, "login_refused", "wrong password for counter 1"),
+    ("POST", "/api/counters/1/login", {"password": "000000"}, 401, "login_refused", "wrong password for counter 1"),
+    ("POST", "/api/counters/1/login", {"password": "2468"}, 422, "login_refused", "at least 6 digits"),
     ("POST", "/api/counters/9/login", {"password": PASSWORD}, 404, "login_refused", "counter 9 has no password"),
     ("POST", "/api/counters/1/call-next", {}, 401, "login_refused", "log in at counter 1 first"),
     ("GET", "/api/tickets/no-such-ticket", None, 404, "unknown_ticket", "no-such-ticket"),
@@ -192,11 +198,14 @@ def test_counter_token_is_bound_to_its_counter_and_current_ticket_is_required(br
     assert unknown.status_code == 404 and "call-next" in unknown.json()["error"]
 
 
-def test_wrong_passwords_lock_the_counter_login(branch):
-    for _ in range(5):
-        assert branch.http.post("/api/counters/2/login", json={"password": "1111"}).status_code in (401, 429)
-    locked = branch.http.post("/api/counters/2/login", json={"password": PASSWORD})
-    assert locked.status_code == 429 and "too many wrong passwords" in locked.json()["error"]
+def test_wrong_passwords_slow_their_address_down_not_the_counter(branch):
+    for _ in range(4):
+        assert branch.http.post("/api/counters/2/login", json={"password": "111111"}).status_code == 401
+    slowed = branch.http.post("/api/counters/2/login", json={"password": PASSWORD})
+    assert slowed.status_code == 429 and "too many wrong passwords from this address" in slowed.json()["error"]
+    with httpx.Client(base_url=branch.url, timeout=5,
+                      transport=httpx.HTTPTransport(local_address="127.0.0.2")) as staff_pc:
+        assert staff_pc.post("/api/counters/2/login", json={"password": PASSWORD}).status_code == 200
 
 
 def test_sse_stream_starts_with_a_snapshot_and_delivers_the_call(branch):

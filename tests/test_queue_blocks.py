@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from queueing.engine import QueueEngine
-from queueing.errors import DailyCapReached, NumberNotLeased, UnknownBlock
+from queueing.errors import DailyCapReached, NotToday, NotYourBlock, NumberNotLeased, UnknownBlock
 from tests.support import WallClock, open_engine, take
 
 
@@ -87,12 +87,51 @@ def test_blocks_count_towards_the_daily_cap_and_are_cut_short_by_it(tmp_path, cl
         engine.reserve_block("HT", 1, holder="K3")
 
 
-def test_a_block_for_tomorrow_starts_tomorrows_numbering(engine, clock):
-    tomorrow = (clock.now + timedelta(days=1)).date()
-    block = engine.reserve_block("HT", 4, holder="K2", day=tomorrow)
-    assert block.first_seq == 1 and take(engine).number == "A001"
-    clock.now = datetime.combine(tomorrow, clock.now.timetz())
-    assert take(engine).number == "A005"
+@pytest.mark.parametrize("days", [1, -1, 30])
+def test_a_block_for_another_day_is_refused_and_burns_nothing(engine, clock, days):
+    with pytest.raises(NotToday, match="today"):
+        engine.reserve_block("HT", 4, holder="K2", day=(clock.now + timedelta(days=days)).date())
+    clock.now = datetime.combine((clock.now + timedelta(days=days)).date(), clock.now.timetz())
+    assert take(engine).number == "A001"
+
+
+def test_yesterdays_block_takes_no_tickets_today(engine, clock):
+    block = engine.reserve_block("HT", 4, holder="K2")
+    clock.advance(days=1)
+    with pytest.raises(NotToday):
+        engine.record_offline(block.id, "HT", 1, request_id="K2-old", issued_at=clock.now)
+
+
+def test_only_the_holder_reports_tickets_of_its_block(engine, clock):
+    block = engine.reserve_block("HT", 4, holder="K2")
+    with pytest.raises(NotYourBlock, match="K2"):
+        engine.record_offline(block.id, "HT", 1, request_id="K3-1", issued_at=clock.now, kiosk="K3")
+    assert engine.record_offline(block.id, "HT", 1, request_id="K2-1", issued_at=clock.now, kiosk="K2").number \
+        == "A001"
+
+
+@pytest.mark.parametrize("shift", [timedelta(minutes=-6), timedelta(minutes=16)])
+def test_an_offline_ticket_outside_its_lease_time_is_refused(engine, clock, shift):
+    """Issued before the block was leased, or after now (5 minutes of clock skew allowed either way)."""
+    block = engine.reserve_block("HT", 4, holder="K2")
+    clock.advance(minutes=10)
+    with pytest.raises(NumberNotLeased, match="leased"):
+        engine.record_offline(block.id, "HT", 1, request_id="K2-t", issued_at=block_time(clock, shift))
+
+
+def test_a_late_offline_ticket_joins_the_end_of_the_line(engine, clock):
+    block = engine.reserve_block("HT", 4, holder="K2")
+    issued_at = clock.now + timedelta(minutes=1)
+    clock.advance(minutes=5)
+    online = take(engine)
+    clock.advance(minutes=30)
+    late = engine.record_offline(block.id, "HT", 1, request_id="K2-l", issued_at=issued_at, late=True)
+    assert late.issued_at == issued_at and [t.id for t in engine.waiting("HT")] == [online.id, late.id]
+
+
+def block_time(clock: WallClock, shift: timedelta) -> datetime:
+    """``shift`` from the moment the block was leased (ten minutes before ``clock``)."""
+    return clock.now - timedelta(minutes=10) + shift
 
 
 def test_a_block_needs_at_least_one_number(engine):

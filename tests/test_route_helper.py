@@ -25,11 +25,12 @@ from backend.store import BackendStore
 from contracts.http import Call, Endpoint, HttpStyle, RawBody, Refused, Role, bind, bind_all, refusal
 from contracts.openapi import document
 from queueing.server import create_app as create_queue_server
-from tests.support import ADMIN_TOKEN, WallClock, dossier_body, open_engine
+from tests.support import ADMIN_TOKEN, WallClock, dossier_body, open_engine, queue_token
 
 CAP = 1024
 CHUNK = b"x" * 65536
 TOKEN = "secret-token-for-the-toy"
+QUEUE_KIOSK = {"Authorization": f"Bearer {queue_token()}"}
 
 
 class Order(BaseModel):
@@ -201,7 +202,7 @@ def backend_app():
 @pytest.fixture(scope="module")
 def queue_app(tmp_path_factory):
     engine = open_engine(tmp_path_factory.mktemp("queue") / "queue.db", WallClock())
-    yield create_queue_server(engine, counter_passwords={})
+    yield create_queue_server(engine, counter_passwords={}, kiosk_tokens=[queue_token()])
     engine.close()
 
 
@@ -216,7 +217,7 @@ def nested(depth: int) -> bytes:
                                                        (1_000, 400, "invalid_json")])
 def test_deeply_nested_json_is_a_4xx_on_the_queue_server(queue_app, depth, status, code):
     for path in ("/api/tickets", "/api/blocks", "/api/counters/1/login"):
-        response = send(queue_app, "POST", path, content=nested(depth))
+        response = send(queue_app, "POST", path, content=nested(depth), headers=QUEUE_KIOSK)
         assert (response.status_code, response.json()["code"]) == (status, code), path
         assert response.json()["error"]
 
@@ -245,7 +246,7 @@ def test_deep_nesting_inside_a_dossier_form_is_a_422(backend_app):
                                                       (b'"a string"', 400, "invalid_json"),
                                                       (b'{"service": 7}', 422, "invalid_field")])
 def test_bad_json_on_the_queue_server_is_its_error_shape(queue_app, body, status, code):
-    response = send(queue_app, "POST", "/api/tickets", content=body)
+    response = send(queue_app, "POST", "/api/tickets", content=body, headers=QUEUE_KIOSK)
     assert response.status_code == status and set(response.json()) == {"error", "code"}
     assert response.json()["code"] == code
 

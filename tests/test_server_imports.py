@@ -35,6 +35,7 @@ OURS = ("kiosk", "screens", "devices", "queueing", "backend", "contracts", "conf
 TOKENS = {name: f"{name.lower()}-for-tests" for name in (
     "QUEUE_KIOSK_TOKEN", "QUEUE_REPORT_TOKEN", "BACKEND_ADMIN_TOKEN", "BACKEND_KIOSK_TOKEN",
     "BACKEND_PAYMENT_SECRET", "BACKEND_REPORT_TOKEN")}
+TOKENS["QUEUE_KIOSK_TOKEN"] = "K1:queue-kiosk-token-for-tests"  # <kiosk id>:<secret>
 
 
 def loaded_modules(tmp_path: Path, *command: str) -> set[str]:

@@ -11,6 +11,7 @@ from config.loader import load_config
 from contracts.pin import hash_pin
 from kiosk.cli import config_from_args
 from kiosk.config_view import masked_config
+from queueing.passwords import counter_password_problem
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -25,8 +26,14 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_pin_hash(args: argparse.Namespace) -> int:
-    pin = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass("New technician PIN: ")
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+    what = "counter password" if args.counter else "technician PIN"
+    pin = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass(f"New {what}: ")
+    if args.counter:
+        problem = counter_password_problem(pin)
+        if problem:
+            print(f"{problem[0].upper()}{problem[1:]}.", file=sys.stderr)
+            return 2
+    elif not (pin.isdigit() and 4 <= len(pin) <= 12):
         print("The PIN must be 4 to 12 digits.", file=sys.stderr)
         return 2
     print(hash_pin(pin))

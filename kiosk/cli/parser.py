@@ -78,8 +78,10 @@ def _config(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(handler="kiosk.cli.config_cmd:run_check")
     actions.add_parser("show", help="print the effective config with secrets masked").set_defaults(
         handler="kiosk.cli.config_cmd:run_show")
-    actions.add_parser("pin-hash", help="read a PIN (stdin or prompt) and print its salted hash").set_defaults(
-        handler="kiosk.cli.config_cmd:run_pin_hash")
+    pin_hash = actions.add_parser("pin-hash", help="read a PIN (stdin or prompt) and print its salted hash")
+    pin_hash.add_argument("--counter", action="store_true",
+                          help="a counter password for queue.counters (at least 6 digits or 8 characters)")
+    pin_hash.set_defaults(handler="kiosk.cli.config_cmd:run_pin_hash")
 
 
 def _content(subparsers: argparse._SubParsersAction) -> None:
@@ -208,6 +210,8 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
+    serve.add_argument("--kiosk-token-file", type=Path, metavar="FILE",
+                       help="kiosk tokens '<kiosk id>:<secret>,…' (default: the QUEUE_KIOSK_TOKEN variable)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
 

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import uvicorn
 
+from contracts.secrets import SecretError, secret_list
 from kiosk.cli import EXIT_CONFIG, config_from_args
 from kiosk.cli.tls import TlsError, tls_options
 from queueing.engine import QueueEngine
 from queueing.server import create_app
+from queueing.server.kiosks import ENV as TOKEN_ENV
+from queueing.server.kiosks import BadKioskToken, KioskTokens
 
 EXIT_REFUSED = 1
 
@@ -24,7 +27,8 @@ def run_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
         ssl = tls_options(args)
-    except TlsError as exc:
+        kiosk_tokens = KioskTokens(secret_list(TOKEN_ENV, args.kiosk_token_file))
+    except (TlsError, SecretError, BadKioskToken) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if not config.queue.services:
@@ -34,7 +38,10 @@ def run_serve(args: argparse.Namespace) -> int:
     db.parent.mkdir(parents=True, exist_ok=True)
     engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
     app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
-                     title=config.branch.name, announcements=[a.text for a in config.announcements])
+                     kiosk_tokens=kiosk_tokens, title=config.branch.name,
+                     announcements=[a.text for a in config.announcements])
+    print(f"Kiosk tokens for {', '.join(kiosk_tokens.kiosks)}" if kiosk_tokens.kiosks else
+          f"No kiosk tokens ({TOKEN_ENV} or --kiosk-token-file): every kiosk call is refused", file=sys.stderr)
     if not config.queue.counters:
         print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
     scheme = "https" if ssl else "http"

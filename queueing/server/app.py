@@ -1,21 +1,23 @@
 """The branch queue server: one ``QueueEngine`` shared over HTTP by a centre's kiosks, counters and display boards.
 
 Kiosks list services, take tickets (idempotent per request id), lease number blocks and report tickets they
-issued offline (``kiosk_api``); counters log in with their password and call, recall, start, finish, skip and
-transfer (``counter_api``); display boards follow ``/api/events`` and fetch spoken calls (``board_api``); phones
-follow ``/track/<ticket id>`` and managers read the daily report (``report_api``); ``pages`` serves the HTML.
-Each module declares its endpoints once (``contracts.http``); ``create_app`` binds them with the queue's style
-(``http``: the error shape, counter logins), publishes ``/openapi.json`` generated from the same declarations,
-and adds the pages. Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``.
+issued offline (``kiosk_api``; each kiosk with its own token, ``kiosks``); counters log in with their password
+and call, recall, start, finish, skip and transfer (``counter_api``); display boards follow ``/api/events`` and
+fetch spoken calls (``board_api``); phones follow ``/track/<ticket id>`` and managers read the daily report
+(``report_api``); ``pages`` serves the HTML. Each module declares its endpoints once (``contracts.http``);
+``create_app`` binds them with the queue's style (``http``: the error shape, the kiosk and counter roles),
+publishes ``/openapi.json`` generated from the same declarations, and adds the pages. Every refusal is a 4xx JSON
+``{"error": "<one-line message>", "code": "<machine code>"}``.
 
-Handlers call the engine directly on the event loop: an engine call is a sub-millisecond SQLite transaction under
-the engine's lock, cheaper than the hop to a worker thread. Only the scrypt password check of a login goes to a
-thread. The server must be the only process writing its queue file (it keeps the display board in memory).
+Reads run on the event loop: each is a sub-millisecond SQLite query, cheaper than the hop to a worker thread.
+Writes go to worker threads, because each waits for its commit to reach the disk (``queueing.db``: one fsync
+serves every commit made meanwhile, so concurrent kiosks share it); so does the scrypt check of a login. The
+server must be the only process writing its queue file (it keeps the display board in memory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from starlette.applications import Starlette
@@ -33,6 +35,7 @@ from queueing.server.counter_api import counter_endpoints
 from queueing.server.counters import CounterLogins
 from queueing.server.http import answer, no_such_endpoint, queue_style
 from queueing.server.kiosk_api import kiosk_endpoints
+from queueing.server.kiosks import KioskTokens
 from queueing.server.pages import STATIC, page_routes
 from queueing.server.report_api import report_endpoints
 
@@ -43,12 +46,16 @@ INFO = {"title": "Branch queue server", "version": "0.1.0",
 
 
 def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
+               kiosk_tokens: KioskTokens | Iterable[str] = (),
                clock: Callable[[], datetime] | None = None, title: str = "", announcements: Sequence[str] = ()) \
         -> Starlette:
     """:param counter_passwords: counter number → salted scrypt hash (``contracts.pin.hash_pin``).
+    :param kiosk_tokens: ``<kiosk id>:<secret>`` tokens kiosks take tickets with (``kiosks``); none: every kiosk
+        call is refused. :raises BadKioskToken: a malformed one.
     :param clock: aware local time for call stamps and "today" (default: the wall clock); give the engine's.
     :param title: the display board's heading (the centre's name); ``announcements``: texts it scrolls."""
-    branch = Branch(engine, clock or (lambda: datetime.now(LOCAL_TZ)), CounterLogins(counter_passwords), title,
+    branch = Branch(engine, clock or (lambda: datetime.now(LOCAL_TZ)), CounterLogins(counter_passwords),
+                    kiosk_tokens if isinstance(kiosk_tokens, KioskTokens) else KioskTokens(kiosk_tokens), title,
                     announcements)
 
     async def health(_call: Call) -> Response:
@@ -56,7 +63,7 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
 
     endpoints = [Endpoint("GET", "/health", health, "Liveness"), *kiosk_endpoints(branch),
                  *counter_endpoints(branch), *board_endpoints(branch), *report_endpoints(branch)]
-    style = queue_style(branch.logins)
+    style = queue_style(branch.logins, branch.kiosk_for)
     spec = document(INFO, endpoints, style, also=(ServiceOverview, QueueStatus))
     return Starlette(routes=[*bind_all(endpoints, style), published(spec), *page_routes()],
                      exception_handlers={HTTPException: no_such_endpoint(style)})

@@ -13,11 +13,13 @@ from datetime import date, datetime
 from typing import Any
 
 from config.localtime import LOCAL_TZ
+from contracts.http import Refused
 from queueing.engine import QueueEngine
 from queueing.errors import UnknownTicket
 from queueing.models import Ticket
 from queueing.server.counters import CounterLogins
 from queueing.server.events import Board, Call, EventHub
+from queueing.server.kiosks import KioskTokens, Presence
 from queueing.server.views import ReadViews
 from queueing.server.wire import OFFLINE_PREFIX, to_json
 
@@ -27,9 +29,11 @@ class Branch:
     engine: QueueEngine
     now: Callable[[], datetime]  # aware local time for call stamps and "today"
     logins: CounterLogins
+    kiosks: KioskTokens
     title: str = ""  # the display board's heading (the centre's name)
     announcements: Sequence[str] = ()  # texts the board scrolls
     hub: EventHub = field(default_factory=EventHub)
+    presence: Presence = field(default_factory=Presence)
     views: ReadViews = field(init=False)
     board: Board = field(init=False)
     counters: list[int] = field(init=False)  # every counter a service names or a password exists for
@@ -42,6 +46,19 @@ class Branch:
 
     def today(self) -> date:
         return self.now().astimezone(LOCAL_TZ).date()
+
+    def kiosk_for(self, token: str) -> str:
+        """The kiosk a bearer token names, noting that it is online. :raises Refused: 401, not a kiosk token."""
+        kiosk = self.kiosks.kiosk_for(token)
+        self.presence.seen(kiosk, self.now())
+        return kiosk
+
+    def notice(self, token: str) -> None:
+        """Note a kiosk's contact on a public read (its sync sends its token there too); other callers pass."""
+        try:
+            self.kiosk_for(token)
+        except Refused:
+            pass
 
     def service_name(self, code: str) -> str:
         service = self.engine.services.get(code)

@@ -2,7 +2,8 @@
 
 Every route but the login needs the counter's own token (the ``counter`` role). Calls and recalls are announced
 to the display boards. The page polls ``GET /api/counters/{n}``, so it reads the head of the line and the day's
-figures from the cheap read views, never the whole day.
+figures from the cheap read views, never the whole day. Moves run on worker threads: each waits for its commit
+to reach the disk.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def counter_endpoints(branch: Branch) -> list[Endpoint]:
 
     async def login(call: Call) -> Response:
         counter = call.path["counter"]
-        token = await run_in_threadpool(branch.logins.login, counter, call.body.password)  # scrypt: not on the loop
+        address = call.request.client.host if call.request.client else ""
+        token = await run_in_threadpool(branch.logins.login, counter, call.body.password, address)  # scrypt: a thread
         return answer({"counter": counter, "token": token})
 
     async def view(call: Call) -> Response:
@@ -58,7 +60,7 @@ def counter_endpoints(branch: Branch) -> list[Endpoint]:
 
     async def call_next(call: Call) -> Response:
         counter = call.caller
-        called = engine.call_next(counter, call.body.services)
+        called = await run_in_threadpool(engine.call_next, counter, call.body.services)
         if called is not None:
             branch.announce(called, counter, recall=False)
         return answer({"counter": counter, "ticket": called})
@@ -66,7 +68,7 @@ def counter_endpoints(branch: Branch) -> list[Endpoint]:
     def move(action: str) -> Handler:
         async def handler(call: Call) -> Response:
             counter = call.caller
-            moved = moves[action](current(counter).id)
+            moved = await run_in_threadpool(moves[action], current(counter).id)
             if action == "recall":
                 branch.announce(moved, counter, recall=True)
             return answer({"counter": counter, "ticket": moved})
@@ -74,7 +76,8 @@ def counter_endpoints(branch: Branch) -> list[Endpoint]:
 
     async def transfer(call: Call) -> Response:
         counter = call.caller
-        return answer({"counter": counter, "ticket": engine.transfer(current(counter).id, call.body.to_service)})
+        moved = await run_in_threadpool(engine.transfer, current(counter).id, call.body.to_service)
+        return answer({"counter": counter, "ticket": moved})
 
     async def unknown_action(call: Call) -> Response:
         raise BadRequest(404, f"unknown counter action {call.path['action']!r}; use call-next, "
@@ -82,7 +85,7 @@ def counter_endpoints(branch: Branch) -> list[Endpoint]:
 
     return [
         Endpoint("POST", f"{COUNTER}/login", login, "Log a counter in with its password; returns a bearer token",
-                 body=LoginRequest, errors=(401, 404, 429)),
+                 body=LoginRequest, errors=(401, 404, 422, 429)),
         Endpoint("GET", COUNTER, view, "Current ticket, waiting list and today's figures", auth="counter"),
         Endpoint("POST", f"{COUNTER}/call-next", call_next,
                  "Call the next ticket under the priority policy ({ticket: null} when nobody waits)",

@@ -2,12 +2,14 @@
 
 Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``; queue refusals use the
 codes of ``wire`` (and a closed service adds ``service`` and ``next_opening``), so a kiosk in branch mode raises
-the same exception the engine raised here. The ``counter`` role is a counter's login token, bound to the counter
-in the path: counter 1's token cannot call numbers at counter 2.
+the same exception the engine raised here. Two roles: ``counter``, a counter's login token bound to the counter in
+the path (counter 1's token cannot call numbers at counter 2), and ``kiosk``, a kiosk's configured token
+(``kiosks``), whose caller is the kiosk id the token names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -39,10 +41,13 @@ def queue_refused(exc: Exception) -> Refused:
     return Refused(status, body.pop("code"), body.pop("error"), **body)
 
 
-def queue_style(logins: CounterLogins) -> HttpStyle:
-    """The style of every queue API route; counters authenticate against ``logins``."""
+def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str]) -> HttpStyle:
+    """The style of every queue API route; counters authenticate against ``logins``, kiosks with ``kiosk_for``
+    (bearer token → kiosk id, or :class:`Refused`)."""
 
-    def authenticate(request: Request, _role: str) -> int:
+    def authenticate(request: Request, role: str) -> int | str:
+        if role == "kiosk":
+            return kiosk_for(bearer(request))
         counter = request.path_params["counter"]
         token = bearer(request)
         owner = logins.counter_for(token) if token else None
@@ -53,7 +58,8 @@ def queue_style(logins: CounterLogins) -> HttpStyle:
         return counter
 
     return HttpStyle(error_body=error_body, error_schema=ERROR_SCHEMA, authenticate=authenticate,
-                     roles={"counter": Role("counterToken", (401, 403))}, invalid_body=invalid_body,
+                     roles={"counter": Role("counterToken", (401, 403)), "kiosk": Role("kioskToken")},
+                     invalid_body=invalid_body,
                      body_errors=(400, 422), too_large="body_too_large", max_body=MAX_BODY,
                      errors={QueueError: queue_refused})
 

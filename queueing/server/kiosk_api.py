@@ -3,13 +3,21 @@
 Taking a ticket is idempotent per ``request_id`` (one per citizen tap), so a kiosk retrying after a lost answer
 gets the same ticket. A kiosk that loses the server keeps issuing from a leased block of numbers and reports those
 tickets afterwards under ``o-<its request id>``, the id printed in their QR.
+
+Every write needs a kiosk token (the ``kiosk`` role); the kiosk it names is the one a ticket is recorded under and a
+block is leased to, whatever the body says, and only that kiosk may report tickets from its block. Reads stay
+public, and a waiting list shows no priority category and no kiosk (``public_ticket``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from contracts.http import Call, Endpoint, Param
+from contracts.http import Call, Endpoint, Param, bearer
 from queueing.errors import UnknownService
 from queueing.models import NumberBlock, Ticket
 from queueing.server.branch import Branch
@@ -20,10 +28,16 @@ from queueing.server.wire import to_json
 MAX_AHEAD = 100_000
 
 
+def public_ticket(ticket: Ticket) -> Ticket:
+    """What anyone may see of a ticket: not its priority category (e.g. "pregnant") nor the kiosk that issued it."""
+    return replace(ticket, priority=None, kiosk_id=None)
+
+
 def kiosk_endpoints(branch: Branch) -> list[Endpoint]:
     engine = branch.engine
 
-    async def services(_call: Call) -> Response:
+    async def services(call: Call) -> Response:
+        branch.notice(bearer(call.request))
         estimates = {s.code: s.estimated_wait_s for s in engine.status().services}
         return answer({"at": branch.now(), "services": [
             {**to_json(s), "estimated_wait_s": estimates.get(s.code, 0),
@@ -34,7 +48,7 @@ def kiosk_endpoints(branch: Branch) -> list[Endpoint]:
         code = call.path["code"]
         if code not in engine.services:
             raise UnknownService(f"unknown service {code!r}; known: {', '.join(engine.services)}")
-        return answer({"service": code, "tickets": engine.waiting(code)})
+        return answer({"service": code, "tickets": [public_ticket(t) for t in engine.waiting(code)]})
 
     async def estimate(call: Call) -> Response:
         try:
@@ -48,21 +62,25 @@ def kiosk_endpoints(branch: Branch) -> list[Endpoint]:
 
     async def issue(call: Call) -> Response:
         body: TicketRequest = call.body
-        return answer(engine.issue(body.service, request_id=body.request_id, priority=body.priority,
-                                   kiosk_id=body.kiosk_id, booking_code=body.booking_code))
+        return answer(await run_in_threadpool(  # waits for its fsync: off the event loop, batched with others'
+            partial(engine.issue, body.service, request_id=body.request_id, priority=body.priority,
+                    kiosk_id=call.caller, booking_code=body.booking_code)))
 
     async def ticket(call: Call) -> Response:
-        return answer(branch.find(call.path["ticket_id"]))
+        return answer(public_ticket(branch.find(call.path["ticket_id"])))
 
     async def block(call: Call) -> Response:
         body: BlockRequest = call.body
-        return answer(engine.reserve_block(body.service, body.size, holder=body.holder, day=body.day))
+        return answer(await run_in_threadpool(partial(engine.reserve_block, body.service, body.size,
+                                                      holder=call.caller, day=body.day)))
 
     async def offline_ticket(call: Call) -> Response:
         body: OfflineTicketRequest = call.body
-        return answer(engine.record_offline(body.block_id, body.service, body.seq, request_id=body.request_id,
-                                            issued_at=body.issued_at, priority=body.priority,
-                                            booking_code=body.booking_code))
+        late = branch.presence.late(call.caller, body.issued_at, branch.now())
+        return answer(await run_in_threadpool(partial(
+            engine.record_offline, body.block_id, body.service, body.seq, request_id=body.request_id,
+            issued_at=body.issued_at, priority=body.priority, booking_code=body.booking_code, kiosk=call.caller,
+            late=late)))
 
     return [
         Endpoint("GET", "/api/services", services, "Services with waiting counts, estimates and definitions"),
@@ -71,13 +89,14 @@ def kiosk_endpoints(branch: Branch) -> list[Endpoint]:
         Endpoint("GET", "/api/services/{code}/estimate", estimate,
                  "Estimated wait for a given number of people ahead", errors=(400, 404),
                  params=(Param("ahead", {"type": "integer", "minimum": 0, "maximum": MAX_AHEAD}, "people ahead"),)),
-        Endpoint("POST", "/api/tickets", issue, "Take a ticket (idempotent per request_id)", body=TicketRequest,
-                 errors=(404, 409), ok={200: "the Ticket"}, returns=Ticket),
-        Endpoint("GET", "/api/tickets/{ticket_id}", ticket,
-                 "A ticket by id (or by the request id of an offline ticket)", errors=(404,), ok={200: "the Ticket"},
-                 returns=Ticket),
-        Endpoint("POST", "/api/blocks", block, "Lease a block of numbers to a kiosk for offline use",
-                 body=BlockRequest, errors=(404, 409), ok={200: "the NumberBlock"}, returns=NumberBlock),
-        Endpoint("POST", "/api/offline-tickets", offline_ticket, "Report a ticket issued offline from a leased block",
-                 body=OfflineTicketRequest, errors=(404, 409), ok={200: "the Ticket"}, returns=Ticket),
+        Endpoint("POST", "/api/tickets", issue, "Take a ticket (idempotent per request_id)", auth="kiosk",
+                 body=TicketRequest, errors=(404, 409), ok={200: "the Ticket"}, returns=Ticket),
+        Endpoint("GET", "/api/tickets/{ticket_id}", ticket, "A ticket by id (or by the request id of an offline "
+                 "ticket), without priority or kiosk", errors=(404,), ok={200: "the Ticket"}, returns=Ticket),
+        Endpoint("POST", "/api/blocks", block, "Lease a block of today's numbers to the calling kiosk for offline "
+                 "use", auth="kiosk", body=BlockRequest, errors=(404, 409, 422), ok={200: "the NumberBlock"},
+                 returns=NumberBlock),
+        Endpoint("POST", "/api/offline-tickets", offline_ticket, "Report a ticket issued offline from the calling "
+                 "kiosk's block", auth="kiosk", body=OfflineTicketRequest, errors=(403, 404, 409, 422),
+                 ok={200: "the Ticket"}, returns=Ticket),
     ]

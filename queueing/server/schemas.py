@@ -15,6 +15,7 @@ from contracts.http import Refused
 from queueing.server.wire import OFFLINE_PREFIX
 
 MAX_BODY = 64 * 1024
+MAX_BLOCK = 100  # numbers per lease: a kiosk leases 10 at a time; a token cannot burn the day's cap in one go
 _CODE = r"^[A-Z0-9]{1,8}$"
 _REQUEST_ID = r"^[\x21-\x7e]{1,128}$"      # printable ASCII without spaces: kiosks make them from random hex
 _OFFLINE_REQUEST_ID = rf"^{OFFLINE_PREFIX}[\x21-\x7e]{{1,126}}$"
@@ -35,14 +36,14 @@ class TicketRequest(_Body):
     request_id: str = Field(pattern=_REQUEST_ID, description="one per citizen tap; a repeat returns the same ticket")
     priority: str | None = Field(default=None, description="priority category code, e.g. elderly")
     booking_code: str | None = Field(default=None, max_length=64)
-    kiosk_id: str | None = Field(default=None, pattern=_KIOSK_ID)
+    kiosk_id: str | None = Field(default=None, pattern=_KIOSK_ID, description="ignored: the token names the kiosk")
 
 
 class BlockRequest(_Body):
     service: str = Field(pattern=_CODE)
-    size: int = Field(ge=1, le=500, description="numbers wanted; fewer are granted near the daily cap")
-    holder: str = Field(pattern=_KIOSK_ID, description="the kiosk id")
-    day: date | None = Field(default=None, description="local day of the numbers; default today")
+    size: int = Field(ge=1, le=MAX_BLOCK, description="numbers wanted; fewer are granted near the daily cap")
+    holder: str | None = Field(default=None, pattern=_KIOSK_ID, description="ignored: the token names the kiosk")
+    day: date | None = Field(default=None, description="local day of the numbers: today (another day is refused)")
 
 
 class OfflineTicketRequest(_Body):

@@ -16,6 +16,9 @@ from queueing.errors import (
     CounterBusy,
     DailyCapReached,
     InvalidTransition,
+    KioskRefused,
+    NotToday,
+    NotYourBlock,
     NumberNotLeased,
     QueueBusy,
     QueueError,
@@ -38,6 +41,9 @@ REFUSALS: dict[str, tuple[type[QueueError], int]] = {
     "invalid_transition": (InvalidTransition, 409),
     "counter_busy": (CounterBusy, 409),
     "number_not_leased": (NumberNotLeased, 409),
+    "not_your_block": (NotYourBlock, 403),
+    "not_today": (NotToday, 422),
+    "kiosk_refused": (KioskRefused, 401),
     "queue_busy": (QueueBusy, 503),
 }
 _CODES = {cls: code for code, (cls, _status) in REFUSALS.items()}

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support import FakeClock
+from tests.support import FakeClock, queue_token
 from tests.ui.driver import KioskDriver
 
 DOSSIER = "000.00.13.H26-251120-0002"
@@ -194,7 +194,7 @@ def main() -> int:
 
     config = load_config(None, [
         f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0", "voice.enabled=false",
-        "queue.mode=branch", f"queue.server={queue_url}", f"backend.url={backend_url}",
+        "queue.mode=branch", f"queue.server={queue_url}", f"queue.token={queue_token()}", f"backend.url={backend_url}",
         f"printer.connection=tcp:127.0.0.1:{printer_port}",
     ])
     # half the portrait screen: the layout scales with the window, and software GL draws a quarter of the pixels

@@ -21,7 +21,7 @@ import sys
 from backend.server import serve_in_thread
 from kiosk.i18n import tr
 from queueing.server import create_app
-from tests.support import ROOT, FaultyServer, SlowLink, WallClock, open_engine
+from tests.support import ROOT, FaultyServer, SlowLink, WallClock, open_engine, queue_token
 
 BUDGET_MS = 200.0  # below every fault's wait (300 ms printer probe, 1 s link, 3 s backend), far above real work
 SLOW_LINK_S = 1.0  # each queue-server reply: well past the 150 ms after which progress shows, within the timeout
@@ -34,7 +34,8 @@ def test_no_ui_callback_waits_for_a_slow_queue_server_a_slow_backend_or_a_stalle
     env.pop("DISPLAY", None)
     clock = WallClock()
     engine = open_engine(tmp_path / "branch.db", clock)
-    branch = serve_in_thread(create_app(engine, counter_passwords={}, clock=clock), name="branch-queue")
+    branch = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock),
+                             name="branch-queue")
     try:
         with SlowLink(branch.url, SLOW_LINK_S) as queue_server, FaultyServer(answer_after=SLOW_BACKEND_S) as backend, \
                 FaultyServer() as printer:

@@ -47,13 +47,13 @@ async function login(event) {
 
 function loginRefusal(err, n) {
   // The server words refusals in English for its API users; staff read Vietnamese, with the figures kept.
-  const left = /\((\d+) attempts? left\)/.exec(err.message);
   const wait = /try again in (\d+) s/.exec(err.message);
-  if (err.status === 401) {
-    return "Sai mật khẩu quầy " + n + "." + (left ? " Còn " + left[1] + " lần thử." : "");
-  }
+  if (err.status === 401) return "Sai mật khẩu quầy " + n + ".";
   if (err.status === 429) {
     return "Nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau " + (wait ? wait[1] + " giây." : "ít phút.");
+  }
+  if (err.status === 422) {
+    return "Mật khẩu quầy phải có ít nhất 6 chữ số hoặc 8 ký tự. Nếu mật khẩu của quầy ngắn hơn, vui lòng báo quản trị viên đặt mật khẩu mới.";
   }
   if (err.status === 404) return "Quầy " + n + " chưa có mật khẩu. Vui lòng báo quản trị viên.";
   return explain(err);

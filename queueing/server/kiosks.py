@@ -1,0 +1,92 @@
+"""Kiosk credentials of the branch queue server: which bearer tokens may issue tickets, and which kiosk each names.
+
+A token is ``<kiosk id>:<secret>`` — the server's ``QUEUE_KIOSK_TOKEN`` holds one or a comma-separated list, and
+each kiosk sends its own whole token as ``Authorization: Bearer <kiosk id>:<secret>``. The kiosk id in the token
+is the only kiosk id the server believes: a ticket is recorded under it and a number block is leased to it,
+whatever a request body says. The secret is at least ``MIN_SECRET`` characters (make one with
+``python -c "import secrets; print(secrets.token_urlsafe(24))"``).
+
+Tokens are looked up by their SHA-256 digest, so the comparison does not leak how much of a guessed token matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from contracts.http import Refused
+
+MIN_SECRET = 16
+KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+ENV = "QUEUE_KIOSK_TOKEN"
+
+
+class BadKioskToken(ValueError):
+    """A configured token is malformed; the message names its position, never its secret."""
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class KioskTokens:
+    def __init__(self, tokens: Iterable[str] = ()) -> None:
+        """:raises BadKioskToken: an entry is not ``<kiosk id>:<secret of MIN_SECRET+ characters>``."""
+        self._kiosks: dict[bytes, str] = {}
+        for position, token in enumerate(tokens, start=1):
+            kiosk, _colon, secret = token.partition(":")
+            if not KIOSK_ID.match(kiosk) or len(secret) < MIN_SECRET:
+                raise BadKioskToken(f"kiosk token {position} must be <kiosk id>:<secret of at least {MIN_SECRET} "
+                                    "characters>, e.g. HN-HK-01:<32 random characters>")
+            self._kiosks[_digest(token)] = kiosk
+
+    @classmethod
+    def parse(cls, text: str) -> KioskTokens:
+        """From the comma-separated form of ``QUEUE_KIOSK_TOKEN`` (blank entries ignored)."""
+        return cls(entry.strip() for entry in text.split(",") if entry.strip())
+
+    @property
+    def kiosks(self) -> list[str]:
+        return sorted(set(self._kiosks.values()))
+
+    def kiosk_for(self, token: str) -> str:
+        """The kiosk a bearer token names.
+
+        :raises Refused: 401 when no kiosk token is configured or ``token`` is not one of them.
+        """
+        if not self._kiosks:
+            raise Refused(401, "kiosk_refused", f"this queue server has no kiosk tokens ({ENV} is not set), so it "
+                                                "refuses every kiosk call")
+        kiosk = self._kiosks.get(_digest(token)) if token else None
+        if kiosk is None:
+            raise Refused(401, "kiosk_refused", "send this kiosk's queue token (Authorization: Bearer <kiosk id>:"
+                                                "<secret>); the one sent is missing or unknown")
+        return kiosk
+
+
+class Presence:
+    """When each kiosk has been reachable without a break, to tell an offline ticket reported on reconnection from
+    one back-dated by a kiosk that was online all along.
+
+    A kiosk in branch mode talks to the server every few seconds (its sync sends its token even on public reads),
+    so a silence longer than ``GAP`` means its link was down. An offline ticket is *late* when the kiosk had been
+    online without a break since more than ``GRACE`` after the ticket's issue time and the report comes more than
+    ``GRACE`` after it: an honest kiosk would have reported it at its first sync. In memory only: after a server
+    restart every kiosk's first contact starts a new stretch, which errs towards believing the kiosk.
+    """
+
+    GAP = timedelta(seconds=60)
+    GRACE = timedelta(seconds=60)
+
+    def __init__(self) -> None:
+        self._stretch: dict[str, tuple[datetime, datetime]] = {}  # kiosk → (online since, last seen)
+
+    def seen(self, kiosk: str, now: datetime) -> None:
+        since, last = self._stretch.get(kiosk, (now, now))
+        self._stretch[kiosk] = (now if now - last > self.GAP else since, now)
+
+    def late(self, kiosk: str, issued_at: datetime, now: datetime) -> bool:
+        since, _last = self._stretch.get(kiosk, (now, now))
+        return now - issued_at > self.GRACE and since < issued_at + self.GRACE
