@@ -10,6 +10,7 @@ and move time themselves.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from typing import IO, Any, TypeVar
 import httpx
 from nacl.signing import SigningKey
 
+from backend.server import free_port
 from config.loader import load_config
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
@@ -61,11 +63,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"  # screenshots and previews for a human to look at
 ADMIN_TOKEN = "admin-token-for-tests"  # the conftest ``admin_backend`` accepts it
 KIOSK_ID = "HN-HK-01"  # the kiosk a test configures unless it needs several
-
-
-def queue_token(kiosk_id: str = "K1") -> str:
-    """The branch queue token (``<kiosk id>:<secret>``) tests give kiosk ``kiosk_id`` and its server."""
-    return f"{kiosk_id}:queue-token-of-{kiosk_id}-for-tests"
 
 
 # -- clocks the tests move themselves -------------------------------------------------------------------------------
@@ -143,18 +140,6 @@ def kiosk_token(backend: Any, kiosk_id: str = KIOSK_ID, admin_token: str = ADMIN
                           headers={"Authorization": f"Bearer {admin_token}"})
     assert response.status_code == 201, response.text
     return response.json()["token"]
-
-
-def content_backend(db: Path, *keys: SigningKey) -> Any:
-    """A seeded backend on 127.0.0.1 that accepts :data:`ADMIN_TOKEN` and bundles signed with ``keys``; ``stop()`` it."""
-    from backend.app import BackendSettings
-    from backend.server import start_in_thread
-    from backend.store import BackendStore
-
-    running = start_in_thread(db, settings=BackendSettings(trusted_keys=tuple(encode_public_key(key.verify_key)
-                                                                              for key in keys)))
-    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
-    return running
 
 
 def content_config(data_dir: Path, key: SigningKey, *extra: str):
@@ -350,3 +335,40 @@ class SlowLink:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+# -- a server as a real process (`backend serve`, `queue serve`) ---------------------------------------------------
+def server_env(**secrets: str) -> dict[str, str]:
+    """This process's environment without any server secret (``BACKEND_*``, ``QUEUE_*``), plus ``secrets``."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith(("BACKEND_", "QUEUE_"))}
+    return {**clean, **secrets}
+
+
+class ServeProcess:
+    """``python main.py <words> --port P`` running until :meth:`stop` (its stderr is returned then).
+
+    :param verify: how httpx checks an ``https`` server's certificate (e.g. an SSL context with the test CA).
+    """
+
+    def __init__(self, *words: str, env: dict[str, str], scheme: str = "http", verify: Any = True) -> None:
+        port = free_port()
+        self.url = f"{scheme}://127.0.0.1:{port}"
+        self.verify = verify
+        self.proc = subprocess.Popen([sys.executable, "main.py", *words, "--port", str(port)], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        eventually(self._answers, message=f"{' '.join(words[:2])} answering /health")
+
+    def _answers(self) -> bool:
+        assert self.proc.poll() is None, self.proc.stderr.read()
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2, verify=self.verify).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            self.proc.kill()
+        return self.proc.stderr.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import socket
 import subprocess
 import sys
@@ -11,24 +12,29 @@ import threading
 import pytest
 
 from config.loader import load_config
+from contracts.pin import hash_pin
 from kiosk.doctor import check_backend, check_data_dir, run_checks
 from tests.support import ROOT
 
+OWN_PIN = f"technician.pin_hash={hash_pin('913572', n=2**10)}"  # a site's own PIN: the demo one fails doctor
 
-def doctor(*args: str) -> subprocess.CompletedProcess:
+
+def doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "QUEUE_"))}
     return subprocess.run([sys.executable, "main.py", "doctor", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env={**clean, **(env or {})})
 
 
-def test_healthy_default_install_passes_every_check(tmp_path):
-    result = doctor("--set", f"data_dir={tmp_path}")
+def test_healthy_install_passes_every_check(tmp_path):
+    result = doctor("--set", f"data_dir={tmp_path}", "--set", OWN_PIN)
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 0, result.stdout
     assert len(lines) >= 7 and all(line.startswith("PASS") for line in lines)
 
 
 def test_printer_out_of_paper_fails_the_printer_check(tmp_path):
-    result = doctor("--set", f"data_dir={tmp_path}", "--set", "printer.connection=sim:?fault=paper_out")
+    result = doctor("--set", f"data_dir={tmp_path}", "--set", "printer.connection=sim:?fault=paper_out", "--set",
+                    OWN_PIN)
     assert result.returncode == 1
     assert [line for line in result.stdout.splitlines() if line.startswith("FAIL")] == [
         "FAIL  printer: sim:?fault=paper_out (generic-80): paper_out"

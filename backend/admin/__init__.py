@@ -22,5 +22,6 @@ __all__ = ["PublishingShelf", "admin_routes"]
 def admin_routes(token_role: TokenRole, fleet: FleetStore, shelf: PublishingShelf, *, sessions_db: str,
                  signing_key: SigningKey | None) -> list[BaseRoute]:
     """The admin pages under ``/admin``; without ``signing_key`` they work but cannot publish."""
-    pages = AdminPages(token_role, fleet, shelf, AdminSessions(sessions_db), signing_key, load_config(None, []))
+    sessions = AdminSessions(sessions_db)
+    pages = AdminPages(token_role, fleet, shelf, sessions, signing_key, load_config(None, []), sessions.guard())
     return pages.routes()

@@ -18,6 +18,7 @@ cookie on the login form. Forms are parsed here (urlencoded only) with a size ca
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import unicodedata
 from collections import Counter
@@ -46,7 +47,7 @@ from backend.admin.publishing import (
     publish_announcements,
     publish_files,
 )
-from backend.admin.sessions import AdminSessions, same_token
+from backend.admin.sessions import AdminSessions, LoginGuard, same_token
 from backend.content_routes import Rejected
 from backend.fleet import RED_FLAGS, FleetStore, KioskState
 from config.localtime import LOCAL_TZ
@@ -212,6 +213,7 @@ class AdminPages:
     sessions: AdminSessions
     signing_key: SigningKey | None
     builder_config: KioskConfig  # content is checked as a kiosk with the default config would check it
+    guard: LoginGuard  # per-address backoff and the global limit on failed logins
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -267,16 +269,31 @@ class AdminPages:
         if not same_token(field(form, "csrf"), request.cookies.get(LOGIN_CSRF_COOKIE, "")):
             return self.problem(request, 403, "Trang đăng nhập đã hết hạn (CSRF). Hãy tải lại trang đăng nhập.",
                                 None)
+        address = request.client.host if request.client else ""
+        wait = self.guard.retry_after(address)
+        if wait:  # refused before the token is compared: a blocked guesser learns nothing
+            return self._locked_out(request, field(form, "next"), wait)
         token = field(form, "token")
         found = self.token_role(token) if token else None
         if found is None or found[0] != "admin":
             await asyncio.sleep(FAILED_LOGIN_DELAY_S)
+            blocked = self.guard.failed(address)
+            if blocked:
+                return self._locked_out(request, field(form, "next"), blocked)
             return self.login_form(request, field(form, "next"), error="Mã quản trị không đúng.", status=401)
+        self.guard.succeeded(address)
         session_id, _csrf = self.sessions.create()
         response = RedirectResponse(safe_next(field(form, "next")), status_code=303)
         response.set_cookie(SESSION_COOKIE, session_id, max_age=int(self.sessions.ttl_s), path="/admin",
                             httponly=True, samesite="strict", secure=request.url.scheme == "https")
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin/login")
+        return response
+
+    def _locked_out(self, request: Request, next_url: str, wait: float) -> Response:
+        seconds = math.ceil(wait)
+        response = self.login_form(request, next_url, status=429, error=(
+            f"Đăng nhập sai quá nhiều lần từ máy này. Hãy thử lại sau {seconds} giây."))
+        response.headers["Retry-After"] = str(seconds)
         return response
 
     async def logout(self, request: Request, _csrf: str, _form: Form) -> Response:

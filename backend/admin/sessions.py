@@ -1,8 +1,9 @@
-"""Administrator sessions for the web pages: an opaque cookie in the browser, its hash and CSRF token in SQLite.
+"""Administrator sessions for the web pages: an opaque cookie in the browser, its hash and CSRF token in SQLite;
+and the login lockout (:class:`LoginGuard`).
 
 Kept in the database, not in process memory, so several backend processes behind a load balancer share them and
-logging out ends the session everywhere. The browser only ever holds a random id (HttpOnly, SameSite=Strict);
-every form carries the session's CSRF token, compared in constant time.
+logging out ends the session everywhere. The browser only ever holds a random id (HttpOnly, SameSite=Strict, and
+Secure whenever the page came over TLS); every form carries the session's CSRF token, compared in constant time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlite_utils
 
@@ -26,6 +28,13 @@ session_migrations = Migrations()
 @session_migrations("admin_0001_sessions")
 def _schema(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE admin_sessions (id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL, expires_at REAL NOT NULL)")
+
+
+@session_migrations("admin_0002_login_failures")
+def _failures(db: sqlite_utils.Database) -> None:
+    # scope: "ip:<address>" or "global"; blocked_until and last_failure are epoch seconds
+    db.execute("CREATE TABLE admin_login_failures (scope TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
+               "blocked_until REAL NOT NULL, last_failure REAL NOT NULL)")
 
 
 def _hash(session_id: str) -> str:
@@ -64,6 +73,72 @@ class AdminSessions:
                                      [_hash(session_id), self._clock()]).fetchone()
         return row[0] if row else None
 
+    def guard(self, policy: LoginPolicy | None = None) -> LoginGuard:
+        """The login lockout, in the same database (and under the same lock) as the sessions."""
+        return LoginGuard(self._conn, self._lock, self._clock, policy or LoginPolicy())
+
     def end(self, session_id: str) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM admin_sessions WHERE id_hash = ?", [_hash(session_id)])
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How failed admin logins are slowed down (see :class:`LoginGuard`)."""
+
+    free_failures: int = 5  # failures an address may make before its backoff starts
+    first_block_s: float = 15.0  # the first block; each further failure doubles it
+    max_block_s: float = 3600.0
+    forget_after_s: float = 24 * 3600.0  # an address quiet this long starts afresh
+    global_window_s: float = 900.0  # failures from all addresses, counted until a pause this long…
+    global_failures: int = 50  # …past this many, every address loses its free failures
+
+
+class LoginGuard:
+    """Per-address lockout with exponential backoff for the admin login, and a global limit, kept in SQLite.
+
+    An address that keeps failing is blocked for ``first_block_s``, then twice as long after each further failure
+    (up to ``max_block_s``); while blocked, its attempts are refused before the token is even compared, so a
+    blocked guesser learns nothing. The global limit never blocks anyone by itself: when many addresses fail
+    within ``global_window_s`` (a distributed guess), every address loses its free failures, so each guessing
+    address gets one try before its own backoff. An address that has not failed — the administrator's own —
+    therefore logs in at once with the right token, whatever an attacker elsewhere does; a success clears that
+    address's record. Kept in the database, so restarting the backend resets nothing.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock, clock: Callable[[], float],
+                 policy: LoginPolicy = LoginPolicy()) -> None:
+        self._conn, self._lock, self._clock, self.policy = conn, lock, clock, policy
+
+    def retry_after(self, address: str) -> float:
+        """Seconds until ``address`` may try again (0: now)."""
+        with self._lock:
+            row = self._conn.execute("SELECT blocked_until FROM admin_login_failures WHERE scope = ?",
+                                     [f"ip:{address}"]).fetchone()
+        return max(0.0, row[0] - self._clock()) if row else 0.0
+
+    def failed(self, address: str) -> float:
+        """Record a failed login from ``address``; returns how long it is now blocked (0: not blocked)."""
+        now, policy = self._clock(), self.policy
+        with self._lock:
+            global_failures = self._bump("global", now, window=policy.global_window_s)
+            free = 0 if global_failures > policy.global_failures else policy.free_failures
+            failures = self._bump(f"ip:{address}", now, window=policy.forget_after_s)
+            block = 0.0
+            if failures > free:
+                block = min(policy.first_block_s * 2 ** (failures - free - 1), policy.max_block_s)
+                self._conn.execute("UPDATE admin_login_failures SET blocked_until = ? WHERE scope = ?",
+                                   [now + block, f"ip:{address}"])
+        return block
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM admin_login_failures WHERE scope = ?", [f"ip:{address}"])
+
+    def _bump(self, scope: str, now: float, *, window: float) -> int:
+        """Count one more failure in ``scope``, starting afresh when the last one is older than ``window``."""
+        self._conn.execute(
+            "INSERT INTO admin_login_failures VALUES (?, 1, 0, ?) ON CONFLICT (scope) DO UPDATE SET "
+            "failures = CASE WHEN last_failure < ? THEN 1 ELSE failures + 1 END, last_failure = excluded.last_failure",
+            [scope, now, now - window])
+        return self._conn.execute("SELECT failures FROM admin_login_failures WHERE scope = ?", [scope]).fetchone()[0]

@@ -169,8 +169,10 @@ def _dossier(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _doctor(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.add_parser("doctor", help="check the installation: one PASS/FAIL line per check").set_defaults(
-        handler="kiosk.cli.doctor:run_doctor")
+    doctor = subparsers.add_parser("doctor", help="check the installation: one PASS/FAIL line per check")
+    doctor.add_argument("--secret-file", type=Path, action="append", default=[], metavar="FILE",
+                        help="also check that other users cannot read FILE (signing key, token file, TLS key)")
+    doctor.set_defaults(handler="kiosk.cli.doctor:run_doctor")
 
 
 def _outbox(subparsers: argparse._SubParsersAction) -> None:
