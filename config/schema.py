@@ -298,6 +298,21 @@ class VoiceSection(_Section):
     output: str = Field(default="speaker", pattern=r"^(speaker|file:.+)$")
 
 
+class RetentionSection(_Section):
+    """Days the kiosk keeps personal data it no longer needs; a daily task (and each start) deletes what is older."""
+
+    outbox_dead_days: int = Field(default=30, ge=1, le=3650)  # a dead outbox item's form (its reference stays)
+    corrupt_days: int = Field(default=30, ge=1, le=3650)  # copies of damaged databases in corrupt/
+    cache_days: int = Field(default=30, ge=1, le=3650)  # looked-up dossier statuses, printed jobs in the spool
+
+
+class OutboxSection(_Section):
+    """An item the backend fails on (5xx) this many times over at least this many hours is dead-lettered."""
+
+    poison_failures: int = Field(default=10, ge=1, le=10_000)
+    poison_hours: float = Field(default=24.0, ge=0, le=24 * 365)
+
+
 class KioskConfig(_Section):
     """The whole configuration; ``source`` names the file(s) it came from for error messages."""
 
@@ -314,6 +329,8 @@ class KioskConfig(_Section):
     announcements: list[Announcement] = []
     content: ContentSection = ContentSection()
     voice: VoiceSection = VoiceSection()
+    retention: RetentionSection = RetentionSection()
+    outbox: OutboxSection = OutboxSection()
 
     @property
     def spool_dir(self) -> Path:

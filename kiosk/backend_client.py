@@ -3,7 +3,7 @@
 ::
 
     BackendError
-    ├── BackendUnavailable   network down, timeout, 5xx: keep the work, try again later
+    ├── BackendUnavailable   network down, timeout, 5xx, 429: keep the work, try again later
     └── BackendRejected      4xx: the server said no (``code`` and ``message`` from its JSON)
         └── NotFound         404
 
@@ -31,6 +31,7 @@ from contracts.storage import check_and_repair
 from kiosk.tls import transport_for, untrusted_certificate, untrusted_message
 
 RETRIES_FOR_IDEMPOTENT = 2
+STATUS_CACHE = "status-cache.db"  # in the data dir
 
 
 class BackendError(Exception):
@@ -39,6 +40,15 @@ class BackendError(Exception):
 
 class BackendUnavailable(BackendError):
     pass
+
+
+class BackendFailed(BackendUnavailable):
+    """The backend answered, with a 5xx: it may be down for everyone, or fail on this one request (the outbox
+    tells the two apart)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"backend answered {status}")
+        self.status = status
 
 
 class BackendRejected(BackendError):
@@ -74,7 +84,7 @@ def kiosk_token(config: KioskConfig) -> str:
 
 def client_for(config: KioskConfig, url: str, token: str) -> BackendClient:
     """A client with the configured timeout, CA file and the status cache under the data directory."""
-    return BackendClient(url, token, timeout_s=config.backend.timeout_s, cache_path=config.data_dir / "status-cache.db",
+    return BackendClient(url, token, timeout_s=config.backend.timeout_s, cache_path=config.data_dir / STATUS_CACHE,
                          transport=transport_for(config.backend.ca_file))
 
 
@@ -104,10 +114,12 @@ class BackendClient:
             else:
                 if response.status_code < 500:
                     self.online = True
+                    if response.status_code == 429:  # rate limited: the answer is "later", not "no such code"
+                        raise BackendUnavailable(f"backend busy: {_rejection(response).message}")
                     if response.status_code >= 400:
                         raise _rejection(response)
                     return response
-                error = BackendUnavailable(f"backend answered {response.status_code}")
+                error = BackendFailed(response.status_code)
             self.online = False
             if attempt + 1 < attempts:
                 time.sleep(0.2 * (2 ** attempt) * (0.5 + random.random()))  # backoff with jitter
@@ -173,7 +185,26 @@ class _StatusCache:
                                [code.upper(), json.dumps(status, ensure_ascii=False),
                                 dt.datetime.now(dt.UTC).isoformat()])
 
+    def purge(self, before: dt.datetime) -> int:
+        with self._lock:
+            return self._conn.execute("DELETE FROM status_cache WHERE at < ?",
+                                      [before.astimezone(dt.UTC).isoformat()]).rowcount
+
+    def close(self) -> None:
+        self._conn.close()
+
     def get(self, code: str) -> tuple[dict[str, Any], dt.datetime] | None:
         with self._lock:
             row = self._conn.execute("SELECT data, at FROM status_cache WHERE code = ?", [code.upper()]).fetchone()
         return (json.loads(row[0]), dt.datetime.fromisoformat(row[1])) if row else None
+
+
+def purge_status_cache(path: Path, before: dt.datetime) -> int:
+    """Forget the statuses fetched before ``before`` (the retention task); returns how many went."""
+    if not path.is_file():
+        return 0
+    cache = _StatusCache(path)
+    try:
+        return cache.purge(before)
+    finally:
+        cache.close()

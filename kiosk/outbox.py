@@ -4,6 +4,13 @@ Each item carries its idempotency key, so re-sending after a timeout, a crash or
 second dossier (the backend returns the first). Items are sent in order by one sender thread with exponential
 backoff while the backend is unavailable; a 4xx rejection moves the item to the dead-letter list for technicians.
 Once delivered, the form (personal data) is purged and only the key, the dossier code and the times remain.
+
+A poison item (one the backend fails on with a 5xx, whatever the kiosk does) must not hold up the others: after its
+first 5xx an item goes behind every item that never failed, so later filings keep flowing, and it is still tried
+once per delivery pass. After ``poison_failures`` 5xx answers over at least ``poison_after`` (both) it is
+dead-lettered: kept for a technician, who can queue it again (``outbox retry``). Three 5xx in a row end a pass:
+then the backend is failing for everyone, not on one item. A dead item's form is deleted after the retention days
+(:meth:`Outbox.purge_dead`); its reference, error and dates stay.
 Until then the receipt shows the local reference ``KS.<kiosk>-<yymmdd>-<seq>``, which lookups accept too.
 
 Items have a kind naming the call that delivers them (:data:`SENDERS`): ``dossier`` (``POST /api/dossiers``) or
@@ -25,12 +32,17 @@ from typing import Any
 from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
 from contracts.storage import check_and_repair, private_dir, storage_full
-from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable
+from kiosk.backend_client import BackendClient, BackendFailed, BackendRejected, BackendUnavailable
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 300.0
 # Answers that say "not now" about the kiosk, not "never" about the item: keep the item and try again later.
 TRANSIENT_STATUSES = frozenset({401, 403, 408, 425, 429})
+FAILURES_IN_A_ROW = 3  # 5xx answers in a row that end a delivery pass: the backend fails for everyone
+PURGED_FORM = "{}"
+# columns added after the first release: an older file gets them at open
+LATER_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'dossier'", "failures": "INTEGER NOT NULL DEFAULT 0",
+                 "first_failed_at": "TEXT", "dead_at": "TEXT"}
 
 
 def _send_dossier(client: BackendClient, key: str, body: dict[str, Any]) -> str | None:
@@ -48,7 +60,8 @@ SENDERS: dict[str, Callable[[BackendClient, str, dict[str, Any]], str | None]] =
 
 
 class Outbox:
-    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime] | None = None, *,
+                 poison_failures: int = 10, poison_after: dt.timedelta = dt.timedelta(days=1)) -> None:
         private_dir(path.parent)
         check_and_repair(path)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
@@ -59,9 +72,12 @@ class Outbox:
             "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL,"
             " local_ref TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
             " created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, code TEXT, error TEXT,"
-            " delivered_at TEXT, kind TEXT NOT NULL DEFAULT 'dossier')")
-        if "kind" not in {row[1] for row in self._conn.execute("PRAGMA table_info(outbox)")}:  # an older file
-            self._conn.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'dossier'")
+            " delivered_at TEXT)")
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(outbox)")}
+        for column, definition in LATER_COLUMNS.items():
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE outbox ADD COLUMN {column} {definition}")
+        self._poison_failures, self._poison_after = poison_failures, poison_after
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -115,7 +131,7 @@ class Outbox:
 
     def _items_where(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
         names = ["seq", "key", "kind", "local_ref", "state", "created_at", "attempts", "code", "error",
-                 "delivered_at"]
+                 "delivered_at", "failures", "first_failed_at", "dead_at"]
         rows = self._exec(f"SELECT {', '.join(names)} FROM outbox WHERE {where} ORDER BY seq", params)
         return [dict(zip(names, row)) for row in rows]
 
@@ -125,32 +141,59 @@ class Outbox:
         return found[0] if found else None
 
     def deliver_once(self, client: BackendClient) -> int:
-        """Send pending items in order until one fails; returns how many were delivered."""
-        delivered = 0
-        while True:
-            rows = self._exec("SELECT seq, key, kind, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1")
-            if not rows:
-                if delivered:  # move the purged pages out of the WAL so no old copy of a form stays on disk
-                    self._exec("PRAGMA wal_checkpoint(TRUNCATE)")
-                return delivered
-            seq, key, kind, body = rows[0]
+        """One delivery pass: pending items that never failed, in order, then those the backend failed on; ends
+        when the backend is away or fails three in a row. Returns how many were delivered."""
+        delivered, failed_in_a_row = 0, 0
+        for (seq,) in self._exec("SELECT seq FROM outbox WHERE state = 'pending' ORDER BY failures > 0, seq"):
+            rows = self._exec("SELECT key, kind, body FROM outbox WHERE seq = ? AND state = 'pending'", [seq])
+            if not rows:  # a technician's command changed it meanwhile
+                continue
+            key, kind, body = rows[0]
             try:
                 code = SENDERS[kind](client, key, json.loads(body))
+            except BackendFailed as exc:
+                self._failed(seq, exc.status)
+                failed_in_a_row += 1
+                if failed_in_a_row >= FAILURES_IN_A_ROW:
+                    break
+                continue
             except BackendUnavailable as exc:
                 self._exec("UPDATE outbox SET attempts = attempts + 1, error = ? WHERE seq = ?", [str(exc)[:300], seq])
-                return delivered
+                break
             except BackendRejected as exc:
                 if exc.status in TRANSIENT_STATUSES:
                     self._exec("UPDATE outbox SET attempts = attempts + 1, error = ? WHERE seq = ?",
                                [f"{exc.status} {exc.code}"[:300], seq])
-                    return delivered
+                    break
                 log.warning("outbox item %s rejected: %s", seq, exc.code)
-                self._exec("UPDATE outbox SET state = 'dead', error = ?, attempts = attempts + 1 WHERE seq = ?",
-                           [f"{exc.status} {exc.code}: {exc.message}"[:300], seq])
+                self._exec("UPDATE outbox SET state = 'dead', error = ?, attempts = attempts + 1, dead_at = ?"
+                           " WHERE seq = ?", [f"{exc.status} {exc.code}: {exc.message}"[:300], self._now(), seq])
                 continue
-            self._exec("UPDATE outbox SET state = 'delivered', code = ?, body = '{}', error = NULL, delivered_at = ?,"
-                       " attempts = attempts + 1 WHERE seq = ?", [code, self._clock().isoformat(), seq])
+            failed_in_a_row = 0
+            self._exec("UPDATE outbox SET state = 'delivered', code = ?, body = ?, error = NULL, delivered_at = ?,"
+                       " attempts = attempts + 1 WHERE seq = ?", [code, PURGED_FORM, self._now(), seq])
             delivered += 1
+        if delivered:  # move the purged pages out of the WAL so no old copy of a form stays on disk
+            self._exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        return delivered
+
+    def _now(self) -> str:
+        return self._clock().isoformat()
+
+    def _failed(self, seq: int, status: int) -> None:
+        """Count a 5xx for the item; dead-letter it once it has failed often enough for long enough."""
+        now = self._clock()
+        with self._lock:
+            self._conn.execute("UPDATE outbox SET attempts = attempts + 1, failures = failures + 1, error = ?,"
+                               " first_failed_at = coalesce(first_failed_at, ?) WHERE seq = ?",
+                               [f"{status} backend failed", now.isoformat(), seq])
+            failures, first = self._conn.execute("SELECT failures, first_failed_at FROM outbox WHERE seq = ?",
+                                                 [seq]).fetchone()
+            if failures < self._poison_failures or now - dt.datetime.fromisoformat(first) < self._poison_after:
+                return
+            self._conn.execute("UPDATE outbox SET state = 'dead', dead_at = ?, error = ? WHERE seq = ?",
+                               [now.isoformat(), f"{status} backend failed {failures} times since {first}", seq])
+        log.warning("outbox item %s dead-lettered: the backend failed on it %d times since %s", seq, failures, first)
 
     def run_sender(self, client: Callable[[], BackendClient | None],
                    on_delivered: Callable[[int], None] = lambda _n: None) -> threading.Thread:
@@ -178,9 +221,11 @@ class Outbox:
         return thread
 
     def retry_dead(self) -> int:
+        """Queue the dead items again (those whose form is still kept), as if they had never failed."""
         with self._lock:
             count = self._conn.execute(
-                "UPDATE outbox SET state = 'pending', error = NULL WHERE state = 'dead'").rowcount
+                "UPDATE outbox SET state = 'pending', error = NULL, failures = 0, first_failed_at = NULL,"
+                " dead_at = NULL WHERE state = 'dead' AND body <> ?", [PURGED_FORM]).rowcount
         self._wake.set()
         return count
 
@@ -189,6 +234,19 @@ class Outbox:
         with self._lock:
             return self._conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?",
                                       [cutoff]).rowcount
+
+    def purge_dead(self, older_than_days: int = 30) -> int:
+        """Delete the forms of items dead for longer than ``older_than_days``; their reference, error and dates
+        stay for a technician. Returns how many forms went."""
+        cutoff = (self._clock() - dt.timedelta(days=older_than_days)).isoformat()
+        with self._lock:
+            count = self._conn.execute(
+                "UPDATE outbox SET body = ?, error = substr(coalesce(error, 'dead'), 1, 250) || ' (form deleted)'"
+                " WHERE state = 'dead' AND body <> ? AND coalesce(dead_at, created_at) < ?",
+                [PURGED_FORM, PURGED_FORM, cutoff]).rowcount
+            if count:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return count
 
     def stop(self) -> None:
         self._stop.set()
@@ -200,4 +258,5 @@ class Outbox:
 
 
 def open_outbox(config: KioskConfig) -> Outbox:
-    return Outbox(config.data_dir / "outbox.db", config.kiosk.id)
+    return Outbox(config.data_dir / "outbox.db", config.kiosk.id, poison_failures=config.outbox.poison_failures,
+                  poison_after=dt.timedelta(hours=config.outbox.poison_hours))

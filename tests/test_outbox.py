@@ -16,7 +16,7 @@ from backend.server import free_port, open_store, serve_in_thread
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient
 from kiosk.outbox import Outbox
-from tests.support import ROOT, LineTail, dossier_body, eventually
+from tests.support import ROOT, FaultyServer, LineTail, WallClock, dossier_body, eventually
 
 BIRTH = dossier_body("HT01", applicant_name="Nguyễn Văn An", applicant_id="001090012345")
 
@@ -231,3 +231,134 @@ def test_a_bundle_enters_the_outbox_whole_or_not_at_all(tmp_path):
     assert outbox.items() == []
     refs = outbox.add_all([("outbox-key-bundle-1", BIRTH), ("outbox-key-bundle-2", BIRTH)])
     assert len(set(refs)) == 2 and outbox.add_all([("outbox-key-bundle-2", BIRTH)]) == refs[1:]
+
+
+class FailsOn:
+    """ASGI wrapper: a 500 for every POST whose body holds ``marker`` (a poison item) while ``poisoning``; the real
+    backend answers everything else."""
+
+    def __init__(self, app, marker: bytes) -> None:
+        self.app, self.marker, self.poisoning, self.failed = app, marker, True, 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        if self.poisoning and self.marker in body:
+            self.failed += 1
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"error": "internal", "message": "boom"}'})
+            return None
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+POISON = dossier_body("HT01", applicant_name="Poison Row")
+
+
+def test_a_poison_item_lets_later_filings_through_and_is_dead_lettered_after_many_failures_over_a_day(
+        tmp_path, store):
+    clock = WallClock()
+    token = store.add_token("kiosk", "k01")
+    wrapper: list[FailsOn] = []
+    url, stop = serve(store, lambda app: wrapper.append(FailsOn(app, b"Poison Row")) or wrapper[0])
+    outbox = Outbox(tmp_path / "outbox.db", "K01", clock, poison_failures=4, poison_after=dt.timedelta(days=1))
+    first = outbox.add("poison-first", dossier_body("HT01", child_name="Bé 1"))
+    poison = outbox.add("poison-item", POISON)
+    later = [outbox.add(f"poison-later-{n}", dossier_body("HT01", child_name=f"Bé {n}")) for n in range(2, 4)]
+    client = BackendClient(url, token, timeout_s=2)
+    try:
+        assert outbox.deliver_once(client) == 3, "the items behind the poison one are delivered"
+        assert [outbox.find(ref)["state"] for ref in (first, *later)] == ["delivered"] * 3
+        assert outbox.find(poison)["state"] == "pending" and outbox.find(poison)["failures"] == 1
+        newer = outbox.add("poison-newer", dossier_body("HT01", child_name="Bé 4"))
+        assert outbox.deliver_once(client) == 1 and outbox.find(newer)["state"] == "delivered"
+
+        for _ in range(5):  # many failures within a few hours: not yet a day, so still pending
+            clock.advance(hours=1)
+            outbox.deliver_once(client)
+        assert outbox.find(poison)["state"] == "pending" and outbox.find(poison)["failures"] == 7
+        clock.advance(hours=20)
+        outbox.deliver_once(client)
+        dead = outbox.find(poison)
+        assert dead["state"] == "dead" and dead["failures"] == 8 and "500" in dead["error"]
+        assert dead["dead_at"] == clock.now.isoformat()
+        failed = wrapper[0].failed
+        assert outbox.deliver_once(client) == 0 and wrapper[0].failed == failed, "a dead item is not sent again"
+
+        wrapper[0].poisoning = False  # the backend was fixed: a technician queues the item again
+        assert outbox.retry_dead() == 1 and outbox.find(poison)["failures"] == 0
+        assert outbox.deliver_once(client) == 1 and outbox.find(poison)["state"] == "delivered"
+    finally:
+        client.close()
+        stop()
+
+
+def test_a_day_of_failures_is_not_enough_without_the_count(tmp_path, store):
+    clock = WallClock()
+    token = store.add_token("kiosk", "k01")
+    url, stop = serve(store, lambda app: FailsOn(app, b"Poison Row"))
+    outbox = Outbox(tmp_path / "outbox.db", "K01", clock, poison_failures=4, poison_after=dt.timedelta(days=1))
+    poison = outbox.add("poison-slow", POISON)
+    client = BackendClient(url, token, timeout_s=2)
+    try:
+        for _ in range(3):
+            outbox.deliver_once(client)
+            clock.advance(days=2)
+    finally:
+        client.close()
+        stop()
+    assert outbox.find(poison)["state"] == "pending" and outbox.find(poison)["failures"] == 3
+
+
+def test_three_failures_in_a_row_end_the_pass(tmp_path):
+    """Every item failing means the backend fails for everyone: a pass stops instead of trying each item."""
+    server = FaultyServer(answer_after=0, response=b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n"
+                                                   b"Connection: close\r\n\r\n{}")
+    outbox = Outbox(tmp_path / "outbox.db", "K01", WallClock())
+    for n in range(6):
+        outbox.add(f"all-fail-{n}", dossier_body("HT01", child_name=f"Bé {n}"))
+    client = BackendClient(server.url, "token", timeout_s=2)
+    try:
+        assert outbox.deliver_once(client) == 0
+    finally:
+        client.close()
+        server.close()
+    assert [item["failures"] for item in outbox.items()] == [1, 1, 1, 0, 0, 0]
+
+
+def test_dead_items_lose_their_form_after_the_retention_days_and_keep_what_a_technician_needs(tmp_path, store):
+    clock = WallClock()
+    token = store.add_token("kiosk", "k01")
+    url, stop = serve(store)
+    outbox = Outbox(tmp_path / "outbox.db", "K01", clock)
+    old = outbox.add("dead-old", {"procedure_id": "NOPE", "form": {"applicant_name": "Nguyễn Văn An"}})
+    client = BackendClient(url, token, timeout_s=2)
+    try:
+        outbox.deliver_once(client)
+        clock.advance(days=20)
+        recent = outbox.add("dead-recent", {"procedure_id": "NOPE", "form": {"applicant_name": "Lê Thị Hoa"}})
+        outbox.deliver_once(client)
+    finally:
+        client.close()
+        stop()
+    clock.advance(days=11)
+    assert outbox.purge_dead(older_than_days=30) == 1
+    on_disk = b"".join(path.read_bytes() for path in tmp_path.glob("outbox.db*"))
+    assert "Nguyễn Văn An".encode() not in on_disk and "Lê Thị Hoa".encode() in on_disk
+    item = outbox.find(old)
+    assert item["state"] == "dead" and item["error"].startswith("4") and item["error"].endswith("(form deleted)")
+    assert item["local_ref"] == old and item["created_at"] and item["dead_at"]
+    assert outbox.retry_dead() == 1 and outbox.find(recent)["state"] == "pending", "a deleted form is not resent"
