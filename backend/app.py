@@ -17,6 +17,7 @@ from typing import Any
 
 from nacl.signing import SigningKey
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from backend.admin import PublishingShelf, admin_routes
@@ -27,8 +28,9 @@ from backend.kiosk_api import kiosk_endpoints
 from backend.store import BackendStore
 from backend.surveys import SurveyLedger, survey_endpoints
 from contracts.content.signing import encode_public_key
-from contracts.http import Call, Endpoint, bind_all
+from contracts.http import Call, Endpoint, bind_all, no_such_endpoint
 from contracts.openapi import document, published
+from contracts.ratelimit import LookupLimit
 
 INFO = {"title": "Public-service kiosk reference backend", "version": "0.1.0",
         "description": "Dossiers, catalogue, bookings, payments, content publishing, fleet and surveys. Refusals "
@@ -48,6 +50,10 @@ class BackendSettings:
     fleet_db: str = ":memory:"  # SQLite file keeping each kiosk's last heartbeat and the admin pages' sessions
     survey_db: str = ":memory:"  # SQLite file keeping satisfaction survey answers
     signing_key: SigningKey | None = None  # signs bundles published from the admin pages (--signing-key)
+    # Code look-ups (dossier status, fee, booking check-in) allowed a minute per kiosk token and per client address
+    # (contracts.ratelimit): a kiosk makes one or two a minute; a stolen token cannot walk the sequential codes.
+    lookups_per_token_per_min: float = 30
+    lookups_per_address_per_min: float = 120
     # Public keys whose bundles the publish API accepts besides the signing key's own (--trusted-key FILE,
     # BACKEND_CONTENT_TRUSTED_KEYS): an administrator's offline key. No key, no publishing.
     trusted_keys: tuple[str, ...] = ()
@@ -73,11 +79,14 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
     endpoints = [
         Endpoint("GET", "/health", _health, "Liveness"),
         *kiosk_endpoints(store, bank_bin=settings.bank_bin, bank_account=settings.bank_account,
-                         payment_secret=settings.payment_secret),
+                         payment_secret=settings.payment_secret,
+                         lookups=LookupLimit.per_minute(settings.lookups_per_token_per_min,
+                                                        settings.lookups_per_address_per_min)),
         *content_endpoints(shelf), *fleet_endpoints(fleet), *survey_endpoints(SurveyLedger(settings.survey_db)),
     ]
     style = backend_style(store)
-    return Starlette(routes=[
+    return Starlette(exception_handlers={HTTPException: no_such_endpoint(style)}, routes=[
         *bind_all(endpoints, style), published(document(INFO, endpoints, style)),
-        *admin_routes(store.token_role, fleet, shelf, sessions_db=settings.fleet_db, signing_key=settings.signing_key),
+        *admin_routes(store.token_role, fleet, shelf, sessions_db=settings.fleet_db, signing_key=settings.signing_key,
+                      tokens=store),
     ])

@@ -15,6 +15,7 @@ import json
 import secrets
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,19 @@ from contracts.workdays import add_working_days
 SEED = Path(__file__).with_name("seed") / "procedures.json"
 STATUSES = ("received", "processing", "needs_documents", "result_ready", "returned")
 migrations = Migrations()
+
+
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A kiosk token as the admin pages show it: never the token, only its hash (to name it in a revoke form)."""
+
+    hash: str
+    kiosk_id: str | None
+    created_at: str | None  # ISO, local time; None for a token configured from the environment
+    last_used_at: str | None
 
 
 class NotFound(LookupError):
@@ -63,6 +77,12 @@ def _schema(db: sqlite_utils.Database) -> None:
     """.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+@migrations("0002_token_use")
+def _token_use(db: sqlite_utils.Database) -> None:
+    # beside ``tokens`` (whose rows other code writes whole): when a kiosk token was issued and last used
+    db.execute("CREATE TABLE token_use (hash TEXT PRIMARY KEY, created_at TEXT, last_used_at TEXT)")
 
 
 def hash_token(token: str) -> str:
@@ -148,6 +168,8 @@ class BackendStore:
         token = token or secrets.token_urlsafe(24)
         with self._tx() as conn:
             conn.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", [hash_token(token), role, kiosk_id])
+            conn.execute("INSERT OR REPLACE INTO token_use VALUES (?, ?, NULL)",
+                         [hash_token(token), self._clock().isoformat(timespec="seconds")])
         return token
 
     def replace_tokens(self, role: str, kiosk_id: str | None, tokens: list[str]) -> None:
@@ -159,8 +181,39 @@ class BackendStore:
                              [(hash_token(token), role, kiosk_id) for token in tokens])
 
     def token_role(self, token: str) -> tuple[str, str | None] | None:
-        rows = self._query("SELECT role, kiosk_id FROM tokens WHERE hash = ?", [hash_token(token)])
-        return rows[0] if rows else None
+        """(role, kiosk id) of a live token, or None; notes when it was used (to the minute, so not every request
+        writes)."""
+        digest = hash_token(token)
+        rows = self._query("SELECT role, kiosk_id, last_used_at FROM tokens LEFT JOIN token_use USING (hash) "
+                           "WHERE hash = ?", [digest])
+        if not rows:
+            return None
+        role, kiosk_id, last_used = rows[0]
+        now = self._clock()
+        if last_used is None or now - dt.datetime.fromisoformat(last_used) >= TOKEN_USE_RESOLUTION:
+            with self._tx() as conn:
+                conn.execute("INSERT INTO token_use (hash, last_used_at) VALUES (?, ?) ON CONFLICT (hash) "
+                             "DO UPDATE SET last_used_at = excluded.last_used_at",
+                             [digest, now.isoformat(timespec="seconds")])
+        return role, kiosk_id
+
+    def kiosk_tokens(self) -> list[IssuedToken]:
+        """Every live kiosk token, newest first: what the admin pages list for revoking."""
+        rows = self._query("SELECT hash, kiosk_id, created_at, last_used_at FROM tokens LEFT JOIN token_use "
+                           "USING (hash) WHERE role = 'kiosk' ORDER BY created_at DESC, kiosk_id")
+        return [IssuedToken(*row) for row in rows]
+
+    def revoke_token(self, digest: str) -> str | None:
+        """Delete the kiosk token whose hash is ``digest``: its next request gets 401. Returns its kiosk id ("" for
+        a token issued to no kiosk), or None when there was no such kiosk token (admin tokens are not revoked here).
+        """
+        with self._tx() as conn:
+            row = conn.execute("SELECT kiosk_id FROM tokens WHERE hash = ? AND role = 'kiosk'", [digest]).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM tokens WHERE hash = ?", [digest])
+            conn.execute("DELETE FROM token_use WHERE hash = ?", [digest])
+        return row[0] or ""
 
     # -- catalogue --------------------------------------------------------------------------------------------
     def procedures(self) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from backend.admin.pages import AdminPages, TokenRole
 from backend.admin.publishing import PublishingShelf
 from backend.admin.sessions import AdminSessions
+from backend.admin.tokens import KioskTokens, token_routes
 from backend.fleet import FleetStore
 from config.loader import load_config
 
@@ -20,8 +21,8 @@ __all__ = ["PublishingShelf", "admin_routes"]
 
 
 def admin_routes(token_role: TokenRole, fleet: FleetStore, shelf: PublishingShelf, *, sessions_db: str,
-                 signing_key: SigningKey | None) -> list[BaseRoute]:
+                 signing_key: SigningKey | None, tokens: KioskTokens | None = None) -> list[BaseRoute]:
     """The admin pages under ``/admin``; without ``signing_key`` they work but cannot publish."""
     sessions = AdminSessions(sessions_db)
     pages = AdminPages(token_role, fleet, shelf, sessions, signing_key, load_config(None, []), sessions.guard())
-    return pages.routes()
+    return pages.routes() + (token_routes(pages, tokens) if tokens else [])  # tokens: the kiosk-token page
