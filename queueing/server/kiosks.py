@@ -67,26 +67,29 @@ class KioskTokens:
 
 
 class Presence:
-    """When each kiosk has been reachable without a break, to tell an offline ticket reported on reconnection from
-    one back-dated by a kiosk that was online all along.
+    """When each kiosk was reachable, to tell an offline ticket reported on reconnection from one back-dated by a
+    kiosk that was online after it.
 
     A kiosk in branch mode talks to the server every few seconds (its sync sends its token even on public reads),
-    so a silence longer than ``GAP`` means its link was down. An offline ticket is *late* when the kiosk had been
-    online without a break since more than ``GRACE`` after the ticket's issue time and the report comes more than
-    ``GRACE`` after it: an honest kiosk would have reported it at its first sync. In memory only: after a server
-    restart every kiosk's first contact starts a new stretch, which errs towards believing the kiosk.
+    so a silence longer than ``GAP`` means its link was down, and an honest kiosk reports its offline tickets at its
+    first sync after that. An offline ticket is *late* when it comes more than ``GRACE`` after its issue time and
+    the kiosk was seen more than ``GRACE`` after that time before the current stretch of contact, or has been in
+    contact for more than ``GRACE`` already. In memory only: after a server restart every kiosk's first contact
+    starts afresh, which errs towards believing the kiosk.
     """
 
     GAP = timedelta(seconds=60)
     GRACE = timedelta(seconds=60)
 
     def __init__(self) -> None:
-        self._stretch: dict[str, tuple[datetime, datetime]] = {}  # kiosk → (online since, last seen)
+        # kiosk → (start of the current stretch of contact, its last contact, the last contact before the stretch)
+        self._seen: dict[str, tuple[datetime, datetime, datetime | None]] = {}
 
     def seen(self, kiosk: str, now: datetime) -> None:
-        since, last = self._stretch.get(kiosk, (now, now))
-        self._stretch[kiosk] = (now if now - last > self.GAP else since, now)
+        since, last, before = self._seen.get(kiosk, (now, now, None))
+        self._seen[kiosk] = (now, now, last) if now - last > self.GAP else (since, now, before)
 
     def late(self, kiosk: str, issued_at: datetime, now: datetime) -> bool:
-        since, _last = self._stretch.get(kiosk, (now, now))
-        return now - issued_at > self.GRACE and since < issued_at + self.GRACE
+        since, _last, before = self._seen.get(kiosk, (now, now, None))
+        seen_after = since < now - self.GRACE or (before is not None and before > issued_at + self.GRACE)
+        return now - issued_at > self.GRACE and seen_after
