@@ -104,15 +104,16 @@ def purge_corrupt(folder: Path, keep_days: float = KEEP_CORRUPT_DAYS, *, now: fl
     """Delete the copies in every ``corrupt/`` under ``folder`` moved there more than ``keep_days`` ago; returns
     how many files went. A copy's time is its move (see :func:`_move_aside`)."""
     cutoff = (time.time() if now is None else now) - keep_days * DAY_S
-    removed = sum(_purge_copies(corrupt, cutoff) for corrupt in folder.glob(f"**/{CORRUPT_DIR}"))
+    removed = sum(delete_older_than(corrupt, cutoff) for corrupt in folder.glob(f"**/{CORRUPT_DIR}"))
     if removed:
         log.info("storage: %d copies older than %g days deleted from %s/", removed, keep_days, CORRUPT_DIR)
     return removed
 
 
-def _purge_copies(corrupt: Path, cutoff: float) -> int:
+def delete_older_than(folder: Path, cutoff: float) -> int:
+    """Delete the files directly in ``folder`` last modified before ``cutoff`` (epoch seconds); returns how many."""
     removed = 0
-    for copy in corrupt.iterdir() if corrupt.is_dir() else ():
+    for copy in folder.iterdir() if folder.is_dir() else ():
         if copy.is_file() and copy.stat().st_mtime < cutoff:
             copy.unlink(missing_ok=True)
             removed += 1
@@ -128,7 +129,7 @@ def check_and_repair(path: Path | str, *, report: Report = log.warning,
     raised as they are: opening the database would fail the same way.
     """
     path = Path(path)
-    _purge_copies(path.parent / CORRUPT_DIR, time.time() - keep_days * DAY_S)
+    delete_older_than(path.parent / CORRUPT_DIR, time.time() - keep_days * DAY_S)
     if not path.is_file():
         return RepairResult(path)
     problem = _problem(path)

@@ -53,6 +53,7 @@ from kiosk.printing import PrintQueue
 from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
 from kiosk.receipts import receipt_document
+from kiosk.retention import Retention
 from kiosk.session import IdleState, Session
 from kiosk.slips import status_slip
 from kiosk.survey import InvalidAnswer, SurveyStore
@@ -166,6 +167,7 @@ class KioskCore:
         self._close_backend: Callable[[], None] | None = None
         self.bookings = BookingFlow(lambda: self.backend_client, self.queue, self._publish_booking)
         self.outbox = open_outbox(config)
+        self.retention = Retention(config, self.outbox)
         self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id, outbox=self.outbox,
                                   branch=config.branch.unit or config.branch.name)
         self.lookup = LookupFlow(lambda: self.backend_client, self._publish_lookup, self.outbox.find)
@@ -181,6 +183,7 @@ class KioskCore:
             self.scanner.start(self._on_scan)
         except OSError as exc:
             self.report_error("scanner", exc)
+        self.retention.start()  # personal data past its [retention] days: deleted now and daily
         threading.Thread(target=self._connect_backend, name="backend-connect", daemon=True).start()
 
     def _connect_backend(self) -> None:
@@ -626,6 +629,7 @@ class KioskCore:
         self.session.end()
         self.scanner.stop()
         self.print_queue.close()
+        self.retention.stop()
         self.outbox.close()
         if self._close_backend:
             self._close_backend()
