@@ -37,6 +37,7 @@ from tests.support import ADMIN_TOKEN, WallClock, dossier_body, open_engine
 
 PAYMENT_SECRET = secrets.token_hex(16)
 COUNTER_PASSWORD = "fuzz-counter-9731"
+QUEUE_KIOSK_TOKEN = f"FUZZ-K1:{secrets.token_hex(16)}"
 SECONDS_PER_SERVER = 30  # the bound only a hang reaches; a run takes a few seconds
 
 TRICKS = [
@@ -44,6 +45,8 @@ TRICKS = [
     "e\u0301" * 5, "%00", "%", "..", "../../etc/passwd", "\\", "'; DROP TABLE dossiers; --", "<script>", "{{7*7}}",
     "-1", "0", "1e400", "9" * 40, "A" * 3000, "true", "null", "[]", "{}", "\n\r", "\ud7ff",
 ]
+PATH_TRICKS = ["\x00", "\u202eevil\u202c", "\u200b", "²", "ＢＫ-２５", "😀", "%", "..", "\\", "'; --", "-1", "9" * 40,
+               "A" * 3000, "\ud7ff"]
 NUMBERS = [10**30, -10**30, 1e308, -0.0, 2**63, -2**63 - 1]
 
 
@@ -86,6 +89,7 @@ class Target:
     url: str
     headers: dict[str, str]
     error_keys: set[str]
+    bearers: dict[str, str] = field(default_factory=dict)  # OpenAPI security scheme → a token of that role
     form_csrf: str = ""
     cookies: dict[str, str] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
@@ -111,7 +115,7 @@ def requests_for(method: str, path: str, spec: dict[str, Any]) -> Iterator[dict[
     """The requests one route gets: odd path values, odd query values, odd headers, odd bodies."""
     op = spec["paths"].get(re.sub(r"\{(\w+):\w+\}", r"{\1}", path), {}).get(method.lower(), {})
     plain = fill(path, "1")
-    for value in TRICKS if "{" in path else ():
+    for value in PATH_TRICKS if "{" in path else ():
         yield {"path": fill(path, value)}
     names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"] or ["q"]
     for value in ("²", "\u202e1", "\x00", "9" * 40, "-1", "A" * 3000, "2026-02-30", "9999-12-31"):
@@ -152,8 +156,12 @@ def fuzz(target: Target) -> int:
             if path in skip or path == "/admin/logout":  # a stream never ends; logging out ends the session
                 continue
             target.seen.add((method, path))
+            op = spec["paths"].get(re.sub(r"\{(\w+):\w+\}", r"{\1}", path), {}).get(method.lower(), {})
+            schemes = [scheme for need in op.get("security", []) for scheme in need]
+            role = {"Authorization": f"Bearer {target.bearers[schemes[0]]}"} \
+                if schemes and schemes[0] in target.bearers else {}
             for request in requests_for(method, path, spec):
-                headers = {**target.headers, **request.get("headers", {})}
+                headers = {**target.headers, **role, **request.get("headers", {})}
                 content = request.get("content")
                 if "form" in request:
                     content = urlencode({"csrf": target.form_csrf, **request["form"]}, doseq=True).encode()
@@ -190,10 +198,12 @@ def backend(tmp_path_factory) -> Iterator[Target]:
 @pytest.fixture(scope="module")
 def queue(tmp_path_factory) -> Iterator[Target]:
     engine = open_engine(tmp_path_factory.mktemp("fuzz-queue") / "queue.db", WallClock())
-    app = create_queue_server(engine, counter_passwords={1: hash_pin(COUNTER_PASSWORD)})
+    app = create_queue_server(engine, counter_passwords={1: hash_pin(COUNTER_PASSWORD)},
+                              kiosk_tokens=[QUEUE_KIOSK_TOKEN])
     running = serve_in_thread(app)
     token = httpx.post(f"{running.url}/api/counters/1/login", json={"password": COUNTER_PASSWORD}).json()["token"]
-    yield Target(app, running.url, {"Authorization": f"Bearer {token}"}, {"error", "code"})
+    yield Target(app, running.url, {"Authorization": f"Bearer {token}"}, {"error", "code"},
+                 bearers={"kioskToken": QUEUE_KIOSK_TOKEN, "counterToken": token})
     running.stop()
     engine.close()
 
