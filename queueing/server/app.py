@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from config.localtime import LOCAL_TZ
-from contracts.http import Call, Endpoint, bind_all
+from contracts.http import Call, Endpoint, bind_all, no_such_endpoint
 from contracts.openapi import document, published
 from queueing.engine import QueueEngine
 from queueing.models import QueueStatus, ServiceOverview
@@ -33,7 +33,7 @@ from queueing.server.board_api import board_endpoints
 from queueing.server.branch import Branch
 from queueing.server.counter_api import counter_endpoints
 from queueing.server.counters import CounterLogins
-from queueing.server.http import answer, no_such_endpoint, queue_style
+from queueing.server.http import answer, queue_style
 from queueing.server.kiosk_api import kiosk_endpoints
 from queueing.server.kiosks import KioskTokens
 from queueing.server.pages import STATIC, page_routes

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from contracts.http import HttpStyle, Refused, Role, bearer
 from queueing.errors import QueueError
@@ -63,15 +62,3 @@ def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str]) -> HttpS
                      body_errors=(400, 422), too_large="body_too_large", max_body=MAX_BODY,
                      errors={QueueError: queue_refused})
 
-
-def no_such_endpoint(style: HttpStyle) -> Any:
-    """The app's handler of Starlette's 404/405: the same error shape as every other refusal."""
-
-    async def handler(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        message = f"no such endpoint: {request.method} {request.url.path}" if exc.status_code in (404, 405) \
-            else str(exc.detail)
-        return style.respond(Refused(exc.status_code, "not_found" if exc.status_code == 404 else "http_error",
-                                     message))
-
-    return handler
