@@ -115,6 +115,9 @@ def test_every_documented_line_runs_offline(tmp_path):
                     'group = "hoan-kiem"\n', encoding="utf-8")
     (tmp_path / "etc-kiosk" / "branch.toml").write_text(f'data_dir = "{tmp_path / "queue-data"}"\n',
                                                         encoding="utf-8")
+    admin_token = tmp_path / "etc-kiosk" / "admin-token"  # the documented --admin-token-file
+    admin_token.write_text(ADMIN_TOKEN + "\n", encoding="utf-8")
+    admin_token.chmod(0o600)
     backend = Server(localise(lines[("backend", "serve")], tmp_path, ""), tmp_path)
     try:
         run(("content", "build"))
