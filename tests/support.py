@@ -9,12 +9,15 @@ and move time themselves.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import count
@@ -63,6 +66,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"  # screenshots and previews for a human to look at
 ADMIN_TOKEN = "admin-token-for-tests"  # the conftest ``admin_backend`` accepts it
 KIOSK_ID = "HN-HK-01"  # the kiosk a test configures unless it needs several
+
+
+def queue_token(kiosk_id: str = "K1") -> str:
+    """The branch queue token (``<kiosk id>:<secret>``) tests give kiosk ``kiosk_id`` and its server."""
+    return f"{kiosk_id}:queue-token-of-{kiosk_id}-for-tests"
 
 
 # -- clocks the tests move themselves -------------------------------------------------------------------------------
@@ -142,6 +150,18 @@ def kiosk_token(backend: Any, kiosk_id: str = KIOSK_ID, admin_token: str = ADMIN
     return response.json()["token"]
 
 
+def content_backend(db: Path, *keys: SigningKey) -> Any:
+    """A seeded backend on 127.0.0.1 that accepts :data:`ADMIN_TOKEN` and bundles signed with ``keys``; ``stop()`` it."""
+    from backend.app import BackendSettings
+    from backend.server import start_in_thread
+    from backend.store import BackendStore
+
+    running = start_in_thread(db, settings=BackendSettings(trusted_keys=tuple(encode_public_key(key.verify_key)
+                                                                              for key in keys)))
+    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
+    return running
+
+
 def content_config(data_dir: Path, key: SigningKey, *extra: str):
     """A kiosk config (id :data:`KIOSK_ID`) that trusts bundles signed with ``key``."""
     return load_config(None, [f"data_dir={data_dir}", f"kiosk.id={KIOSK_ID}",
@@ -162,6 +182,29 @@ def make_bundle(tmp_path: Path, key: SigningKey, version: int, *, target: str = 
     build_bundle(source, key, version=version, target=Target.parse(target), out=out,
                  config=load_config(None, [f"data_dir={tmp_path / 'builder'}"]))
     return out
+
+
+def signed_zip(path: Path, files: dict[str, bytes], key: SigningKey, *, version: int, target=None,
+               extra_entries: list[tuple[zipfile.ZipInfo | str, bytes]] = (), manifest_files=None,
+               sign: bool = True, expires: str | None = "2100-01-01T00:00:00+00:00") -> Path:
+    """A content bundle written independently of contracts.content.bundle, so tests pin the format, not the builder,
+    and can sign what the builder would refuse to (an expired bundle, a forbidden config key)."""
+    manifest = {"format": 1, "version": version, "target": target or {"all": True},
+                "created": "2025-11-20T02:00:00+00:00", "expires": expires,
+                "signer": encode_public_key(key.verify_key),
+                "files": manifest_files if manifest_files is not None else {
+                    name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                    for name, data in files.items()}}
+    if expires is None:
+        del manifest["expires"]
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", manifest_bytes)
+        if sign:
+            archive.writestr("manifest.sig", base64.b64encode(key.sign(manifest_bytes).signature))
+        for name, data in [*files.items(), *extra_entries]:
+            archive.writestr(name, data)
+    return path
 
 
 def publish(backend: Any, bundle: Path, token: str = ADMIN_TOKEN) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ from contracts.content.models import Target
 from contracts.content.signing import encode_public_key
 from kiosk.content import BundleRejected, apply_bundle, load_current
 from kiosk.content.apply import content_store
-from tests.support import KIOSK_ID, ROOT
+from tests.support import KIOSK_ID, ROOT, signed_zip
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 
@@ -53,27 +52,6 @@ def content_files(text: str = "Thông báo") -> dict[str, bytes]:
         "config.toml": b"[session]\nidle_reset_s = 20\n",
         "images/banner.png": PNG,
     }
-
-
-def signed_zip(path: Path, files: dict[str, bytes], key: SigningKey, *, version: int, target=None,
-               extra_entries: list[tuple[zipfile.ZipInfo | str, bytes]] = (), manifest_files=None,
-               sign: bool = True, expires: str | None = "2100-01-01T00:00:00+00:00") -> Path:
-    """A bundle written independently of contracts.content.bundle, so the tests pin the format, not the builder."""
-    manifest = {"format": 1, "version": version, "target": target or {"all": True},
-                "created": "2025-11-20T02:00:00+00:00", "expires": expires, "signer": public(key),
-                "files": manifest_files if manifest_files is not None else {
-                    name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-                    for name, data in files.items()}}
-    if expires is None:
-        del manifest["expires"]
-    manifest_bytes = json.dumps(manifest, ensure_ascii=False).encode()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", manifest_bytes)
-        if sign:
-            archive.writestr("manifest.sig", base64.b64encode(key.sign(manifest_bytes).signature))
-        for name, data in [*files.items(), *extra_entries]:
-            archive.writestr(name, data)
-    return path
 
 
 def rewrite(source: Path, out: Path, changes: dict[str, bytes]) -> Path:
