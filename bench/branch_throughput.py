@@ -38,7 +38,9 @@ from contracts.pin import hash_pin  # noqa: E402
 CLIENTS = 8
 COUNTERS = 20
 SERVICES = 4
-PASSWORD = "8642"
+PASSWORD = "864213"
+KIOSK_TOKEN = "BENCH:bench-kiosk-token-not-a-secret"  # <kiosk id>:<secret>, this run only
+AUTH = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
 
 
 def site_config(path: Path, data_dir: Path) -> None:
@@ -67,13 +69,13 @@ def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 20) -> Non
 
 
 def health_client(url: str, worker: int, count: int, max_s: float) -> tuple[list[float], float, float]:
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
         http.get("/health")
         return _timed(lambda _i: http.get("/health"), count, max_s)
 
 
 def ticket_client(url: str, worker: int, count: int, max_s: float) -> tuple[list[float], float, float]:
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
         http.get("/health")
 
         def issue(i: int) -> httpx.Response:
@@ -84,7 +86,7 @@ def ticket_client(url: str, worker: int, count: int, max_s: float) -> tuple[list
 
 def counter_client(url: str, login: tuple[int, str], count: int, max_s: float) -> tuple[list[float], float, float]:
     counter, token = login
-    with httpx.Client(base_url=url, timeout=10) as http:
+    with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
         auth = {"Authorization": f"Bearer {token}"}
         http.get(f"/api/counters/{counter}", headers=auth)
 
@@ -147,7 +149,8 @@ def main() -> None:
         site_config(config, Path(tmp))
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
-                                   str(port), "--db", str(Path(tmp) / "queue.db")], cwd=ROOT)
+                                   str(port), "--db", str(Path(tmp) / "queue.db")], cwd=ROOT,
+                                  env={**os.environ, "QUEUE_KIOSK_TOKEN": KIOSK_TOKEN})
         try:
             wait_ready(url, server)
             with multiprocessing.get_context("spawn").Pool(COUNTERS) as pool:
@@ -160,7 +163,8 @@ def main() -> None:
                 rate = len(latencies) / wall
                 print(f"  goal >= 1,000 tickets/s and p99 <= 20 ms: "
                       f"{'met' if rate >= 1000 and p99 <= 0.020 else 'MISSED'}")
-                with httpx.Client(base_url=url, timeout=10) as http:   # enough waiting tickets for every call
+                # enough waiting tickets for every call
+                with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
                     for i in range(COUNTERS * args.calls - len(latencies)):
                         http.post("/api/tickets", json={"service": f"S{i % SERVICES}", "request_id": f"pre-{i}"})
                     # log in before timing: a login is a deliberately slow scrypt check, not part of calling

@@ -43,7 +43,8 @@ from queueing.engine import QueueEngine  # noqa: E402
 from queueing.server import create_app  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "3579"
+PASSWORD = "357913"
+KIOSK_TOKEN = "BENCH:bench-kiosk-token-not-a-secret"  # <kiosk id>:<secret>, this run only
 COUNTER = 3
 TILE_SHOWS = """([counter, number]) => [...document.querySelectorAll('#counters .tile')].some(tile =>
     tile.querySelector('.label').textContent === 'Quầy ' + counter
@@ -58,12 +59,13 @@ class Branch:
         self.engine = QueueEngine(db, services)
         self.running = self._serve(port=0)
         self.url = self.running.url
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        self.http = httpx.Client(base_url=self.url, timeout=10, headers={"Authorization": f"Bearer {KIOSK_TOKEN}"})
         self.desk = self._login()
         self._requests = 0
 
     def _serve(self, port: int) -> RunningServer:
-        app = create_app(self.engine, counter_passwords={COUNTER: hash_pin(PASSWORD)}, title="Bench")
+        app = create_app(self.engine, counter_passwords={COUNTER: hash_pin(PASSWORD)},
+                         kiosk_tokens=[KIOSK_TOKEN], title="Bench")
         return serve_in_thread(app, port=port, name="queue-server")
 
     def _login(self) -> dict[str, str]:
