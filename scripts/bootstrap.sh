@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make this checkout runnable: Debian packages Kivy and the tests need, a .venv with the project installed.
-# Idempotent and quick when nothing changed (a stamp keyed on pyproject.toml skips pip).
+# Idempotent and quick when nothing changed (a stamp keyed on requirements.lock and pyproject.toml skips pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,11 +37,18 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
 
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# Python packages come from requirements.lock: exact versions for Linux x86_64 / Python 3.11, each file checked
+# against its hash; the project goes on top without dependencies. `make lock` regenerates the lock after a
+# dependency in pyproject.toml changes; a stale lock stops here rather than install something unlocked.
+if ! head -1 requirements.lock | grep -qF "$("$PYTHON" scripts/deps_hash.py)"; then
+  echo "bootstrap: requirements.lock does not match the dependencies in pyproject.toml: run \`make lock\`" >&2
+  exit 1
+fi
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [[ ! -f $stamp ]]; then
-  echo "bootstrap: installing Python packages into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  echo "bootstrap: installing Python packages from requirements.lock into .venv"
+  .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
