@@ -19,6 +19,7 @@ from devices.sim.scanner import SimScanner
 from devices.transports import SerialPrinter, TcpPrinter, UsbPrinter
 
 if TYPE_CHECKING:
+    from devices.camera import CameraScanner
     from devices.hid_scanner import HidScanner
 
 
@@ -48,10 +49,16 @@ def _previewer(config: KioskConfig) -> Callable[[bytes], bytes]:
     return preview
 
 
-def open_scanner(config: KioskConfig) -> SimScanner | SerialScanner | HidScanner | UnavailableScanner:
+def open_scanner(config: KioskConfig) -> SimScanner | SerialScanner | HidScanner | CameraScanner | UnavailableScanner:
     if config.scanner.kind == "camera":
-        return UnavailableScanner("camera scanners are not supported by this build; "
-                                  "set the scanner to USB-CDC/serial mode and use serial:DEVICE")
+        try:  # OpenCV and zxing-cpp are loaded only when a camera is configured
+            from devices.camera import CameraScanner
+        except ImportError as exc:
+            return UnavailableScanner(f"camera scanners need opencv-python-headless and zxing-cpp ({exc})")
+        try:
+            return CameraScanner(config.scanner.connection)
+        except ValueError as exc:
+            return UnavailableScanner(str(exc))
     conn = parse_connection(config.scanner.connection)
     if conn.scheme == "hid":
         try:  # evdev is Linux-only and loaded only when a keyboard-wedge scanner is configured

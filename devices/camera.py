@@ -1,0 +1,260 @@
+"""Camera QR scanners: frames from OpenCV (V4L2, a video file or image sequence, RTSP), decoded by zxing-cpp.
+
+``camera:/dev/video0`` is a V4L2 camera, ``camera:file:PATH`` a video file or an image sequence in OpenCV's
+printf form (``frames/%03d.png``; what the tests use), ``camera:rtsp://…`` a network camera. A camera sees a
+corridor, not just codes, so it is opened only while a scan step is on screen: :meth:`CameraScanner.start` takes
+the callback like every scanner, :meth:`CameraScanner.watch` opens the camera and :meth:`CameraScanner.unwatch`
+releases it (the light goes off). One worker thread reads a frame, hands it to the preview, and decodes it; the
+decoded text goes out with the same debounce and size cap as the serial and HID scanners.
+
+When the camera fails (unplugged, a network camera gone), the worker says why in :attr:`CameraScanner.problem`
+and opens it again with a backoff capped at ``RETRY_MAX_S``. A file source that ends starts again, as a camera
+pointed at the same scene would keep seeing it; it is played at its own frame rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from devices.scanners import Debouncer
+from devices.sim.scanner import MAX_PAYLOAD
+
+log = logging.getLogger(__name__)
+RETRY_MIN_S, RETRY_MAX_S = 0.1, 2.0
+FILE_FPS = 10.0  # an image sequence (or a video without a rate) plays at this rate
+READ_TIMEOUT_MS = 2000  # a V4L2 camera unplugged mid-read answers within this
+Frame = np.ndarray  # BGR, as OpenCV delivers it
+
+
+class Capture(Protocol):
+    """The part of ``cv2.VideoCapture`` the driver uses (tests and the technician's test view pass their own)."""
+
+    def isOpened(self) -> bool: ...  # noqa: N802 — OpenCV's name
+    def read(self) -> tuple[bool, Any]: ...
+    def get(self, prop: int) -> float: ...
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed ``camera:`` connection: what to hand OpenCV, with which backend, and whether it is a file."""
+
+    target: str
+    backend: int
+    is_file: bool
+
+    @classmethod
+    def parse(cls, connection: str) -> Source:
+        rest = connection.removeprefix("camera:")
+        if rest.startswith("file:") and rest[5:]:
+            return cls(rest[5:], cv2.CAP_IMAGES if "%" in rest else cv2.CAP_ANY, True)
+        if rest.startswith("/dev/video"):
+            return cls(rest, cv2.CAP_V4L2, False)
+        if rest.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+            return cls(rest, cv2.CAP_FFMPEG, False)
+        raise ValueError(f"{connection!r}: a camera is camera:/dev/videoN, camera:file:PATH or camera:rtsp://HOST/…")
+
+
+def open_capture(source: Source) -> Capture:
+    """Open the source with OpenCV; the caller checks ``isOpened()``."""
+    capture = cv2.VideoCapture(source.target, source.backend)
+    if not source.is_file:
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # decode the newest frame, not one queued a second ago
+        capture.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS)
+    return capture
+
+
+class QrDecoder:
+    """zxing-cpp on the grayscale frame; when it found a QR but could not read it, a few harder looks at it.
+
+    Only QR codes are looked for: every payload the kiosk reads is a QR, and 1D decoders run on a corridor scene
+    are where false reads come from. Most frames (nobody holding a code up) cost one pass; a frame where zxing-cpp
+    located a symbol it could not read (glare, motion blur, low light) gets retries: contrast-equalised,
+    sharpened, enlarged, fixed-threshold. (Retrying frames where nothing was located raised the rate by 0.4 points
+    and tripled the time of every empty frame, the commonest frame there is.) bench/camera_decode.py measures
+    this against zxing-cpp alone on the raw frame.
+    """
+
+    def __init__(self) -> None:
+        self._clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+
+    def decode(self, frame: Frame) -> list[str]:
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        found = zxingcpp.read_barcodes(gray, formats=QR, return_errors=True)
+        texts = _texts(found)
+        if texts or not found:
+            return texts
+        for retry in (self._clahe.apply, _sharpen, _enlarge):
+            texts = _texts(zxingcpp.read_barcodes(retry(gray), formats=QR))
+            if texts:
+                return texts
+        return _texts(zxingcpp.read_barcodes(gray, formats=QR, binarizer=zxingcpp.Binarizer.FixedThreshold))
+
+
+QR = zxingcpp.BarcodeFormat.QRCode
+
+
+def _texts(results: list[Any]) -> list[str]:
+    return [result.text for result in results if result.valid and result.text]
+
+
+def _sharpen(gray: Frame) -> Frame:
+    return cv2.addWeighted(gray, 2.0, cv2.GaussianBlur(gray, (0, 0), 2), -1.0, 0)
+
+
+def _enlarge(gray: Frame) -> Frame:
+    return cv2.resize(gray, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
+
+
+def payload_bytes(text: str) -> bytes | None:
+    """A decoded QR as the bytes every scanner delivers: UTF-8, capped at ``MAX_PAYLOAD``; None when empty."""
+    data = text.encode("utf-8")[:MAX_PAYLOAD]
+    return data if data.strip(b"\x00 \r\n") else None
+
+
+def usable(frame: Any) -> bool:
+    """A frame the decoder can take: a non-empty 8-bit grayscale or BGR image (cameras do send garbage)."""
+    return (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.size > 0
+            and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)))
+
+
+def preview_rgb(frame: Frame, max_width: int) -> tuple[int, int, bytes]:
+    """A frame for a preview texture: at most ``max_width`` wide, RGB, bottom row first (OpenGL's order)."""
+    height, width = frame.shape[:2]
+    if width > max_width:
+        frame = cv2.resize(frame, (max_width, round(height * max_width / width)), interpolation=cv2.INTER_AREA)
+    code = cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB
+    rgb = cv2.flip(cv2.cvtColor(frame, code), 0)
+    return rgb.shape[1], rgb.shape[0], rgb.tobytes()
+
+
+class CameraScanner:
+    """A camera as a QR scanner; ``running`` is true while the camera is open and delivering frames."""
+
+    def __init__(self, connection: str, *, debounce_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
+                 open_source: Callable[[Source], Capture] = open_capture) -> None:
+        self.name = connection
+        self.problem: str | None = None  # why the camera is not delivering frames, for technicians
+        self._source = Source.parse(connection)
+        self._open = open_source
+        self._debounce = Debouncer(debounce_s, clock)
+        self._decoder = QrDecoder()
+        self._on_payload: Callable[[bytes], None] | None = None
+        self._on_frame: Callable[[Frame], None] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._open_now = False
+
+    @property
+    def running(self) -> bool:
+        return self._open_now
+
+    @property
+    def watching(self) -> bool:
+        return self._thread is not None
+
+    def start(self, on_payload: Callable[[bytes], None]) -> None:
+        """Remember where scans go; the camera itself opens only on :meth:`watch`."""
+        self._on_payload = on_payload
+
+    def stop(self) -> None:
+        self.unwatch()
+        self._on_payload = None
+
+    def watch(self, on_frame: Callable[[Frame], None] | None = None) -> None:
+        """Open the camera and read it on a worker; every frame read goes to ``on_frame`` (a preview) first."""
+        self._on_frame = on_frame
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="camera-scanner", daemon=True)
+        self._thread.start()
+
+    def unwatch(self) -> None:
+        """Release the camera (returns once the worker let go of it, or after a frame's timeout)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(READ_TIMEOUT_MS / 1000 + 1)
+        self._on_frame = None
+
+    def _run(self) -> None:
+        delay = RETRY_MIN_S
+        while not self._stop.is_set():
+            capture = self._open(self._source)
+            if not capture.isOpened():
+                capture.release()
+                self._set_problem(f"{self.name}: cannot open the camera (not connected, or no permission)")
+                self._stop.wait(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            delay = RETRY_MIN_S
+            try:
+                frames = self._read(capture)
+            finally:
+                self._open_now = False
+                capture.release()
+            if frames == 0 or not self._source.is_file:  # a file that played to its end is no fault
+                self._set_problem(f"{self.name}: no frames from the camera (unplugged?)")
+            self._stop.wait(RETRY_MIN_S)  # a camera that fails at once is not reopened in a tight loop
+
+    def _read(self, capture: Capture) -> int:
+        """Read and decode until the source fails or :meth:`unwatch`; returns how many frames were read."""
+        interval = 1 / (capture.get(cv2.CAP_PROP_FPS) or FILE_FPS) if self._source.is_file else 0.0
+        frames, due = 0, time.monotonic()
+        while not self._stop.is_set():
+            ok, frame = capture.read()
+            if not ok:
+                return frames
+            frames += 1
+            self._open_now = True
+            self._set_problem(None)
+            if usable(frame):
+                self._handle(frame)
+            if interval:
+                due += interval
+                self._stop.wait(max(0.0, due - time.monotonic()))
+        return frames
+
+    def _handle(self, frame: Frame) -> None:
+        on_frame, on_payload = self._on_frame, self._on_payload
+        try:
+            if on_frame is not None:
+                on_frame(frame)
+            for text in self._decoder.decode(frame):
+                code = payload_bytes(text)
+                if code is not None and on_payload is not None and self._debounce.fresh(code):
+                    on_payload(code)
+        except Exception:  # noqa: BLE001 — one bad frame or a faulty consumer must not stop the camera
+            log.exception("camera frame handling failed")
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem != self.problem:  # log changes, not every retry
+            if problem:
+                log.warning("%s", problem)
+            elif self.problem:
+                log.info("%s: frames again", self.name)
+        self.problem = problem
+
+
+def list_cameras(paths: list[str] | None = None) -> list[str]:
+    """``/dev/video*`` devices OpenCV can open and read a frame from (metadata nodes and busy cameras are not)."""
+    found = []
+    for path in paths if paths is not None else sorted(str(p) for p in Path("/dev").glob("video*")):
+        capture = open_capture(Source(path, cv2.CAP_V4L2, False))
+        try:
+            if capture.isOpened() and capture.read()[0]:
+                found.append(path)
+        finally:
+            capture.release()
+    return found
