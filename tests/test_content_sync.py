@@ -12,17 +12,20 @@ import pytest
 from nacl.signing import SigningKey
 
 from backend.server import free_port
+from contracts.content.signing import encode_public_key, generate_key_pair, load_signing_key
 from kiosk.content import load_current
 from kiosk.content.sync import ContentSync, PollResult
 from tests.support import (
     ADMIN_TOKEN,
     KIOSK_ID,
     ROOT,
+    ServeProcess,
     content_backend,
     content_config,
     kiosk_token,
     make_bundle,
     publish,
+    server_env,
 )
 
 
@@ -101,6 +104,30 @@ def test_publish_refusals_exit_1_with_the_reason(tmp_path, backend, key):
                            f"http://127.0.0.1:{free_port()}", "--token", "x"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert down.returncode == 1 and down.stderr.startswith("cannot publish:")
+
+
+def test_backend_serve_accepts_offline_keys_from_files_and_the_environment_and_nothing_else(tmp_path):
+    """An administrator's laptop key (--trusted-key FILE) and a second one mid-rotation (the variable) publish;
+    a bundle signed by any other key is refused by name."""
+    laptop, _public = generate_key_pair(tmp_path / "laptop")
+    rotated, stranger = SigningKey.generate(), SigningKey.generate()
+    server = ServeProcess("backend", "serve", "--db", str(tmp_path / "backend.db"), "--trusted-key",
+                          str(tmp_path / "laptop" / "content-signing.pub"),
+                          env=server_env(BACKEND_ADMIN_TOKEN=ADMIN_TOKEN,
+                                         BACKEND_CONTENT_TRUSTED_KEYS=encode_public_key(rotated.verify_key)))
+    try:
+        assert publish(server, make_bundle(tmp_path, load_signing_key(laptop), 1)).returncode == 0
+        assert publish(server, make_bundle(tmp_path, rotated, 2)).returncode == 0
+        refused = publish(server, make_bundle(tmp_path, stranger, 3))
+        assert refused.returncode == 1 and "(422): signed by key" in refused.stderr
+    finally:
+        server.stop()
+    (tmp_path / "notes.pub").write_text("khoá mới của anh Minh\n", encoding="utf-8")
+    bad = subprocess.run([sys.executable, "main.py", "backend", "serve", "--db", str(tmp_path / "b.db"),
+                          "--trusted-key", str(tmp_path / "notes.pub")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, env=server_env())
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith(f"{tmp_path / 'notes.pub'}: cannot read the public key")
 
 
 def test_latest_serves_the_newest_bundle_targeting_the_kiosk(tmp_path, backend, key):
