@@ -7,7 +7,8 @@ results must not echo the input (it may be personal data). Inputs, from a seeded
 
 * random bytes (mostly short, some beyond the 4,096-byte cap), random printable text, random Unicode strings
   (lone surrogates included: ``scan-parse`` and the dev-mode box hand over ``str``);
-* real-shaped payloads — a CCCD QR, dossier codes, VietQR strings from ``build_vietqr``, a booking code, links —
+* real-shaped payloads — a CCCD QR, dossier codes (national and a kiosk's offline reference), VietQR strings
+  from ``build_vietqr``, a booking code, links —
   mutated: bytes flipped, inserted, deleted, duplicated, spliced with another payload, truncated, wrapped in
   scanner noise (AIM prefix, BOM, CR/LF, NUL padding), turned into mojibake or a legacy code page.
 
@@ -36,13 +37,13 @@ from devices.payloads import build_vietqr, parse_payload  # noqa: E402
 from devices.payloads.text import MAX_PAYLOAD, decode_scan  # noqa: E402
 
 KINDS = {"cccd", "dossier", "booking", "vietqr", "ticket", "unknown"}
-UNKNOWN_KEYS = {"kind", "reason", "length", "truncated"}  # nothing from the input itself
+UNKNOWN_KEYS = {"kind", "reason", "problems", "length", "truncated"}  # nothing from the input itself
 SLOW_CANDIDATES, RETIMES = 20, 5
 CCCD = "001190012345|123456789|Lê Thị Hoa|12051990|Nữ|Số 5 Hàng Gai, Hoàn Kiếm, Hà Nội|15062021"
 SEEDS = [
     CCCD,
     "001090012345||Nguyễn Văn An|01011990|Nam|Hà Nội|15082021|extra|fields",
-    "000.00.13.H26-251120-0001", "H26.22-240115-0001", "KS.K01-251124-000123",
+    "000.00.13.H26-251120-0001", "000.A0.01.H26-240115-0001", "KS.K01-251124-000123",
     "BK-251120-DEMO01",
     build_vietqr("970415", "113000006868", 50000, "LP 0000013H26 251120 0001"),
     build_vietqr("970436", "0011004123456", None, None),
@@ -140,6 +141,10 @@ def problem(result: Any) -> str | None:
     kind = result["kind"]
     if kind == "unknown" and not set(result) <= UNKNOWN_KEYS:
         return f"unknown result carries {sorted(set(result) - UNKNOWN_KEYS)}"
+    if kind == "unknown" and not (result.get("problems") and result["reason"] == result["problems"][0]):
+        return "unknown without its reason first in problems"
+    if kind in ("cccd", "vietqr") and result.get("valid") is not (result.get("problems") == []):
+        return f"{kind} whose valid flag disagrees with its problems"
     if kind in ("dossier", "booking") and not isinstance(result.get("code"), str):
         return f"{kind} without a code"
     if kind == "vietqr" and not (isinstance(result.get("crc_ok"), bool)

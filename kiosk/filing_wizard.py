@@ -36,6 +36,7 @@ from kiosk.filing_view import (
     search_page,
     step_page,
 )
+from kiosk.scan_routing import ScanRoute, refusal
 
 SEARCH_RESULTS = 6  # what fits above the keyboard
 BROWSING = ("catalogue", "results", "search", "detail")
@@ -91,7 +92,7 @@ class FilingWizard:
 
     def _reset(self) -> None:
         self._state = "catalogue"  # one of BROWSING, "form", "review", "sending", "done"
-        self._message: Message | None = None
+        self._message: Message | ScanRoute | None = None
         self._listing = ("", "")  # what the results page lists: ("event", key) or ("field", name)
         self._typed = ""  # the search query
         self._proc_id = ""  # the procedure whose detail shows
@@ -305,7 +306,7 @@ class FilingWizard:
             self._message = message("filing.cccd_other")
             return
         if not payload.get("valid"):
-            self._message = message("filing.cccd_bad", problems=", ".join(payload.get("problems", [])))
+            self._message = refusal(payload, "filing.cccd_bad")  # its problems worded in the citizen's language
             return
         filled = self._flow.apply_cccd(payload)
         if self._state == "form":

@@ -190,7 +190,7 @@ class KioskApp(App):
             self.go(route.screen)
             self.manager.current_screen.take_scan(payload)
         else:
-            self.toast(self.tr(route.message_key, self.lang, **route.values))
+            self.toast(route.text(self.lang))
 
     def toast(self, text: str, seconds: float = 5.0) -> None:
         """A short message over any screen (scan feedback)."""

@@ -12,6 +12,8 @@ from kivy.app import App
 from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.i18n import tr
+from kiosk.scan_routing import refusal
 from kiosk.view_models.lookup import NO_LOOKUP, BookingOutcome, LookupView
 
 
@@ -49,7 +51,7 @@ class LookupScreen(Screen):
         elif payload["kind"] == "cccd":
             self.message = app.tr("lookup.cccd", app.lang)  # the card data is dropped here
         else:
-            self.message = app.tr("lookup.invalid", app.lang)
+            self.message = _refused(payload, app.lang)
         return True
 
     def open_entry(self) -> None:
@@ -63,7 +65,7 @@ class LookupScreen(Screen):
         elif parsed["kind"] == "dossier":
             self.search(parsed["code"])
         else:
-            self.message = app.tr("lookup.invalid", app.lang)
+            self.message = _refused(parsed, app.lang)
 
     def search(self, code: str) -> None:
         self.code, self.state, self.message, self.view = code, "loading", "", NO_LOOKUP
@@ -97,3 +99,9 @@ class LookupScreen(Screen):
         """An unknown code: a number for the help desk, where staff look it up with the citizen."""
         app = App.get_running_app()
         app.tickets.take(lambda core: core.take_counter_number(None), lambda message: setattr(self, "message", message))
+
+
+def _refused(payload: dict[str, Any], lang: str) -> str:
+    """Why a code cannot be looked up: the parser's reason when it has one, else what a dossier code looks like."""
+    route = refusal(payload)
+    return route.text(lang) if route else tr("lookup.invalid", lang)

@@ -341,6 +341,8 @@ def test_questions_have_labels_hints_errors_and_back_walks_through_them(wizard, 
     filled = wizard.scan(parse_payload(CCCD.encode()))
     assert filled.message == "Đã điền 4 mục từ thẻ CCCD. Vui lòng kiểm tra lại." and filled.page.value == "Lê Thị Hoa"
     assert wizard.scan({"kind": "dossier", "code": "X"}).message.startswith("Đây không phải mã QR trên thẻ CCCD")
+    assert wizard.scan(parse_payload(CCCD.replace("|Nữ|", "|nu|").encode())).message == (
+        "Không đọc được thẻ CCCD (giới tính phải là Nam hoặc Nữ như in trên thẻ). Vui lòng quét lại hoặc tự nhập.")
     wizard.next()
     dob = wizard.next()
     assert dob.page.label == "Ngày sinh" and dob.page.value == "12/05/1990" and dob.page.keyboard == "numeric"
