@@ -3,7 +3,8 @@
 A bundle is a zip::
 
     manifest.json        {"format": 1, "version": 7, "target": {"all": true} | {"group": "X"} | {"kiosk": "ID"},
-                          "created": "2025-11-20T02:00:00Z", "signer": "<base64 public key>",
+                          "created": "2025-11-20T02:00:00Z", "expires": "2026-11-20T02:00:00Z",
+                          "signer": "<base64 public key>",
                           "files": {"services.json": {"sha256": "…", "size": 812}, …}}
     manifest.sig         base64 Ed25519 signature of manifest.json, byte for byte
     announcements.json   {"announcements": [{"text", "text_en", "image": "images/x.png", "start", "end"}]}
@@ -15,7 +16,8 @@ A bundle is a zip::
     images/NAME.png|jpg  pictures the files above refer to
 
 Every content file is optional. Versions only go up: a kiosk refuses a bundle not newer than the newest it has
-applied. Modules: :mod:`.models` (file schemas), :mod:`.signing` (keys), :mod:`.bundle` (build and verify),
+applied, or past its expiry. ``config.toml`` may set only the keys in :mod:`contracts.content.policy`.
+Modules: :mod:`.models` (file schemas), :mod:`.signing` (keys), :mod:`.bundle` (build and verify),
 :mod:`.store` (atomic on-disk versions), :mod:`.apply` (apply and load), :mod:`.sync` (polling the backend).
 """
 
