@@ -50,6 +50,7 @@ def test_the_generator_is_reproducible_and_its_seeds_are_recognised():
     ("HTTP://]CC.EXAMPLE.VN[/t/AbC123xyz", "unknown"),
     ("https://a\uff03b/x?code=000.00.13.H26-251120-0001", "unknown"),  # fullwidth "#" in the host (NFKC check)
     ("000201010\u00b91238560010A000000727", "vietqr"),  # "0¹" passes str.isdigit() but not int()
+    ("https://dat-lich.example.vn/booking/", "unknown"),  # a booking path with no code after it
 ])
 def test_inputs_the_fuzzer_found_crashing_the_parser(payload, kind):
     """GIVEN a payload that once raised WHEN it is parsed THEN it is classified: a broken link is no link, and a

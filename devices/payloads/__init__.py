@@ -20,7 +20,7 @@ from contracts.vietqr import build_vietqr, crc16_ccitt, looks_like_vietqr, parse
 from devices.payloads.cccd import looks_like_cccd, parse_cccd
 from devices.payloads.codes import parse_url, read_code, refused
 from devices.payloads.text import decode_scan, hidden_character
-from devices.payloads.vietqr import vietqr_problems
+from devices.payloads.vietqr import MAX_VIETQR, vietqr_problems
 
 __all__ = ["build_vietqr", "crc16_ccitt", "parse_payload"]
 
@@ -33,7 +33,10 @@ def _with_problems(result: dict[str, Any], problems: list[str]) -> dict[str, Any
 def _classify(text: str, today: dt.date | None) -> dict[str, Any]:
     hidden = ["hidden_characters"] if hidden_character(text) else []
     if looks_like_vietqr(text):
-        return _with_problems(parse_vietqr(text), vietqr_problems(text) + hidden)
+        if len(text) > MAX_VIETQR:
+            return refused("too_long")
+        fields = parse_vietqr(text)
+        return _with_problems(fields, vietqr_problems(text, fields["crc_ok"]) + hidden)
     if looks_like_cccd(text):
         return _with_problems(parse_cccd(text, today), hidden)
     if hidden:

@@ -103,10 +103,11 @@ def parse_url(text: str, today: dt.date | None = None) -> dict[str, Any] | None:
         return {"kind": "ticket", "ticket_id": ticket[1], "url": text}
     if "booking" in params:
         return read_code(params["booking"], today)
-    if "/booking/" in parts.path:
-        return read_code(unquote(parts.path.rstrip("/").rsplit("/booking/", 1)[1]), today)
+    path = parts.path.rstrip("/")
+    if "/booking/" in path:
+        return read_code(unquote(path.rsplit("/booking/", 1)[1]), today)
     for name in CODE_PARAMS:
         if name in params:
             return read_code(params[name], today)
-    segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    segment = unquote(path.rsplit("/", 1)[-1])
     return read_code(segment, today) if segment else refused("not_recognised")

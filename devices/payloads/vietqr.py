@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 
-from contracts.vietqr import NAPAS_GUID, crc16_ccitt
+from contracts.vietqr import NAPAS_GUID
 
 SERVICES = ("QRIBFTTA", "QRIBFTTC", "QRPUSH")
+MAX_VIETQR = 512  # EMVCo MPM: the whole payload is at most 512 characters
 # EMVCo MPM maximum lengths of the root fields the kiosk could meet (fixed-length fields are checked by value)
 MAX_LENGTH = {"54": 13, "59": 25, "60": 15, "61": 10, "62": 99}
 MAX_EXTRA = 25  # every 62 sub-field but 09 (08, the transfer message, included)
@@ -68,15 +69,10 @@ def _account_problems(merchant: dict[str, str], problems: list[str]) -> None:
         problems.append("vietqr_account")
 
 
-def _crc_ok(text: str, items: Items) -> bool:
-    tag, value = items[-1]
-    return tag == "63" and re.fullmatch(r"[0-9A-Fa-f]{4}", value) is not None and \
-        f"{crc16_ccitt(text[:-4].encode('utf-8')):04X}" == value.upper()
-
-
-def vietqr_problems(text: str) -> list[str]:
-    """Every rule ``text`` breaks (empty for a code a bank app would take); ``looks_like_vietqr`` has checked
-    that ``00`` = ``01`` comes first."""
+def vietqr_problems(text: str, crc_ok: bool) -> list[str]:
+    """Every rule ``text`` breaks (empty for a code a bank app would take). ``looks_like_vietqr`` has checked
+    that ``00`` = ``01`` comes first, ``parse_vietqr`` the CRC's value (``crc_ok``; pure-Python CRC-16 is the
+    slowest step, so it runs once); the CRC must also be the last field, not text inside another one."""
     items = tlv_items(text)
     if not items:
         return ["vietqr_malformed"]
@@ -98,6 +94,6 @@ def vietqr_problems(text: str) -> list[str]:
     too_long += [tag for tag, value in extra.items() if tag != "09" and len(value) > MAX_EXTRA]
     if too_long:
         problems.append("vietqr_field_length")
-    if not _crc_ok(text, items):
+    if not crc_ok or items[-1][0] != "63" or len(items[-1][1]) != 4:
         problems.append("vietqr_crc")
     return problems
