@@ -1,9 +1,11 @@
 """How the reference backend speaks HTTP: bearer-token roles, its one error shape, the wording of a bad body.
 
 Every refusal is ``{"error": code, "message": one line for people}`` with a 4xx status, so kiosks, the admin
-pages and the API fuzz test can rely on one shape. Roles: ``kiosk`` (any valid token: a kiosk's, or an
-administrator's acting for one) and ``admin``. The store's domain errors map to refusals here, once for every route
-(a route maps them differently where it must, e.g. an unknown procedure on submission).
+pages and the API fuzz test can rely on one shape. Roles: ``kiosk`` (a kiosk's token, or an administrator's acting
+for one), ``admin``, and ``report`` (a report token or an administrator's): a report token, given to whoever reads
+the figures, reads reports and nothing else, so every other route refuses it with 403. The store's domain errors
+map to refusals here, once for every route (a route maps them differently where it must, e.g. an unknown
+procedure on submission).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ ERROR_SCHEMA = {"type": "object", "required": ["error", "message"], "properties"
     "error": {"type": "string", "description": "machine code, e.g. not_found, invalid"},
     "message": {"type": "string", "description": "one line for people"}}}
 Caller = tuple[str, str | None]  # (role of the token, the kiosk id it was issued for)
+# route role → the token roles it accepts, and the refusal for a valid token of another role
+ACCEPTS = {"kiosk": ({"kiosk", "admin"}, "a kiosk or admin token is required (a report token only reads reports)"),
+           "admin": ({"admin"}, "admin token required"),
+           "report": ({"report", "admin"}, "a report or admin token is required")}
 
 
 def describe_error(exc: ValidationError) -> str:
@@ -45,13 +51,15 @@ def backend_style(store: BackendStore) -> HttpStyle:
         found = store.token_role(token) if token else None
         if found is None:
             raise Refused(401, "unauthorized", "a valid bearer token is required")
-        if role == "admin" and found[0] != "admin":
-            raise Refused(403, "forbidden", "admin token required")
+        accepted, refusal = ACCEPTS[role]
+        if found[0] not in accepted:
+            raise Refused(403, "forbidden", refusal)
         return found
 
     return HttpStyle(
         error_body=error_body, error_schema=ERROR_SCHEMA, authenticate=authenticate,
-        roles={"kiosk": Role("kioskToken"), "admin": Role("adminToken", (401, 403))},
+        roles={"kiosk": Role("kioskToken", (401, 403)), "admin": Role("adminToken", (401, 403)),
+               "report": Role("reportToken", (401, 403))},
         invalid_body=lambda exc: Refused(422, "invalid", describe_error(exc)), body_errors=(422,),
         too_large="too_large", max_body=MAX_BODY,
         errors={NotFound: refusal(404, "not_found"), Invalid: refusal(422, "invalid"),

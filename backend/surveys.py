@@ -5,9 +5,9 @@
     POST /api/surveys                              kiosk token, Idempotency-Key header; body: :class:`SurveyAnswer`
          201 {"id", "day"} · 200 the same answer again · 400 no key · 409 the key with another answer
          413 too big · 422 {"message": "<key>: <what is wrong>"}
-    GET  /api/reports/surveys?day=D[&branch=B]     admin token; 200 {"day", "branch", "reasons", "branches": [
+    GET  /api/reports/surveys?day=D[&branch=B]     report or admin token; 200 {"day", "branch", "reasons", "branches": [
              {"branch", <figures>, "services": [{"service", <figures>}]}]}
-    GET  /api/reports/surveys.csv?day=D[&branch=B] admin token; text/csv (UTF-8 with BOM, for spreadsheets)
+    GET  /api/reports/surveys.csv?day=D[&branch=B] report or admin token; text/csv (UTF-8 with BOM, for spreadsheets)
 
 Figures are ``count``, ``average`` (2 decimals), ``satisfied_share`` (share of 4 and 5, 3 decimals) and
 ``reasons`` (how many answers named each code). ``day`` defaults to today; ``service`` is "" for an answer given
@@ -237,8 +237,8 @@ def survey_endpoints(ledger: SurveyLedger) -> list[Endpoint]:
                  idempotent=True, body=SurveyAnswer, max_body=MAX_ANSWER_BYTES, errors=(409,),
                  ok={201: "the answer was recorded", 200: "repeat of an earlier answer"}),
         Endpoint("GET", "/api/reports/surveys", report, "A day's survey figures per branch and service: count, "
-                 "average, share satisfied (4-5), reasons", auth="admin", errors=(422,), params=REPORT_PARAMS),
+                 "average, share satisfied (4-5), reasons", auth="report", errors=(422,), params=REPORT_PARAMS),
         Endpoint("GET", "/api/reports/surveys.csv", report_as_csv,
-                 "The same figures as CSV (UTF-8 with BOM; a branch's total row has service *)", auth="admin",
+                 "The same figures as CSV (UTF-8 with BOM; a branch's total row has service *)", auth="report",
                  errors=(422,), params=REPORT_PARAMS, produces="text/csv"),
     ]

@@ -280,9 +280,11 @@ class BranchQueue:
         data = self._online("GET", f"/api/services/{service_code}/estimate", params={"ahead": people_ahead})
         return int(data["estimated_wait_s"])
 
-    def report(self, day: date) -> dict[str, Any]:
-        """:raises BranchUnavailable: (online only)"""
-        return self._online("GET", "/api/report", params={"day": day.isoformat()})
+    def report(self, day: date, token: str) -> dict[str, Any]:
+        """The day's figures, read with a report token (the server's ``QUEUE_REPORT_TOKEN``; a kiosk's own token
+        does not read them). :raises BranchUnavailable: (online only) :raises QueueError: the token is refused."""
+        return self._online("GET", "/api/report", params={"day": day.isoformat()},
+                            headers={"Authorization": f"Bearer {token}"})
 
     # -- keeping in step with the server ------------------------------------------------------------------------
     def sync(self) -> bool:

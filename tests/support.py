@@ -73,6 +73,9 @@ def queue_token(kiosk_id: str = "K1") -> str:
     return f"{kiosk_id}:queue-token-of-{kiosk_id}-for-tests"
 
 
+REPORT_TOKEN = "queue-report-token-for-tests"  # a branch queue server's report token (tests give it to create_app)
+
+
 # -- clocks the tests move themselves -------------------------------------------------------------------------------
 class FakeClock:
     """Monotonic seconds that only move when a test says so."""

@@ -23,7 +23,7 @@ from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
 from queueing.errors import ServiceClosed, UnknownService
 from queueing.server import create_app
-from tests.support import ROOT, WallClock, eventually, open_engine, queue_token
+from tests.support import REPORT_TOKEN, ROOT, WallClock, eventually, open_engine, queue_token
 
 KIOSKS = 4
 
@@ -173,7 +173,8 @@ def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
 
 def test_refusals_cross_the_wire_as_the_engine_raised_them(tmp_path, clock):
     engine = open_engine(tmp_path / "queue.db", clock, hours={"mon": ["08:00-11:30"]})   # clock: a Tuesday
-    running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock))
+    running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()],
+                                         report_tokens=[REPORT_TOKEN], clock=clock))
     kiosk = BranchQueue(running.url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db", sync_interval_s=None)
     try:
         with pytest.raises(ServiceClosed) as closed:
@@ -182,7 +183,7 @@ def test_refusals_cross_the_wire_as_the_engine_raised_them(tmp_path, clock):
         with pytest.raises(UnknownService, match="unknown service 'XX'"):
             kiosk.issue("XX", request_id="r2")
         assert kiosk.estimate_wait_s("CT", 2) == 600
-        assert kiosk.report(date(2026, 11, 24))["date"] == "2026-11-24"
+        assert kiosk.report(date(2026, 11, 24), REPORT_TOKEN)["date"] == "2026-11-24"
     finally:
         kiosk.close()
         running.stop()

@@ -22,7 +22,7 @@ from kiosk.queue_client import BranchQueue
 from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
-from tests.support import PATIENCE_S, WallClock, open_engine, queue_token
+from tests.support import PATIENCE_S, REPORT_TOKEN, WallClock, open_engine, queue_token
 
 PASSWORD = "246813"
 PASSWORD_HASH = hash_pin(PASSWORD)
@@ -38,6 +38,7 @@ def branch(tmp_path, clock):
     engine = open_engine(tmp_path / "queue.db", clock)
     running = serve_in_thread(create_app(engine, counter_passwords={n: PASSWORD_HASH for n in (1, 2, 3)},
                                          kiosk_tokens=[queue_token(f"K{k}") for k in range(6)],
+                                         report_tokens=[REPORT_TOKEN],
                                          clock=clock, title="UBND Phường Hoàn Kiếm",
                                          announcements=["Giờ làm việc: 7:30 – 17:00"]))
     # kiosk K1's token by default; counter calls send their own
@@ -139,19 +140,22 @@ def test_counter_flow_call_recall_serve_no_show_transfer_and_report(branch):
     assert (view["today"]["tickets"], view["today"]["no_shows"]) == (2, 1)
     assert view["priority_labels"]["elderly"] == "Người cao tuổi"
 
-    report = http.get("/api/report", params={"day": "2026-11-24"}).json()
+    reader = {"Authorization": f"Bearer {REPORT_TOKEN}"}
+    report = http.get("/api/report", params={"day": "2026-11-24"}, headers=reader).json()
     by_service = {row["service"]: row for row in report["services"]}
     assert (by_service["HT"]["tickets"], by_service["HT"]["no_shows"], by_service["HT"]["transferred_out"]) == \
         (2, 1, 1)
     assert (by_service["CT"]["tickets"], by_service["CT"]["waiting"]) == (2, 2)
     assert by_service["HT"]["service_avg_s"] == 360.0
-    csv_text = http.get("/api/report.csv", params={"day": "2026-11-24"})
+    csv_text = http.get("/api/report.csv", params={"day": "2026-11-24"}, headers=reader)
     assert csv_text.headers["content-type"].startswith("text/csv")
     lines = csv_text.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("date,scope,key,tickets,no_shows")
     assert lines[1].startswith("2026-11-24,service,CT,2,0,2,0,")
     assert lines[2].startswith("2026-11-24,service,HT,2,1,0,1,420.0,")   # waits of 4 and 10 minutes
     assert lines[3].startswith("2026-11-24,counter,1,")
+    bad_day = http.get("/api/report", params={"day": "24/11/2026"}, headers=reader)
+    assert bad_day.status_code == 400 and "day must be a date" in bad_day.json()["error"]
     assert resident["number"] == "B0001"
 
 
@@ -175,7 +179,7 @@ def test_counter_flow_call_recall_serve_no_show_transfer_and_report(branch):
     ("POST", "/api/counters/9/login", {"password": PASSWORD}, 404, "login_refused", "counter 9 has no password"),
     ("POST", "/api/counters/1/call-next", {}, 401, "login_refused", "log in at counter 1 first"),
     ("GET", "/api/tickets/no-such-ticket", None, 404, "unknown_ticket", "no-such-ticket"),
-    ("GET", "/api/report?day=24/11/2026", None, 400, "invalid_day", "day must be a date"),
+    ("GET", "/api/report?day=2026-11-24", None, 401, "report_refused", "send a report token"),  # a kiosk's token
     ("GET", "/api/services/XX/waiting", None, 404, "unknown_service", "unknown service 'XX'"),
     ("GET", "/api/nothing-here", None, 404, "not_found", "no such endpoint"),
 ])

@@ -24,7 +24,7 @@ from kiosk.outbox import Outbox
 from kiosk.survey import REASONS, InvalidAnswer, SurveyStore
 from tests.support import KIOSK_ID, dossier_body, eventually
 
-ADMIN, KIOSK = "survey-admin-token", "survey-kiosk-token"
+ADMIN, KIOSK, READER = "survey-admin-token", "survey-kiosk-token", "survey-report-token"
 HOAN_KIEM = "Trung tâm Phục vụ hành chính công phường Hoàn Kiếm"
 BA_DINH = "Điểm tiếp nhận phường Ba Đình"
 DAY = (dt.datetime.now(LOCAL_TZ) - dt.timedelta(days=2)).date()  # in the past wherever the tests run
@@ -36,6 +36,7 @@ def backend_db(tmp_path) -> Path:
     store = open_store(path)
     store.add_token("admin", None, ADMIN)
     store.add_token("kiosk", KIOSK_ID, KIOSK)
+    store.add_token("report", None, READER)
     return path
 
 
@@ -306,7 +307,8 @@ def test_a_key_counts_once_and_cannot_carry_another_answer(backend):
 
 
 @pytest.mark.parametrize("path", ["/api/reports/surveys", "/api/reports/surveys.csv"])
-def test_only_an_administrator_reads_the_reports(backend, path):
+def test_only_a_report_token_or_an_administrator_reads_the_reports(backend, path):
+    assert report(backend.url, READER, path, day=DAY.isoformat()).status_code == 200
     assert report(backend.url, KIOSK, path, day=DAY.isoformat()).status_code == 403
     assert report(backend.url, "", path).status_code == 401
     for day in ("2026-13-01", "yesterday", "2026-2-3"):

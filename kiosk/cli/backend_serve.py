@@ -3,8 +3,8 @@
 Its own module so that a server process imports the backend, the contracts and the config, and nothing of the
 kiosk (``tests/test_server_imports.py`` checks the running process).
 
-Secrets come from the environment or from files (``contracts.secrets``), never from defaults: the admin and
-kiosk tokens configured at a start are the only configured ones (a token taken out stops working), and without a
+Secrets come from the environment or from files (``contracts.secrets``), never from defaults: the admin, kiosk and
+report tokens configured at a start are the only configured ones (a token taken out stops working), and without a
 payment secret or a bank account the payment routes refuse and the server says so here, at start.
 """
 
@@ -27,11 +27,14 @@ from kiosk.cli.tls import TlsError, tls_options
 CONFIGURED_KIOSK = "cli"  # the kiosk id of tokens from BACKEND_KIOSK_TOKEN / --kiosk-token(-file)
 
 
-def _secrets(args: argparse.Namespace) -> tuple[list[str], list[str], str | None]:
-    """(admin tokens, kiosk tokens, payment secret); the development flags add to the environment's."""
+def _secrets(args: argparse.Namespace) -> tuple[list[str], list[str], list[str], str | None]:
+    """(admin tokens, kiosk tokens, report tokens, payment secret); the development flags add to the environment's."""
     admin = secret_list("BACKEND_ADMIN_TOKEN", args.admin_token_file) + ([args.admin_token] if args.admin_token else [])
     kiosk = secret_list("BACKEND_KIOSK_TOKEN", args.kiosk_token_file) + ([args.kiosk_token] if args.kiosk_token else [])
-    return admin, kiosk, secret("BACKEND_PAYMENT_SECRET", args.payment_secret_file)
+    report = secret_list("BACKEND_REPORT_TOKEN", args.report_token_file)
+    if set(report) & set(admin + kiosk):  # the store keeps one role per token: it would silently change roles
+        raise SecretError("a BACKEND_REPORT_TOKEN is also an admin or kiosk token: give reports their own token")
+    return admin, kiosk, report, secret("BACKEND_PAYMENT_SECRET", args.payment_secret_file)
 
 
 def _bank(args: argparse.Namespace) -> tuple[str | None, str | None]:
@@ -44,7 +47,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         signing_key = load_signing_key(args.signing_key) if args.signing_key else None
         trusted_keys = load_public_keys(args.trusted_key, "BACKEND_CONTENT_TRUSTED_KEYS")
-        admin, kiosk, payment_secret = _secrets(args)
+        admin, kiosk, report, payment_secret = _secrets(args)
         ssl = tls_options(args)
     except (KeyFileError, SecretError, TlsError) as exc:
         print(exc, file=sys.stderr)
@@ -57,10 +60,13 @@ def run_serve(args: argparse.Namespace) -> int:
     store = open_store(Path(args.db))
     store.replace_tokens("admin", None, admin)
     store.replace_tokens("kiosk", CONFIGURED_KIOSK, kiosk)
+    store.replace_tokens("report", None, report)
     scheme = "https" if ssl else "http"
     print(f"Reference backend on {scheme}://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {args.db}",
           file=sys.stderr)
     for missing, effect in ((not admin, "BACKEND_ADMIN_TOKEN is not set: the admin pages and API refuse everyone"),
+                            (not report, "BACKEND_REPORT_TOKEN is not set: only an admin token reads the survey "
+                                         "reports"),
                             (payment_secret is None, "BACKEND_PAYMENT_SECRET is not set: bank payment callbacks "
                                                      "are refused"),
                             (account is None, "BACKEND_BANK_ACCOUNT is not set: payments not configured, kiosks "

@@ -144,6 +144,9 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
                        help="kiosk bearer tokens, comma-separated (default: $BACKEND_KIOSK_TOKEN)")
     serve.add_argument("--admin-token-file", type=Path, metavar="FILE",
                        help="admin tokens, comma-separated (default: $BACKEND_ADMIN_TOKEN)")
+    serve.add_argument("--report-token-file", type=Path, metavar="FILE",
+                       help="tokens that read the survey reports and nothing else, comma-separated "
+                            "(default: $BACKEND_REPORT_TOKEN)")
     serve.add_argument("--payment-secret-file", type=Path, metavar="FILE",
                        help="the bank callbacks' HMAC key (default: $BACKEND_PAYMENT_SECRET)")
     serve.add_argument("--kiosk-token", help="development only, shows in `ps`: also accept this kiosk token")
@@ -207,6 +210,9 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
     report = actions.add_parser("report", help="tickets, no-shows, wait and service times for a day")
     report.add_argument("--date", type=_date, metavar="YYYY-MM-DD")
     report.add_argument("--json", action="store_true")
+    report.add_argument("--report-token-file", type=Path, metavar="FILE",
+                        help="branch mode: the queue server's report token (default: the QUEUE_REPORT_TOKEN "
+                             "variable)")
     report.set_defaults(handler="kiosk.cli.queue:run_report")
     serve = actions.add_parser("serve", help="run the branch queue server (OpenAPI at /openapi.json)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -214,6 +220,9 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
     serve.add_argument("--kiosk-token-file", type=Path, metavar="FILE",
                        help="kiosk tokens '<kiosk id>:<secret>,…' (default: the QUEUE_KIOSK_TOKEN variable)")
+    serve.add_argument("--report-token-file", type=Path, metavar="FILE",
+                       help="tokens that read the daily report, comma-separated (default: the QUEUE_REPORT_TOKEN "
+                            "variable)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
 

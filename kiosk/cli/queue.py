@@ -1,6 +1,8 @@
 """``queue services|take|status|report``: the queue from the command line, on the configured queue and printer.
 
-The branch queue server (``queue serve``) is :mod:`kiosk.cli.queue_serve`, which loads none of this."""
+In branch mode ``queue report`` reads the queue server's report with a report token (``QUEUE_REPORT_TOKEN`` or
+``--report-token-file``), which a kiosk's own token is not. The branch queue server (``queue serve``) is
+:mod:`kiosk.cli.queue_serve`, which loads none of this."""
 
 from __future__ import annotations
 
@@ -11,18 +13,22 @@ import sys
 import threading
 
 from config.localtime import LOCAL_TZ
+from contracts.secrets import SecretError, secret
 from contracts.text import fold
 from devices.errors import DeviceError
 from devices.factory import open_printer
-from kiosk.cli import config_from_args
+from kiosk.cli import EXIT_CONFIG, config_from_args
 from kiosk.i18n import tr
 from kiosk.printing import Done, PrintQueue
 from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
+from queueing.engine import QueueEngine
+from queueing.errors import QueueError
 from queueing.report import day_report
 
 EXIT_REFUSED = 1
 EXIT_NOT_PRINTED = 3
+REPORT_TOKEN_ENV = "QUEUE_REPORT_TOKEN"  # the queue server's variable (queueing.server.report_tokens)
 
 
 def _dump(data: object) -> None:
@@ -120,7 +126,23 @@ def run_status(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(LOCAL_TZ).date()
-    report = day_report(open_queue(config), day)
+    queue = open_queue(config)
+    if isinstance(queue, QueueEngine):
+        report = day_report(queue, day)
+    else:
+        try:
+            token = secret(REPORT_TOKEN_ENV, args.report_token_file)
+            if token is None:
+                raise SecretError(f"the queue server's report needs a report token: set {REPORT_TOKEN_ENV} or "
+                                  "pass --report-token-file FILE")
+        except SecretError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_CONFIG
+        try:
+            report = queue.report(day, token)
+        except QueueError as exc:
+            print(f"the queue server refused the report: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
     if args.json:
         _dump(report)
         return 0

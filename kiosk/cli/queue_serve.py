@@ -19,6 +19,8 @@ from queueing.engine import QueueEngine
 from queueing.server import create_app
 from queueing.server.kiosks import ENV as TOKEN_ENV
 from queueing.server.kiosks import BadKioskToken, KioskTokens
+from queueing.server.report_tokens import ENV as REPORT_ENV
+from queueing.server.report_tokens import BadReportToken, ReportTokens
 
 EXIT_REFUSED = 1
 
@@ -28,7 +30,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         ssl = tls_options(args)
         kiosk_tokens = KioskTokens(secret_list(TOKEN_ENV, args.kiosk_token_file))
-    except (TlsError, SecretError, BadKioskToken) as exc:
+        report_tokens = ReportTokens(secret_list(REPORT_ENV, args.report_token_file))
+    except (TlsError, SecretError, BadKioskToken, BadReportToken) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if not config.queue.services:
@@ -38,10 +41,13 @@ def run_serve(args: argparse.Namespace) -> int:
     db.parent.mkdir(parents=True, exist_ok=True)
     engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
     app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
-                     kiosk_tokens=kiosk_tokens, title=config.branch.name,
+                     kiosk_tokens=kiosk_tokens, report_tokens=report_tokens, title=config.branch.name,
                      announcements=[a.text for a in config.announcements])
     print(f"Kiosk tokens for {', '.join(kiosk_tokens.kiosks)}" if kiosk_tokens.kiosks else
           f"No kiosk tokens ({TOKEN_ENV} or --kiosk-token-file): every kiosk call is refused", file=sys.stderr)
+    if not report_tokens:
+        print(f"No report token ({REPORT_ENV} or --report-token-file): the daily report refuses everyone",
+              file=sys.stderr)
     if not config.queue.counters:
         print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
     scheme = "https" if ssl else "http"

@@ -3,11 +3,11 @@
 Kiosks list services, take tickets (idempotent per request id), lease number blocks and report tickets they
 issued offline (``kiosk_api``; each kiosk with its own token, ``kiosks``); counters log in with their password
 and call, recall, start, finish, skip and transfer (``counter_api``); display boards follow ``/api/events`` and
-fetch spoken calls (``board_api``); phones follow ``/track/<ticket id>`` and managers read the daily report
-(``report_api``); ``pages`` serves the HTML. Each module declares its endpoints once (``contracts.http``);
-``create_app`` binds them with the queue's style (``http``: the error shape, the kiosk and counter roles),
-publishes ``/openapi.json`` generated from the same declarations, and adds the pages. Every refusal is a 4xx JSON
-``{"error": "<one-line message>", "code": "<machine code>"}``.
+fetch spoken calls (``board_api``); phones follow ``/track/<ticket id>`` and managers read the daily report with
+a report token (``report_api``, ``report_tokens``); ``pages`` serves the HTML. Each module declares its endpoints
+once (``contracts.http``); ``create_app`` binds them with the queue's style (``http``: the error shape, the
+kiosk, counter and report roles), publishes ``/openapi.json`` generated from the same declarations, and adds the
+pages. Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``.
 
 Reads run on the event loop: each is a sub-millisecond SQLite query, cheaper than the hop to a worker thread.
 Writes go to worker threads, because each waits for its commit to reach the disk (``queueing.db``: one fsync
@@ -38,6 +38,7 @@ from queueing.server.kiosk_api import kiosk_endpoints
 from queueing.server.kiosks import KioskTokens
 from queueing.server.pages import STATIC, page_routes
 from queueing.server.report_api import report_endpoints
+from queueing.server.report_tokens import ReportTokens
 
 __all__ = ["STATIC", "create_app"]
 INFO = {"title": "Branch queue server", "version": "0.1.0",
@@ -46,12 +47,14 @@ INFO = {"title": "Branch queue server", "version": "0.1.0",
 
 
 def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
-               kiosk_tokens: KioskTokens | Iterable[str] = (),
+               kiosk_tokens: KioskTokens | Iterable[str] = (), report_tokens: ReportTokens | Iterable[str] = (),
                clock: Callable[[], datetime] | None = None, title: str = "", announcements: Sequence[str] = ()) \
         -> Starlette:
     """:param counter_passwords: counter number → salted scrypt hash (``contracts.pin.hash_pin``).
     :param kiosk_tokens: ``<kiosk id>:<secret>`` tokens kiosks take tickets with (``kiosks``); none: every kiosk
         call is refused. :raises BadKioskToken: a malformed one.
+    :param report_tokens: tokens that read the daily report (``report_tokens``); none: every report call is refused.
+        :raises BadReportToken: one too short.
     :param clock: aware local time for call stamps and "today" (default: the wall clock); give the engine's.
     :param title: the display board's heading (the centre's name); ``announcements``: texts it scrolls."""
     branch = Branch(engine, clock or (lambda: datetime.now(LOCAL_TZ)), CounterLogins(counter_passwords),
@@ -63,7 +66,8 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
 
     endpoints = [Endpoint("GET", "/health", health, "Liveness"), *kiosk_endpoints(branch),
                  *counter_endpoints(branch), *board_endpoints(branch), *report_endpoints(branch)]
-    style = queue_style(branch.logins, branch.kiosk_for)
+    readers = report_tokens if isinstance(report_tokens, ReportTokens) else ReportTokens(report_tokens)
+    style = queue_style(branch.logins, branch.kiosk_for, readers.check)
     spec = document(INFO, endpoints, style, also=(ServiceOverview, QueueStatus))
     return Starlette(routes=[*bind_all(endpoints, style), published(spec), *page_routes()],
                      exception_handlers={HTTPException: no_such_endpoint(style)})

@@ -2,9 +2,10 @@
 
 Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``; queue refusals use the
 codes of ``wire`` (and a closed service adds ``service`` and ``next_opening``), so a kiosk in branch mode raises
-the same exception the engine raised here. Two roles: ``counter``, a counter's login token bound to the counter in
-the path (counter 1's token cannot call numbers at counter 2), and ``kiosk``, a kiosk's configured token
-(``kiosks``), whose caller is the kiosk id the token names.
+the same exception the engine raised here. Three roles: ``counter``, a counter's login token bound to the counter
+in the path (counter 1's token cannot call numbers at counter 2); ``kiosk``, a kiosk's configured token
+(``kiosks``), whose caller is the kiosk id the token names; and ``report``, a manager's report token
+(``report_tokens``), which reads the daily report and nothing else.
 """
 
 from __future__ import annotations
@@ -40,13 +41,16 @@ def queue_refused(exc: Exception) -> Refused:
     return Refused(status, body.pop("code"), body.pop("error"), **body)
 
 
-def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str]) -> HttpStyle:
+def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_for: Callable[[str], str]) \
+        -> HttpStyle:
     """The style of every queue API route; counters authenticate against ``logins``, kiosks with ``kiosk_for``
-    (bearer token → kiosk id, or :class:`Refused`)."""
+    (bearer token → kiosk id, or :class:`Refused`), report readers with ``report_for`` (likewise)."""
 
     def authenticate(request: Request, role: str) -> int | str:
         if role == "kiosk":
             return kiosk_for(bearer(request))
+        if role == "report":
+            return report_for(bearer(request))
         counter = request.path_params["counter"]
         token = bearer(request)
         owner = logins.counter_for(token) if token else None
@@ -57,7 +61,8 @@ def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str]) -> HttpS
         return counter
 
     return HttpStyle(error_body=error_body, error_schema=ERROR_SCHEMA, authenticate=authenticate,
-                     roles={"counter": Role("counterToken", (401, 403)), "kiosk": Role("kioskToken")},
+                     roles={"counter": Role("counterToken", (401, 403)), "kiosk": Role("kioskToken"),
+                            "report": Role("reportToken")},
                      invalid_body=invalid_body,
                      body_errors=(400, 422), too_large="body_too_large", max_body=MAX_BODY,
                      errors={QueueError: queue_refused})

@@ -1,4 +1,5 @@
-"""The day's figures per service and counter for managers (JSON and CSV), and the ticket view of a phone.
+"""The day's figures per service and counter for managers (JSON and CSV, with a report token: ``report_tokens``),
+and the ticket view of a phone.
 
 The tracking view is public (anyone with the QR): number, service, state, counter, people ahead and the wait,
 never the kiosk, the priority category or anything about the person. It follows a transferred ticket to its
@@ -75,7 +76,8 @@ def report_endpoints(branch: Branch) -> list[Endpoint]:
     return [
         Endpoint("GET", "/api/track/{ticket_id}", track, "Public tracking view (no personal data), follows transfers",
                  errors=(404,)),
-        Endpoint("GET", "/api/report", report, "Daily report per service and counter", errors=(400,), params=(DAY,)),
-        Endpoint("GET", "/api/report.csv", report_as_csv, "Daily report as CSV", errors=(400,), params=(DAY,),
-                 produces="text/csv"),
+        Endpoint("GET", "/api/report", report, "Daily report per service and counter (report token)",
+                 auth="report", errors=(400,), params=(DAY,)),
+        Endpoint("GET", "/api/report.csv", report_as_csv, "Daily report as CSV (report token)", auth="report",
+                 errors=(400,), params=(DAY,), produces="text/csv"),
     ]

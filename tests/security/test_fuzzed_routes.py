@@ -38,6 +38,7 @@ from tests.support import ADMIN_TOKEN, WallClock, dossier_body, open_engine
 PAYMENT_SECRET = secrets.token_hex(16)
 COUNTER_PASSWORD = "fuzz-counter-9731"
 QUEUE_KIOSK_TOKEN = f"FUZZ-K1:{secrets.token_hex(16)}"
+QUEUE_REPORT_TOKEN = secrets.token_hex(16)
 SECONDS_PER_SERVER = 30  # the bound only a hang reaches; a run takes a few seconds
 
 TRICKS = [
@@ -199,11 +200,11 @@ def backend(tmp_path_factory) -> Iterator[Target]:
 def queue(tmp_path_factory) -> Iterator[Target]:
     engine = open_engine(tmp_path_factory.mktemp("fuzz-queue") / "queue.db", WallClock())
     app = create_queue_server(engine, counter_passwords={1: hash_pin(COUNTER_PASSWORD)},
-                              kiosk_tokens=[QUEUE_KIOSK_TOKEN])
+                              kiosk_tokens=[QUEUE_KIOSK_TOKEN], report_tokens=[QUEUE_REPORT_TOKEN])
     running = serve_in_thread(app)
     token = httpx.post(f"{running.url}/api/counters/1/login", json={"password": COUNTER_PASSWORD}).json()["token"]
     yield Target(app, running.url, {"Authorization": f"Bearer {token}"}, {"error", "code"},
-                 bearers={"kioskToken": QUEUE_KIOSK_TOKEN, "counterToken": token})
+                 bearers={"kioskToken": QUEUE_KIOSK_TOKEN, "counterToken": token, "reportToken": QUEUE_REPORT_TOKEN})
     running.stop()
     engine.close()
 
