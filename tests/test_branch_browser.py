@@ -4,8 +4,8 @@ Staff log in at counter 3 and call the next number: the display board (a 1920×1
 the new call. The board says on screen when the server is gone and comes back by itself, with the current calls,
 when a new server starts on the same port. A citizen's phone follows its ticket until it is called. How fast each
 of these happens (goals: a call within a second, the banner and the way back within 6 s) is measured by
-bench/call_latency.py; the tests wait for each to happen. Screenshots go to artifacts/queue-*.png for a human to
-look at.
+bench/call_latency.py; the tests wait for each to happen. A manager opens the daily report with the report token
+(asked once per tab) and saves its CSV. Screenshots go to artifacts/queue-*.png for a human to look at.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from backend.server import RunningServer, serve_in_thread
 from contracts.pin import hash_pin
 from queueing.engine import QueueEngine
 from queueing.server import create_app
-from tests.support import ARTIFACTS, PATIENCE_S, WallClock, eventually, open_engine, queue_token
+from tests.support import ARTIFACTS, PATIENCE_S, REPORT_TOKEN, WallClock, eventually, open_engine, queue_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 NO_CHROMIUM = "Debian's chromium is not installed (/usr/bin/chromium); run scripts/bootstrap.sh as root"
@@ -60,7 +60,8 @@ class Branch:
 
     def _serve(self, port: int) -> RunningServer:
         app = create_app(self.engine, counter_passwords={n: hash_pin(PASSWORD) for n in (1, 2, 3)},
-                         kiosk_tokens=[queue_token()], clock=self.clock, title="Trung tâm Phục vụ hành chính công quận Hoàn Kiếm",
+                         kiosk_tokens=[queue_token()], report_tokens=[REPORT_TOKEN], clock=self.clock,
+                         title="Trung tâm Phục vụ hành chính công quận Hoàn Kiếm",
                          announcements=["Giờ làm việc: Thứ Hai – Thứ Sáu, 7:30 – 17:00",
                                         "Vui lòng giữ phiếu số thứ tự đến khi được gọi."])
         return serve_in_thread(app, port=port, name="queue-server")
@@ -268,4 +269,37 @@ def test_phone_tracking_page_follows_the_ticket_until_it_is_called(branch, pages
     assert "được gọi đến quầy 3" in text_of(phone, "#state")
     assert text_of(phone, "#number") == mine["number"] and text_of(phone, "#network") == ""
     phone.screenshot(path=str(ARTIFACTS / "queue-track.png"), full_page=True)
+    assert pages.errors == []
+
+
+def test_report_page_asks_for_the_report_token_once_then_shows_the_figures_and_saves_the_csv(branch, pages):
+    branch.take("HT", "k1-1")
+    branch.take("CT", "k1-2")
+    day = branch.clock.now.date().isoformat()                   # the server's day, not the browser's
+    manager = pages.open(f"{branch.url}/report", accept_downloads=True)
+    manager.wait_for_selector("#auth:not(.hidden)", timeout=PATIENCE_MS)
+    assert manager.is_hidden("#report")                         # no figures before a token
+    manager.fill("#token", "not-the-report-token")
+    manager.press("#token", "Enter")
+    manager.wait_for_function("document.getElementById('auth-error').textContent !== ''", timeout=PATIENCE_MS)
+    assert text_of(manager, "#auth-error").startswith("Mã báo cáo không đúng")
+    manager.fill("#token", REPORT_TOKEN)
+    manager.click("#auth-form button[type=submit]")
+    manager.wait_for_selector("#report:not(.hidden)", timeout=PATIENCE_MS)
+    manager.fill("#day", day)
+    manager.click("#controls button[type=submit]")
+    manager.wait_for_selector("#services tr:nth-child(2)", timeout=PATIENCE_MS)
+    services = text_of(manager, "#services")
+    assert "CT – Cư trú" in services and "HT" in services and text_of(manager, "#error") == ""
+    manager.screenshot(path=str(ARTIFACTS / "queue-report.png"), full_page=True)
+
+    manager.reload()                                            # the tab keeps the token: no second prompt
+    manager.wait_for_selector("#report:not(.hidden)", timeout=PATIENCE_MS)
+    assert manager.is_hidden("#auth")
+    manager.fill("#day", day)
+    with manager.expect_download(timeout=PATIENCE_MS) as saving:
+        manager.click("#csv")
+    saved = Path(saving.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert saving.value.suggested_filename == f"bao-cao-{day}.csv" and saved[0].startswith("date,scope,key")
+    assert [line.split(",")[2] for line in saved[1:3]] == ["CT", "HT"]
     assert pages.errors == []
