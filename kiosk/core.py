@@ -37,6 +37,7 @@ from devices.payloads import parse_payload
 from devices.voice import VoiceGuide
 from kiosk.backend_client import BackendClient, Connector, connect_remote
 from kiosk.booking_flow import BookingFlow, BookingResult
+from kiosk.camera import CameraSteps, PreviewFrame
 from kiosk.catalogue import Catalogue, load_catalogue
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.content import Content, load_current
@@ -160,6 +161,8 @@ class KioskCore:
         self.printer = open_printer(config)
         self.print_queue = PrintQueue(self.printer, on_error=lambda exc: self.report_error("printer", exc))
         self.scanner = open_scanner(config)
+        self._camera = CameraSteps(lambda: self.scanner, self._is_scan_step,
+                                   lambda active: self.events.publish("camera_preview", active=active))
         self.queue = QueueFlow(config, open_queue(config), self.print_queue.submit, self.events.publish,
                                lambda: self.language)
         self.session.on_wipe(self.queue.forget)
@@ -249,7 +252,10 @@ class KioskCore:
 
     def filing_intent(self, name: str, *args: Any) -> FilingView:
         """A touch on the filing screen (one of :data:`kiosk.filing_wizard.INTENTS`); returns what to show next."""
-        return self._filing_wizard.do(name, *args)
+        view = self._filing_wizard.do(name, *args)
+        if self._camera.step == "filing":  # the camera follows the form: open on the pages that take scans
+            self._device_lane.submit(self._camera.update)
+        return view
 
     @cached_property
     def _filing_wizard(self) -> FilingWizard:
@@ -288,12 +294,14 @@ class KioskCore:
         old_printer, self.printer = self.printer, open_printer(self.config)
         self.print_queue.printer = self.printer  # the queue reads .printer per job; QueueFlow keeps its submit
         old_printer.close()
+        self._camera.release(self.scanner)
         self.scanner.stop()
         self.scanner = open_scanner(self.config)
         try:
             self.scanner.start(self._on_scan)
         except OSError as exc:
             self.report_error("scanner", exc)
+        self._camera.update()  # a camera configured while a scan step shows opens at once
 
     def print_slip(self, code: str) -> None:
         """Print the status shown for dossier ``code`` on a slip; the outcome arrives as a ``slip_print`` event."""
@@ -316,7 +324,27 @@ class KioskCore:
 
     def device_status(self) -> dict[str, str]:
         """Short status codes per device for the maintenance screen and heartbeats."""
-        return {"printer": self.printer.status().value, "scanner": "listening" if self.scanner.running else "offline"}
+        scanner = "listening" if self.scanner.running else "offline"
+        if scanner == "offline" and getattr(self.scanner, "watching", None) is False:
+            scanner = "camera_idle"  # a camera closed between scan steps is not a fault
+        return {"printer": self.printer.status().value, "scanner": scanner}
+
+    # -- camera scan steps (facade) -----------------------------------------------------------------------------
+    # Screens say which scan step shows (``lookup``, ``filing``, ``camera_test``) and when it goes; the core decides
+    # whether that opens a camera scanner (on a worker: releasing a camera may wait for its last frame) and
+    # announces ``camera_preview`` events (``active``) while frames flow. Other scanners ignore all of this.
+    def show_scan_step(self, step: str) -> None:
+        self._device_lane.submit(self._camera.show, step)
+
+    def hide_scan_step(self, step: str) -> None:
+        self._device_lane.submit(self._camera.hide, step)
+
+    def camera_frame(self) -> PreviewFrame | None:
+        """The latest camera frame for the preview (already shrunk and converted), or None."""
+        return self._camera.latest()
+
+    def _is_scan_step(self, step: str) -> bool:
+        return step in ("lookup", "camera_test") or (step == "filing" and self._filing_wizard.view().takes_scans)
 
     def _reset_language(self) -> None:
         self.set_language(self.config.kiosk.language)
