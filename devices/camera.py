@@ -80,9 +80,9 @@ class QrDecoder:
     Only QR codes are looked for: every payload the kiosk reads is a QR, and 1D decoders run on a corridor scene
     are where false reads come from. Most frames (nobody holding a code up) cost one pass; a frame where zxing-cpp
     located a symbol it could not read (glare, motion blur, low light) gets retries: contrast-equalised,
-    sharpened, enlarged, fixed-threshold. (Retrying frames where nothing was located raised the rate by 0.4 points
-    and tripled the time of every empty frame, the commonest frame there is.) bench/camera_decode.py measures
-    this against zxing-cpp alone on the raw frame.
+    sharpened, enlarged, fixed-threshold. (Retrying frames where nothing was located raised the rate by about
+    half a point and made every empty frame, the commonest frame there is, several times slower.)
+    bench/camera_decode.py measures this against zxing-cpp alone on the raw frame.
     """
 
     def __init__(self) -> None:
