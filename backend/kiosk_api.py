@@ -6,6 +6,7 @@
     GET  /api/procedures/{proc_id}       public; one procedure · 404
     POST /api/dossiers                   kiosk token, Idempotency-Key; body: :class:`Submission`
          201 the new dossier · 200 the same submission again · 404 unknown procedure · 409 the key with another body
+         · 503 numbering_full + Retry-After: the agency's 9,999 codes of the day are used up
     GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked · 404
     GET  /api/dossiers/{code}/payment    kiosk token; the fee and its VietQR payload (null once paid) · 404
                                          · 409 payments_not_configured: the backend has no bank account
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from backend.store import BackendStore, Invalid, NotFound
+from backend.store import BackendStore, Invalid, NotFound, NumberingFull
 from contracts.codes import Code, canonical_code
 from contracts.http import Call, Endpoint, Param, Refused
 from contracts.ratelimit import LookupLimit
@@ -105,6 +106,10 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: 
         kiosk_id = call.body.kiosk_id
         return JSONResponse({"kiosk_id": kiosk_id, "token": store.add_token("kiosk", kiosk_id)}, status_code=201)
 
+    def numbering_full(exc: NumberingFull) -> Refused:
+        # 503, not 4xx: "not today", so the kiosk keeps the filing in its outbox instead of dead-lettering it
+        return Refused(503, "numbering_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
     def refused_check_in(exc: Exception) -> Refused:
         return Refused(409, str(exc), f"booking cannot be checked in: {exc}")
 
@@ -112,8 +117,9 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: 
         Endpoint("GET", "/api/procedures", procedures, "Procedure catalogue and life events"),
         Endpoint("GET", "/api/procedures/{proc_id}", procedure, "One procedure", errors=(404,)),
         Endpoint("POST", "/api/dossiers", submit, "Submit a dossier (idempotent per Idempotency-Key)", auth="kiosk",
-                 idempotent=True, body=Submission, errors=(404, 409),
-                 refusals={NotFound: lambda exc: Refused(404, "unknown_procedure", str(exc))},
+                 idempotent=True, body=Submission, errors=(404, 409, 503),
+                 refusals={NotFound: lambda exc: Refused(404, "unknown_procedure", str(exc)),
+                           NumberingFull: numbering_full},
                  ok={201: "the new dossier", 200: "repeat of an earlier submission"}),
         Endpoint("GET", "/api/dossiers/{code}", dossier, "Dossier status with timeline (applicant masked)",
                  auth="kiosk", throttle=lookups, errors=(404, 429)),

@@ -2,6 +2,9 @@
 
 Plain SQL on SQLite with named migrations (the queue engine's runner). Dossier codes follow the national format
 ``<agency code>-<yymmdd>-<4-digit sequence>``, numbered per agency per day inside the submitting transaction.
+The sequence is fixed-width (Circular 01/2018/TT-VPCP; every reader of the codes, our kiosks' included, expects
+four digits), so the 10,000th filing of a day for an agency is refused (:class:`NumberingFull`) rather than given
+a code no one could read back; the kiosk keeps it in its outbox and files it after midnight.
 Submissions are idempotent: the ``Idempotency-Key`` is stored with a hash of the request body, a repeat returns
 the first dossier and a different body under the same key is a conflict. Personal data is kept only in the
 dossier's form; status answers carry the applicant's name masked.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -27,12 +31,14 @@ from contracts.migrations import Migrations
 from contracts.text import mask_name
 from contracts.workdays import add_working_days
 
+log = logging.getLogger(__name__)
 SEED = Path(__file__).with_name("seed") / "procedures.json"
 STATUSES = ("received", "processing", "needs_documents", "result_ready", "returned")
 migrations = Migrations()
 
 
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
+MAX_DAILY_SEQUENCE = 9999  # the national format's sequence is four digits (docs/formats.md)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,14 @@ class Conflict(Exception):
 
 class Invalid(ValueError):
     pass
+
+
+class NumberingFull(Exception):
+    """The agency's dossier sequence for today is used up: no code can be issued before the next day."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @migrations("0001_backend")
@@ -253,6 +267,8 @@ class BackendStore:
                 row = conn.execute("SELECT last FROM day_counters WHERE agency = ? AND day = ?",
                                    [self.agency, day]).fetchone()
                 seq = (row[0] if row else 0) + 1
+                if seq > MAX_DAILY_SEQUENCE:
+                    raise self._numbering_full(now, day)
                 conn.execute("INSERT OR REPLACE INTO day_counters VALUES (?, ?, ?)", [self.agency, day, seq])
                 code = f"{self.agency}-{day}-{seq:04d}"
                 conn.execute(
@@ -266,6 +282,15 @@ class BackendStore:
                 conn.execute("INSERT INTO idempotency VALUES (?, ?, ?)", [key, body_hash, code])
                 created = True
         return self.status(code), created
+
+    def _numbering_full(self, now: dt.datetime, day: str) -> NumberingFull:
+        """The refusal of a filing past the day's last code, and one log line for whoever watches the server."""
+        midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), now.tzinfo)
+        log.warning("dossier numbering full: %s has used all %d codes of %s; filings are refused until midnight",
+                    self.agency, MAX_DAILY_SEQUENCE, day)
+        return NumberingFull(f"{self.agency} has issued all {MAX_DAILY_SEQUENCE} dossier codes of today (the "
+                             "national format has a 4-digit sequence); file again after midnight",
+                             max(1, int((midnight - now).total_seconds())))
 
     def status(self, code: str) -> dict[str, Any]:
         """What a code-only look-up may show: status, dates, fee and the masked name, never the form.

@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -174,3 +175,28 @@ def test_dossier_status_cli_with_the_embedded_backend(tmp_path):
     missing = subprocess.run([*run, "000.00.13.H26-251120-0999"], cwd=ROOT, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 1 and json.loads(missing.stdout)["found"] is False
+
+
+def test_the_days_last_code_has_four_digits_and_the_next_filing_waits_for_midnight(tmp_path, caplog):
+    """GIVEN an agency that has filed 9,998 dossiers today (its counter set in the SQLite file) WHEN two more
+    arrive THEN the first gets ``-9999``, which the kiosk's strict parser reads, and the second a 503 with
+    Retry-After up to midnight and a log line, instead of a 5-digit code no reader accepts; a repeat of an
+    accepted filing still returns its dossier."""
+    running = start_in_thread(tmp_path / "backend.db")
+    client = BackendClient(running.url, running.token, timeout_s=3)
+    try:
+        day = client.submit("sequence-first", dossier_body("HT05"))["code"].split("-")[1]
+        with sqlite3.connect(tmp_path / "backend.db") as db:
+            db.execute("UPDATE day_counters SET last = 9998 WHERE day = ?", [day])
+        last = client.submit("sequence-9999", dossier_body("HT05"))["code"]
+        assert last.endswith(f"-{day}-9999") and parse_payload(last) == {"kind": "dossier", "code": last}
+        headers = {"Authorization": f"Bearer {running.token}", "Idempotency-Key": "sequence-10000"}
+        full = httpx.post(f"{running.url}/api/dossiers", json=dossier_body("HT05"), headers=headers)
+        assert (full.status_code, full.json()["error"]) == (503, "numbering_full")
+        assert "after midnight" in full.json()["message"]
+        assert 0 < int(full.headers["Retry-After"]) <= 24 * 3600
+        assert "dossier numbering full: 000.00.13.H26" in caplog.text
+        assert client.submit("sequence-9999", dossier_body("HT05"))["code"] == last
+    finally:
+        client.close()
+        running.stop()
