@@ -22,8 +22,10 @@ from backend.server import open_store
 from contracts.content.signing import KeyFileError, load_public_keys, load_signing_key
 from contracts.secrets import SecretError, secret, secret_list
 from kiosk.cli import EXIT_CONFIG
+from kiosk.cli.db_path import DbPathError, sqlite_path
 from kiosk.cli.tls import TlsError, tls_options
 
+DEFAULT_DB = Path("backend-data/backend.db")  # created when missing, unlike the directory of a --db
 CONFIGURED_KIOSK = "cli"  # the kiosk id of tokens from BACKEND_KIOSK_TOKEN / --kiosk-token(-file)
 
 
@@ -49,7 +51,8 @@ def run_serve(args: argparse.Namespace) -> int:
         trusted_keys = load_public_keys(args.trusted_key, "BACKEND_CONTENT_TRUSTED_KEYS")
         admin, kiosk, report, payment_secret = _secrets(args)
         ssl = tls_options(args)
-    except (KeyFileError, SecretError, TlsError) as exc:
+        db = sqlite_path(args.db) if args.db else DEFAULT_DB
+    except (KeyFileError, SecretError, TlsError, DbPathError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     bank_bin, account = _bank(args)
@@ -57,12 +60,12 @@ def run_serve(args: argparse.Namespace) -> int:
         print("give both the bank BIN and the account (--bank-bin/--bank-account or BACKEND_BANK_BIN/"
               "BACKEND_BANK_ACCOUNT)", file=sys.stderr)
         return EXIT_CONFIG
-    store = open_store(Path(args.db))
+    store = open_store(db)
     store.replace_tokens("admin", None, admin)
     store.replace_tokens("kiosk", CONFIGURED_KIOSK, kiosk)
     store.replace_tokens("report", None, report)
     scheme = "https" if ssl else "http"
-    print(f"Reference backend on {scheme}://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {args.db}",
+    print(f"Reference backend on {scheme}://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {db}",
           file=sys.stderr)
     for missing, effect in ((not admin, "BACKEND_ADMIN_TOKEN is not set: the admin pages and API refuse everyone"),
                             (not report, "BACKEND_REPORT_TOKEN is not set: only an admin token reads the survey "
@@ -73,7 +76,7 @@ def run_serve(args: argparse.Namespace) -> int:
                                               "get no fee QR code")):
         if missing:
             print(effect, file=sys.stderr)
-    settings = BackendSettings.beside(Path(args.db), signing_key=signing_key, trusted_keys=trusted_keys,
+    settings = BackendSettings.beside(db, signing_key=signing_key, trusted_keys=trusted_keys,
                                       payment_secret=payment_secret,
                                       bank_bin=bank_bin, bank_account=account)
     uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning", **ssl)

@@ -139,7 +139,8 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
     serve = actions.add_parser("serve", help="serve the reference backend (OpenAPI at /openapi.json)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8600)
-    serve.add_argument("--db", default="backend-data/backend.db", help="SQLite file (created and seeded)")
+    serve.add_argument("--db", metavar="PATH", help="SQLite file, created and seeded; its directory must exist "
+                       "(default: backend-data/backend.db)")
     serve.add_argument("--kiosk-token-file", type=Path, metavar="FILE",
                        help="kiosk bearer tokens, comma-separated (default: $BACKEND_KIOSK_TOKEN)")
     serve.add_argument("--admin-token-file", type=Path, metavar="FILE",

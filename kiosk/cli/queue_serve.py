@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import uvicorn
 
 from contracts.secrets import SecretError, secret_list
 from kiosk.cli import EXIT_CONFIG, config_from_args
+from kiosk.cli.db_path import DbPathError, sqlite_path
 from kiosk.cli.tls import TlsError, tls_options
 from queueing.engine import QueueEngine
 from queueing.server import create_app
@@ -31,14 +31,16 @@ def run_serve(args: argparse.Namespace) -> int:
         ssl = tls_options(args)
         kiosk_tokens = KioskTokens(secret_list(TOKEN_ENV, args.kiosk_token_file))
         report_tokens = ReportTokens(secret_list(REPORT_ENV, args.report_token_file))
-    except (TlsError, SecretError, BadKioskToken, BadReportToken) as exc:
+        db = sqlite_path(args.db) if args.db else None
+    except (TlsError, SecretError, BadKioskToken, BadReportToken, DbPathError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if not config.queue.services:
         print("queue.services is empty: the server has nothing to queue for", file=sys.stderr)
         return EXIT_REFUSED
-    db = Path(args.db) if args.db else config.data_dir / "queue-server.db"
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if db is None:  # the default location is ours to create
+        db = config.data_dir / "queue-server.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
     engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
     app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
                      kiosk_tokens=kiosk_tokens, report_tokens=report_tokens, title=config.branch.name,
