@@ -31,6 +31,7 @@ from typing import Any
 
 from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
+from contracts.codes import canonical_code
 from contracts.storage import check_and_repair, private_dir, storage_full
 from kiosk.backend_client import BackendClient, BackendFailed, BackendRejected, BackendUnavailable
 
@@ -81,7 +82,9 @@ class Outbox:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._kiosk = re.sub(r"[^A-Z0-9]", "", kiosk_id.upper())[:12] or "KIOSK"
+        # canonical like the codes a citizen scans or types (and :meth:`find` searches with), so the reference
+        # of a kiosk "hn-hk-01" is KS.HNHK01-…, found whatever case or width it comes back in
+        self._kiosk = re.sub(r"[^A-Z0-9]", "", canonical_code(kiosk_id))[:12] or "KIOSK"
         self._clock = clock or (lambda: dt.datetime.now(LOCAL_TZ))
 
     def add(self, key: str, body: dict[str, Any], kind: str = "dossier") -> str:
@@ -137,7 +140,7 @@ class Outbox:
 
     def find(self, ref: str) -> dict[str, Any] | None:
         """The item a receipt's local reference (or idempotency key) names: its state and, once sent, its code."""
-        found = self._items_where("local_ref = ? OR key = ?", [ref.strip().upper(), ref])
+        found = self._items_where("local_ref = ? OR key = ?", [canonical_code(ref), ref])
         return found[0] if found else None
 
     def deliver_once(self, client: BackendClient) -> int:

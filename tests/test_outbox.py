@@ -18,6 +18,7 @@ from kiosk.backend_client import BackendClient
 from kiosk.outbox import Outbox
 from tests.support import ROOT, FaultyServer, LineTail, WallClock, dossier_body, eventually
 
+FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})  # "K" → "Ｋ"
 BIRTH = dossier_body("HT01", applicant_name="Nguyễn Văn An", applicant_id="001090012345")
 
 
@@ -63,6 +64,18 @@ def test_local_reference_is_durable_scannable_and_stable_per_key(tmp_path):
     reopened = Outbox(tmp_path / "outbox.db", "hn-k01", clock)
     assert reopened.find(ref)["state"] == "pending"
     assert reopened.add("outbox-key-2", BIRTH) != ref
+
+
+@pytest.mark.parametrize("as_given", [str.lower, lambda ref: f"  {ref.lower()}\n",
+                                      lambda ref: ref.translate(FULL_WIDTH), str])
+def test_a_kiosk_with_a_lower_case_id_finds_its_reference_however_it_comes_back(tmp_path, as_given):
+    """GIVEN kiosk "hn-hk-01" WHEN its printed reference comes back typed in lower case, with spaces, or read as
+    full-width characters THEN the outbox finds it: the stored and the searched side are both canonical codes."""
+    outbox = Outbox(tmp_path / "outbox.db", "hn-hk-01")
+    ref = outbox.add("outbox-key-case", BIRTH)
+    assert ref.startswith("KS.HNHK01-") and parse_payload(ref.lower().encode())["code"] == ref
+    assert outbox.find(as_given(ref))["local_ref"] == ref
+    outbox.close()
 
 
 def test_answers_lost_after_commit_still_make_exactly_one_dossier(tmp_path, store):
