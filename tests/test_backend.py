@@ -21,7 +21,8 @@ from contracts.text import mask_name
 from contracts.workdays import add_working_days, is_working_day
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable, NotFound
-from tests.support import ROOT, dossier_body
+from kiosk.cli.parser import build_parser
+from tests.support import ROOT, ServeProcess, dossier_body, server_env
 
 DEMO = "000.00.13.H26-251120-000"
 
@@ -200,3 +201,21 @@ def test_the_days_last_code_has_four_digits_and_the_next_filing_waits_for_midnig
     finally:
         client.close()
         running.stop()
+
+
+def test_backend_serve_takes_the_look_up_rate_per_token_and_defaults_to_the_settings(tmp_path):
+    """GIVEN ``backend serve --lookup-rate-per-token 2`` WHEN one kiosk token looks up three times in a row THEN
+    the third gets 429 with Retry-After; and the flags' defaults are BackendSettings' own."""
+    serve = build_parser().parse_args(["backend", "serve"])
+    assert (serve.lookup_rate_per_token, serve.lookup_rate_per_address) == (
+        BackendSettings.lookups_per_token_per_min, BackendSettings.lookups_per_address_per_min)
+    token = secrets.token_urlsafe(24)
+    server = ServeProcess("backend", "serve", "--db", str(tmp_path / "backend.db"), "--lookup-rate-per-token", "2",
+                          env=server_env(BACKEND_KIOSK_TOKEN=token))
+    try:
+        answers = [httpx.get(f"{server.url}/api/dossiers/{DEMO}1", headers={"Authorization": f"Bearer {token}"})
+                   for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [200, 200, 429]
+        assert answers[2].json()["error"] == "rate_limited" and int(answers[2].headers["Retry-After"]) >= 1
+    finally:
+        server.stop()

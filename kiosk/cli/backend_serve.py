@@ -78,6 +78,8 @@ def run_serve(args: argparse.Namespace) -> int:
             print(effect, file=sys.stderr)
     settings = BackendSettings.beside(db, signing_key=signing_key, trusted_keys=trusted_keys,
                                       payment_secret=payment_secret,
-                                      bank_bin=bank_bin, bank_account=account)
+                                      bank_bin=bank_bin, bank_account=account,
+                                      lookups_per_token_per_min=args.lookup_rate_per_token,
+                                      lookups_per_address_per_min=args.lookup_rate_per_address)
     uvicorn.run(create_app(store, settings), host=args.host, port=args.port, log_level="warning", **ssl)
     return 0

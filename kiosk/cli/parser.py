@@ -71,6 +71,16 @@ def _date(text: str) -> str:
     return text
 
 
+def _per_minute(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of look-ups a minute, 1 or more, got {text!r}")
+    return value
+
+
 def _config(subparsers: argparse._SubParsersAction) -> None:
     actions = _actions(subparsers, "config", "check and show configuration")
     check = actions.add_parser("check", help="validate a config file: prints OK or one line per problem (exit 2)")
@@ -160,6 +170,13 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--trusted-key", type=Path, action="append", default=[], metavar="FILE",
                        help="also accept bundles signed by this public key (content-signing.pub; repeatable; or "
                             "BACKEND_CONTENT_TRUSTED_KEYS=k1,k2)")
+    # the defaults are BackendSettings' (tests/test_backend.py checks they agree; importing it here would load
+    # the server into every command)
+    serve.add_argument("--lookup-rate-per-token", type=_per_minute, default=30, metavar="N",
+                       help="dossier, fee and booking look-ups a minute per kiosk token; past it 429 "
+                            "(default: %(default)s)")
+    serve.add_argument("--lookup-rate-per-address", type=_per_minute, default=120, metavar="N",
+                       help="the same per client address, whatever the token (default: %(default)s)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.backend_serve:run_serve")
 
