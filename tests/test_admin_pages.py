@@ -23,7 +23,7 @@ from contracts.content.bundle import build_bundle, verify_bundle
 from contracts.content.models import Target
 from contracts.content.signing import encode_public_key
 from kiosk.heartbeat import Heartbeat
-from tests.support import ARTIFACTS, kiosk_token
+from tests.support import ARTIFACTS, kiosk_token, make_bundle
 
 ADMIN_TOKEN = "admin-pages-token"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -230,6 +230,35 @@ def test_without_a_signing_key_the_page_says_how_to_enable_publishing(tmp_path):
             assert "--signing-key" in client.get("/admin/announcements").text
             response = client.post("/admin/announcements", data=announcement_form(csrf, "all", (NOTICE, "", "")))
         assert response.status_code == 422 and "khoá ký" in response.text
+    finally:
+        running.stop()
+
+
+def test_an_unverifiable_newest_bundle_is_explained_and_publishing_on_it_is_refused(tmp_path, signing_key):
+    """GIVEN the newest bundle for all kiosks was signed by a key the backend trusted then but no longer does
+    WHEN an administrator opens the editors THEN each says why it shows none of that content and offers no
+    publishing (building on it would re-sign content of unknown origin), and a publish is refused with a 409."""
+    stranger, db = SigningKey.generate(), tmp_path / "backend.db"
+    trusting = start_in_thread(db, settings=BackendSettings.beside(
+        db, signing_key=signing_key, trusted_keys=(encode_public_key(stranger.verify_key),)))
+    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
+    foreign = make_bundle(tmp_path, stranger, 5, text="Nội dung không rõ nguồn")
+    uploaded = httpx.post(f"{trusting.url}/api/content/bundles", content=foreign.read_bytes(),
+                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    trusting.stop()
+    assert uploaded.status_code == 201
+    running = start_in_thread(db, settings=BackendSettings.beside(db, signing_key=signing_key))  # key removed
+    try:
+        with httpx.Client(base_url=running.url, timeout=10) as client:
+            csrf = logged_in_csrf(client)
+            for page in ("/admin/announcements", "/admin/services"):
+                editor = client.get(page, params={"target": "all"})
+                assert editor.status_code == 200 and "không xác minh được" in editor.text
+                assert "(version 5) cannot be built on: signed by key" in editor.text
+                assert "content publish" in editor.text and "Nội dung không rõ nguồn" not in editor.text
+                assert re.search(r'<button type="submit" class="primary" disabled>', editor.text)
+            refused = client.post("/admin/announcements", data=announcement_form(csrf, "all", (NOTICE, "", "")))
+            assert refused.status_code == 409 and "không xác minh được" in refused.text
     finally:
         running.stop()
 

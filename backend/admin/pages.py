@@ -327,13 +327,16 @@ class AdminPages:
                 + [Target(kiosk=k.kiosk_id) for k in sorted(kiosks, key=lambda k: k.kiosk_id)])
 
     def _editor(self, request: Request, csrf: str, target: Target, rows: list[dict[str, str]], *,
-                problems: Sequence[str] = (), status: int = 200, published: str = "") -> Response:
+                problems: Sequence[str] = (), status: int = 200, published: str = "",
+                unverified: str | None = None) -> Response:
+        """``unverified``: why the target's newest bundle cannot be built on (``Base.problem``); the page says so
+        and offers no publishing, which would be refused (409 ``unverified_base``)."""
         blank = {name: "" for name in FIELD_LABELS}
         return self.render(request, "announcements.html", {
             "csrf": csrf, "nav": "announcements", "target": target, "target_text": target_text(target),
             "targets": self._targets(self.fleet.kiosks()), "rows": rows + [blank] * BLANK_ROWS,
             "problems": list(problems), "published": published, "can_publish": self.signing_key is not None,
-            "newest": self.shelf.newest_version(),
+            "newest": self.shelf.newest_version(), "unverified": unverified,
         }, status)
 
     def _target(self, text: str) -> Target:
@@ -346,7 +349,7 @@ class AdminPages:
         target = self._target(request.query_params.get("target", ""))
         files = await run_in_threadpool(current_files, self.shelf, target, self.fleet.group_of)
         return self._editor(request, csrf, target, _rows(current_announcements(files)),
-                            published=request.query_params.get("published", "")[:12])
+                            published=request.query_params.get("published", "")[:12], unverified=files.problem)
 
     async def publish(self, request: Request, csrf: str, form: Form) -> Response:
         target = self._target(field(form, "target"))
@@ -363,24 +366,27 @@ class AdminPages:
             return self._editor(request, csrf, target, rows, problems=[f"Nội dung bị từ chối: {exc}"], status=422)
         except Rejected as exc:
             return self._editor(request, csrf, target, rows, problems=[f"Không phát hành được: {exc.message}"],
-                                status=exc.status)
+                                status=exc.status, unverified=base.problem)
         query = urlencode({"target": target_text(target), "published": published["version"]})
         return RedirectResponse(f"/admin/announcements?{query}", status_code=303)
 
     def _services_editor(self, request: Request, csrf: str, target: Target, text: str, *,
-                         problems: Sequence[str] = (), status: int = 200, published: str = "") -> Response:
+                         problems: Sequence[str] = (), status: int = 200, published: str = "",
+                         unverified: str | None = None) -> Response:
+        """``unverified`` as for :meth:`_editor`."""
         return self.render(request, "services.html", {
             "csrf": csrf, "nav": "services", "target": target, "target_text": target_text(target),
             "targets": self._targets(self.fleet.kiosks()), "text": text, "problems": list(problems),
             "published": published, "can_publish": self.signing_key is not None,
-            "newest": self.shelf.newest_version(),
+            "newest": self.shelf.newest_version(), "unverified": unverified,
         }, status)
 
     async def services_page(self, request: Request, csrf: str, _form: Form) -> Response:
         target = self._target(request.query_params.get("target", ""))
         files = await run_in_threadpool(current_files, self.shelf, target, self.fleet.group_of)
         return self._services_editor(request, csrf, target, current_services(files, self.builder_config),
-                                     published=request.query_params.get("published", "")[:12])
+                                     published=request.query_params.get("published", "")[:12],
+                                     unverified=files.problem)
 
     async def publish_services(self, request: Request, csrf: str, form: Form) -> Response:
         """Services, counters and opening hours as JSON, checked by the same model kiosks use before publishing."""
@@ -405,7 +411,8 @@ class AdminPages:
                                          status=422)
         except Rejected as exc:
             return self._services_editor(request, csrf, target, text,
-                                         problems=[f"Không phát hành được: {exc.message}"], status=exc.status)
+                                         problems=[f"Không phát hành được: {exc.message}"], status=exc.status,
+                                         unverified=base.problem)
         query = urlencode({"target": target_text(target), "published": published["version"]})
         return RedirectResponse(f"/admin/services?{query}", status_code=303)
 
