@@ -14,7 +14,8 @@ the lock is a short retry loop (sub-millisecond back-off up to ``BUSY_TIMEOUT_S`
 handler, whose first sleep is a whole millisecond and halves throughput when four processes share the file.
 
 Tables (``tickets`` keeps the original issue time in ``queue_at`` across transfers; ``day_sequences`` is the next
-number per service and local day; ``number_blocks`` are ranges leased to kiosks for offline use).
+number per service and local day; ``number_blocks`` are ranges leased to kiosks for offline use;
+``line_counts`` is how many wait in each line, kept by triggers).
 """
 
 from __future__ import annotations
@@ -105,6 +106,37 @@ def _sequences_and_blocks(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX tickets_waiting")
     db.execute("CREATE INDEX tickets_line ON tickets (day, service, priority IS NULL, queue_at) "
                "WHERE state = 'waiting'")
+
+
+@schema("0004_line_counts")
+def _line_counts(db: sqlite_utils.Database) -> None:
+    # How many wait in each line (day, service, priority or not), kept by triggers on every change of a ticket, so
+    # whatever code path (or process) moves a ticket, the count stays exact: "how many are ahead" for a new ticket
+    # and the board's line lengths read one row instead of counting the line (SQLite's b-trees keep no counts: a
+    # COUNT over an index range steps through every entry in it).
+    db.execute("""
+        CREATE TABLE line_counts (
+            day TEXT NOT NULL,
+            service TEXT NOT NULL,
+            ordinary INTEGER NOT NULL,
+            waiting INTEGER NOT NULL,
+            PRIMARY KEY (day, service, ordinary)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        INSERT INTO line_counts (day, service, ordinary, waiting)
+        SELECT day, service, priority IS NULL, COUNT(*) FROM tickets WHERE state = 'waiting'
+        GROUP BY day, service, priority IS NULL""")
+    join = ("INSERT INTO line_counts (day, service, ordinary, waiting) "
+            "VALUES (NEW.day, NEW.service, NEW.priority IS NULL, 1) "
+            "ON CONFLICT (day, service, ordinary) DO UPDATE SET waiting = waiting + 1")
+    leave = ("UPDATE line_counts SET waiting = waiting - 1 "
+             "WHERE day = OLD.day AND service = OLD.service AND ordinary = (OLD.priority IS NULL)")
+    moved = "AFTER UPDATE OF state, day, service, priority ON tickets"
+    for name, event, statement in (("line_join", "AFTER INSERT ON tickets WHEN NEW.state = 'waiting'", join),
+                                   ("line_leave", "AFTER DELETE ON tickets WHEN OLD.state = 'waiting'", leave),
+                                   ("line_move_out", f"{moved} WHEN OLD.state = 'waiting'", leave),
+                                   ("line_move_in", f"{moved} WHEN NEW.state = 'waiting'", join)):
+        db.execute(f"CREATE TRIGGER {name} {event} BEGIN {statement}; END")
 
 
 Synchronous = Literal["NORMAL", "FULL", "GROUP"]

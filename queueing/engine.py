@@ -240,7 +240,8 @@ class QueueEngine:
         rows = self._conn.execute(
             "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
             "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
-        return [self._ticket(row[0]) for row in rows]
+        # in this order a ticket's place is the number of people ahead of it (``estimate.people_ahead``)
+        return [self._ticket(row[0], ahead=place) for place, row in enumerate(rows)]
 
     @_serialized
     def current(self, counter: int) -> Ticket | None:
@@ -303,18 +304,20 @@ class QueueEngine:
         if not codes:
             return None
         now = self._now()
-        marks = ",".join("?" * len(codes))
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM tickets WHERE counter = ? AND state IN ('called', 'serving')",
                             [counter]).fetchone():
                 raise CounterBusy(f"counter {counter} still has a ticket; finish, skip or transfer it first")
 
             def head(priority: bool) -> str | None:
-                found = conn.execute(
-                    f"SELECT id FROM tickets WHERE day = ? AND service IN ({marks}) AND state = 'waiting' "
+                # the first of each service's line, then the earliest of those: one query over several services
+                # would sort all of their waiting tickets to find it
+                heads = [conn.execute(
+                    "SELECT queue_at, rowid, id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
                     "AND (priority IS NULL) = ? ORDER BY queue_at, rowid LIMIT 1",
-                    [now.date().isoformat(), *codes, not priority]).fetchone()
-                return found[0] if found else None
+                    [now.date().isoformat(), code, not priority]).fetchone() for code in codes]
+                first = min(filter(None, heads), default=None)
+                return first[2] if first else None
 
             priority_id, normal_id = head(True), head(False)
             streak_row = conn.execute("SELECT priority_streak FROM counter_state WHERE counter = ?",
@@ -393,11 +396,12 @@ class QueueEngine:
         if self._sync is not None:
             self._sync.committed()
 
-    def _ticket(self, ticket_id: str) -> Ticket:
+    def _ticket(self, ticket_id: str, ahead: int | None = None) -> Ticket:
+        """The ticket as a citizen sees it; ``ahead`` when the caller already knows the people ahead of it."""
         row = self._row(ticket_id)
-        waiting = row["state"] == "waiting"
-        ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"], row["queue_at"],
-                                      row["rowid"]) if waiting else 0
+        if ahead is None:
+            ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"], row["queue_at"],
+                                          row["rowid"]) if row["state"] == "waiting" else 0
         service = self.services.get(row["service"])
         wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
                                         service.counters if service else [])
@@ -413,8 +417,8 @@ class QueueEngine:
         return dict(zip([c[0] for c in cursor.description], row))
 
     def _waiting_counts(self, day: str) -> dict[str, int]:
-        return dict(self._conn.execute("SELECT service, COUNT(*) FROM tickets WHERE day = ? AND state = 'waiting' "
-                                       "GROUP BY service", [day]).fetchall())
+        return dict(self._conn.execute("SELECT service, SUM(waiting) FROM line_counts WHERE day = ? GROUP BY service",
+                                       [day]).fetchall())
 
     def _service(self, code: str) -> ServiceDef:
         try:

@@ -10,6 +10,10 @@ estimated wait = people ahead × average service time of the last ``RECENT_FOR_A
 service ÷ counters serving it. Counters serving it = the configured counters that already called a ticket of the
 service today, or all configured counters before any did. Before any ticket was finished the average is
 ``DEFAULT_SERVICE_S``.
+
+Cost: issuing must not slow down as the line grows, so nothing here counts a line through. Line lengths are a row
+of ``line_counts``; a ticket's place is counted from the nearer end of its line (``_place``); the average reads the
+last finished tickets from an index and the counters serving are one index look-up per configured counter.
 """
 
 from __future__ import annotations
@@ -21,18 +25,54 @@ from datetime import datetime
 DEFAULT_SERVICE_S = 300  # five minutes per citizen until there is data
 RECENT_FOR_AVERAGE = 20
 
-# "Waiting, same service and day" is the partial index tickets_line: (day, service, priority IS NULL, queue_at).
-_LINE = "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' AND (priority IS NULL) = ?"
-_BEFORE = " AND queue_at <= ? AND (queue_at, rowid) < (?, ?)"  # the first term lets the index narrow the range
+# One line: the waiting tickets of a service and day, priority or not; the partial index tickets_line
+# (day, service, priority IS NULL, queue_at) holds it in call order (rowid, the tie-break, is in every entry).
+_LINE = "FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' AND (priority IS NULL) = ?"
+# the first term of each lets the index narrow the range
+_BEFORE = " AND queue_at <= ? AND (queue_at, rowid) < (?, ?)"
+_AFTER = " AND queue_at >= ? AND (queue_at, rowid) > (?, ?)"
+FIRST_PROBE = 16  # index entries counted from each end in the first turn
+
+
+def line_length(conn: sqlite3.Connection, day: str, service: str, ordinary: bool) -> int:
+    """How many wait in one line: a row of ``line_counts``, which triggers keep exact (``queueing.db``)."""
+    row = conn.execute("SELECT waiting FROM line_counts WHERE day = ? AND service = ? AND ordinary = ?",
+                       [day, service, ordinary]).fetchone()
+    return row[0] if row else 0
 
 
 def people_ahead(conn: sqlite3.Connection, day: str, service: str, priority: str | None, queue_at: str,
                  rowid: int) -> int:
-    place = [queue_at, queue_at, rowid]
-    if priority is not None:
-        return conn.execute(_LINE + _BEFORE, [day, service, False, *place]).fetchone()[0]
-    priority_waiting = conn.execute(_LINE, [day, service, False]).fetchone()[0]
-    return priority_waiting + conn.execute(_LINE + _BEFORE, [day, service, True, *place]).fetchone()[0]
+    """People ahead of a waiting ticket (see the module's docstring), without counting the line through."""
+    ordinary = priority is None
+    line = [day, service, ordinary]
+    place = _place(conn, line, [queue_at, queue_at, rowid], line_length(conn, day, service, ordinary))
+    return place + (line_length(conn, day, service, False) if ordinary else 0)
+
+
+def _place(conn: sqlite3.Connection, line: list[object], ticket: list[object], length: int) -> int:
+    """How many of the ``length`` tickets waiting in ``line``, this one among them, come before it.
+
+    SQLite counts an index range entry by entry, so this counts from the nearer end of the line: a few entries
+    from the front, then from the back, then four times as many from each, and so on. A ticket near either end
+    (a new ticket is at the back, the next to be called at the front) costs a few index steps; one in the middle
+    of the line about as many as the line is long, as counting from the front always did.
+    """
+    probe = FIRST_PROBE
+    while True:
+        before = _count(conn, _BEFORE, line, ticket, probe)
+        if before < probe:
+            return before
+        after = _count(conn, _AFTER, line, ticket, probe)
+        if after < probe:
+            return length - 1 - after
+        probe *= 4
+
+
+def _count(conn: sqlite3.Connection, side: str, line: list[object], ticket: list[object], limit: int) -> int:
+    """Entries on one ``side`` of ``ticket`` in ``line``, counting no further than ``limit``."""
+    return conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 {_LINE}{side} LIMIT ?)",
+                        [*line, *ticket, limit]).fetchone()[0]
 
 
 def average_service_s(conn: sqlite3.Connection, service: str) -> float:
@@ -45,11 +85,11 @@ def average_service_s(conn: sqlite3.Connection, service: str) -> float:
 
 
 def open_counters(conn: sqlite3.Connection, day: str, service: str, configured: list[int]) -> int:
-    active = {row[0] for row in conn.execute(
-        "SELECT DISTINCT counter FROM tickets WHERE day = ? AND service = ? AND counter IS NOT NULL",
-        [day, service]).fetchall()}
-    working = active & set(configured)
-    return max(1, len(working) or len(configured))
+    # one index look-up (tickets_day_counter) per configured counter, not a pass over the day's called tickets
+    working = sum(1 for counter in set(configured) if conn.execute(
+        "SELECT 1 FROM tickets WHERE day = ? AND service = ? AND counter = ? LIMIT 1",
+        [day, service, counter]).fetchone())
+    return max(1, working or len(configured))
 
 
 def estimate_wait_s(conn: sqlite3.Connection, day: str, service: str, ahead: int, configured: list[int]) -> int:
