@@ -11,7 +11,9 @@ The machine is shared by the server and all clients, so besides rates and latenc
 server process's own CPU time per request (from /proc): 1 / that is what one core can serve when the kiosks are
 other machines, as in a centre, and it is far less noisy than the rates on a busy 2-vCPU box.
 Every run is bounded in count (``--tickets``, ``--calls``) and time (``--max-seconds`` per client).
-Usage: ``python bench/branch_throughput.py [--tickets 500] [--calls 40] [--max-seconds 30]``.
+``--waiting N`` puts N tickets in every service's line (one in ten a priority ticket) before the server starts, so
+the phases run against a long line: issuing should cost the same whatever N is.
+Usage: ``python bench/branch_throughput.py [--tickets 500] [--calls 40] [--max-seconds 30] [--waiting 0]``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.server import free_port  # noqa: E402
+from config.loader import load_config  # noqa: E402
 from contracts.pin import hash_pin  # noqa: E402
+from queueing.engine import QueueEngine  # noqa: E402
 
 CLIENTS = 8
 COUNTERS = 20
@@ -55,6 +59,16 @@ def site_config(path: Path, data_dir: Path) -> None:
     for n in range(1, COUNTERS + 1):
         lines += ["[[queue.counters]]", f"number = {n}", f'pin_hash = "{pin_hash}"']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def prefill(db: Path, config: Path, waiting: int) -> None:
+    """``waiting`` tickets in every service's line, issued through the engine as the server would."""
+    engine = QueueEngine(db, load_config(config).queue.services, synchronous="NORMAL")
+    try:
+        for i in range(waiting * SERVICES):
+            engine.issue(f"S{i % SERVICES}", request_id=f"line-{i}", priority="elderly" if i % 10 == 9 else None)
+    finally:
+        engine.close()
 
 
 def wait_ready(url: str, server: subprocess.Popen, timeout_s: float = 20) -> None:
@@ -142,11 +156,15 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=500, help="tickets per kiosk client (default 500)")
     parser.add_argument("--calls", type=int, default=40, help="calls per counter (default 40)")
     parser.add_argument("--max-seconds", type=float, default=30, help="time limit per client and phase")
+    parser.add_argument("--waiting", type=int, default=0, help="tickets waiting in each service's line at the "
+                                                               "start (default 0)")
     args = parser.parse_args()
-    print(f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}")
+    print(f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}; "
+          f"{args.waiting:,} waiting per service at the start")
     with tempfile.TemporaryDirectory() as tmp:
         config, port = Path(tmp) / "bench.toml", free_port()
         site_config(config, Path(tmp))
+        prefill(Path(tmp) / "queue.db", config, args.waiting)
         url = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
                                    str(port), "--db", str(Path(tmp) / "queue.db")], cwd=ROOT,
@@ -165,7 +183,7 @@ def main() -> None:
                       f"{'met' if rate >= 1000 and p99 <= 0.020 else 'MISSED'}")
                 # enough waiting tickets for every call
                 with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
-                    for i in range(COUNTERS * args.calls - len(latencies)):
+                    for i in range(COUNTERS * args.calls - len(latencies) - args.waiting * SERVICES):
                         http.post("/api/tickets", json={"service": f"S{i % SERVICES}", "request_id": f"pre-{i}"})
                     # log in before timing: a login is a deliberately slow scrypt check, not part of calling
                     logins = [(n, http.post(f"/api/counters/{n}/login", json={"password": PASSWORD}).json()["token"])
