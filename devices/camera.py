@@ -75,25 +75,35 @@ def open_capture(source: Source) -> Capture:
 
 
 class QrDecoder:
-    """zxing-cpp on the grayscale frame; when it found a QR but could not read it, a few harder looks at it.
+    """zxing-cpp on the grayscale frame; when that reads nothing, a motion-blurred code is deblurred and a located one
+    gets a few harder looks.
 
     Only QR codes are looked for: every payload the kiosk reads is a QR, and 1D decoders run on a corridor scene
-    are where false reads come from. Most frames (nobody holding a code up) cost one pass; a frame where zxing-cpp
-    located a symbol it could not read (glare, motion blur, low light) gets retries: contrast-equalised,
-    sharpened, enlarged, fixed-threshold. (Retrying frames where nothing was located raised the rate by about
-    half a point and made every empty frame, the commonest frame there is, several times slower.)
-    bench/camera_decode.py measures this against zxing-cpp alone on the raw frame.
+    are where false reads come from. A frame zxing-cpp cannot read is, most often, a card moved while held up:
+    3–9 px of motion blur across modules of a few pixels. When the busiest patch of the frame (where zxing-cpp
+    located a symbol, else where edges run densest both ways) is smeared in one direction, that patch is
+    Wiener-deconvolved along the smear (:func:`deblur`). A frame where zxing-cpp located a symbol it could not
+    read (glare, low light) then gets retries: contrast-equalised, sharpened, enlarged, fixed-threshold. A sharp
+    empty frame, the commonest frame there is, costs one pass and the smear test (about 2 ms).
+    bench/camera_decode.py measures this (and ``deblur=False``) against zxing-cpp alone on the raw frame.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, deblur: bool = True) -> None:
         self._clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+        self._deblur = deblur
 
     def decode(self, frame: Frame) -> list[str]:
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         found = zxingcpp.read_barcodes(gray, formats=QR, return_errors=True)
         texts = _texts(found)
-        if texts or not found:
+        if texts:
             return texts
+        if self._deblur:
+            texts = deblur(gray, _centre(found[0].position) if found else None)
+            if texts or not found:
+                return texts
+        elif not found:
+            return []
         for retry in (self._clahe.apply, _sharpen, _enlarge):
             texts = _texts(zxingcpp.read_barcodes(retry(gray), formats=QR))
             if texts:
@@ -102,10 +112,75 @@ class QrDecoder:
 
 
 QR = zxingcpp.BarcodeFormat.QRCode
+PATCH = 512  # deblurred square: a 200–400 px code with room for a centre guessed a little off (and a fast DFT size)
+SMEARED = 0.5  # smallest/largest gradient energy below this: smeared one way (sharp codes and scenes: 0.6–1)
+BLUR_PX = (9, 7)  # smear lengths tried; a longer guess than the true smear still reads, a shorter one rarely
+NOISE = 0.01  # Wiener noise-to-signal: lower rings on sensor noise, higher leaves the smear
 
 
 def _texts(results: list[Any]) -> list[str]:
     return [result.text for result in results if result.valid and result.text]
+
+
+def _centre(position: Any) -> tuple[int, int]:
+    corners = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+    return sum(p.x for p in corners) // 4, sum(p.y for p in corners) // 4
+
+
+def _busiest(gray: Frame) -> tuple[int, int]:
+    """Where edges run densest in both directions (a QR, not a line of text), on a quarter-size frame."""
+    small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    across = cv2.boxFilter(np.abs(cv2.Sobel(small, cv2.CV_32F, 1, 0)), -1, (15, 15))
+    down = cv2.boxFilter(np.abs(cv2.Sobel(small, cv2.CV_32F, 0, 1)), -1, (15, 15))
+    x, y = cv2.minMaxLoc(np.minimum(across, down))[3]
+    return x * 4, y * 4
+
+
+def _smear(patch: Frame) -> tuple[float, float]:
+    """The smear's direction (degrees, counter-clockwise from the x axis, image y down) and how one-way it is.
+
+    Motion blur flattens the gradients along its direction: the structure tensor's weakest eigenvector is the
+    smear, and the ratio of its eigenvalues (1 for a sharp code, which has edges every way) says how strong.
+    """
+    gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0).ravel()
+    gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1).ravel()
+    xx, xy, yy = float(gx @ gx), float(gx @ gy), float(gy @ gy)
+    spread = float(np.hypot(xx - yy, 2 * xy))
+    strongest = 0.5 * np.arctan2(2 * xy, xx - yy)
+    return float(np.degrees(np.arctan2(-np.cos(strongest), -np.sin(strongest))) % 180), \
+        (xx + yy - spread) / max(xx + yy + spread, 1e-9)
+
+
+def _wiener(patch: Frame, length: int, angle: float) -> Frame:
+    """``patch`` deconvolved from a ``length`` px linear smear at ``angle``° (its transfer function is a sinc)."""
+    height, width = patch.shape
+    theta = np.radians(angle)
+    freq = (np.fft.fftfreq(width).astype(np.float32)[None, :] * np.float32(np.cos(theta))
+            - np.fft.fftfreq(height).astype(np.float32)[:, None] * np.float32(np.sin(theta)))
+    base = np.sin(np.pi * freq)
+    flat = np.abs(base) < 1e-6
+    transfer = np.sin(np.pi * length * freq) / (length * np.where(flat, 1, base))
+    transfer[flat] = 1
+    spectrum = cv2.dft(patch.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+    spectrum *= (transfer / (transfer * transfer + NOISE)).astype(np.float32)[..., None]
+    return np.clip(cv2.idft(spectrum, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE), 0, 255).astype(np.uint8)
+
+
+def deblur(gray: Frame, centre: tuple[int, int] | None = None) -> list[str]:
+    """Texts read from the patch around ``centre`` (else the busiest patch) deconvolved, if it is smeared one way."""
+    height, width = gray.shape
+    x, y = centre or _busiest(gray)
+    left = min(max(0, x - PATCH // 2), max(0, width - PATCH))
+    top = min(max(0, y - PATCH // 2), max(0, height - PATCH))
+    patch = gray[top:top + PATCH, left:left + PATCH]
+    angle, isotropy = _smear(patch)
+    if isotropy >= SMEARED:
+        return []
+    for length in BLUR_PX:
+        texts = _texts(zxingcpp.read_barcodes(_wiener(patch, length, angle), formats=QR))
+        if texts:
+            return texts
+    return []
 
 
 def _sharpen(gray: Frame) -> Frame:

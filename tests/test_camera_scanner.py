@@ -185,10 +185,11 @@ def test_a_connection_that_is_no_camera_is_refused_with_the_forms(connection):
 
 
 def test_decoding_meets_its_goals_on_a_bounded_bench_run():
-    """bench/camera_decode.py on 60 of its frames: the pipeline reads at least what zxing-cpp alone reads."""
-    tallies, coded, empty = run(60, max_seconds=120)
-    baseline, pipeline = tallies.values()
+    """bench/camera_decode.py on 60 of its frames: every read right, ≥ 98 % of them, the blurred one deblurred."""
+    tallies, coded, empty = run(60, max_seconds=180)
+    baseline, undeblurred, pipeline = tallies.values()
     assert coded + empty == 60 and empty > 0
-    assert pipeline.false == 0 and baseline.false == 0
-    assert pipeline.decoded >= baseline.decoded
-    assert pipeline.decoded >= 0.95 * coded
+    assert pipeline.false == baseline.false == undeblurred.false == 0
+    assert pipeline.decoded >= 0.98 * coded
+    assert pipeline.decoded > undeblurred.decoded >= baseline.decoded  # frame 22: low light and motion blur
+    assert pipeline.held >= pipeline.decoded
