@@ -44,7 +44,7 @@ from kiosk.content import Content, load_current
 from kiosk.content.sync import ContentSync, PollResult
 from kiosk.device_setup import Detected, DeviceSetup, detect, scan_summary, site_config_path
 from kiosk.filing_flow import FilingFlow, FilingReceipt
-from kiosk.filing_view import FilingView
+from kiosk.filing_view import FilingView, StepPage
 from kiosk.filing_wizard import FilingWizard
 from kiosk.heartbeat import Heartbeat, StatusCollector
 from kiosk.i18n import tr
@@ -73,6 +73,7 @@ from kiosk.view_models.shell import HomeView, IdleStatus, SurveyOutcome
 from kiosk.view_models.technician import (
     SetupOutcome,
     SetupView,
+    cameras_text,
     connection_labels,
     device_status_view,
     pin_outcome,
@@ -136,6 +137,7 @@ class KioskCore:
         self.pin_gate = PinGate(
             config.technician.pin_hash, config.technician.max_attempts, config.technician.lockout_s, **clock_kw
         )
+        self._demo_pin = False  # the technician PIN is the demo one config/default.toml ships (checked at start)
         self.language = config.kiosk.language
         self.accessibility = 0
         self.session.on_wipe(self._reset_language)
@@ -163,6 +165,7 @@ class KioskCore:
         self.scanner = open_scanner(config)
         self._camera = CameraSteps(lambda: self.scanner, self._is_scan_step,
                                    lambda active: self.events.publish("camera_preview", active=active))
+        self.events.subscribe("filing_changed", lambda **_ignored: self._camera_follows_form())
         self.queue = QueueFlow(config, open_queue(config), self.print_queue.submit, self.events.publish,
                                lambda: self.language)
         self.session.on_wipe(self.queue.forget)
@@ -187,6 +190,7 @@ class KioskCore:
         except OSError as exc:
             self.report_error("scanner", exc)
         self.retention.start()  # personal data past its [retention] days: deleted now and daily
+        self._device_lane.submit(self._check_demo_pin)  # scrypt: tens of milliseconds, not on the caller's thread
         threading.Thread(target=self._connect_backend, name="backend-connect", daemon=True).start()
 
     def _connect_backend(self) -> None:
@@ -253,9 +257,13 @@ class KioskCore:
     def filing_intent(self, name: str, *args: Any) -> FilingView:
         """A touch on the filing screen (one of :data:`kiosk.filing_wizard.INTENTS`); returns what to show next."""
         view = self._filing_wizard.do(name, *args)
-        if self._camera.step == "filing":  # the camera follows the form: open on the pages that take scans
-            self._device_lane.submit(self._camera.update)
+        self._camera_follows_form()
         return view
+
+    def _camera_follows_form(self) -> None:
+        """After a touch or a ``filing_changed`` event: open the camera on the pages that offer a CCCD scan."""
+        if self._camera.step == "filing":
+            self._device_lane.submit(self._camera.update)
 
     @cached_property
     def _filing_wizard(self) -> FilingWizard:
@@ -344,7 +352,16 @@ class KioskCore:
         return self._camera.latest()
 
     def _is_scan_step(self, step: str) -> bool:
-        return step in ("lookup", "camera_test") or (step == "filing" and self._filing_wizard.view().takes_scans)
+        if step == "filing":  # the form's questions about the applicant, which a scanned CCCD fills
+            page = self._filing_wizard.view().page
+            return isinstance(page, StepPage) and page.can_scan
+        return step in ("lookup", "camera_test")
+
+    def camera_test_refusal(self) -> str:
+        """Why the technician's camera test view cannot open (the scanner in use is no camera), or ""."""
+        if self.config.scanner.kind == "camera":
+            return ""
+        return tr("maint.camera_not_configured", self.language, scanner=self.config.scanner.connection)
 
     def _reset_language(self) -> None:
         self.set_language(self.config.kiosk.language)
@@ -555,7 +572,17 @@ class KioskCore:
         """Query the devices on a worker (a dead network printer takes a while to say nothing); the answer arrives
         as a ``device_status`` event carrying a :class:`~kiosk.view_models.technician.DeviceStatusView`."""
         self._status_flight.start(lambda: self.events.publish("device_status", status=device_status_view(
-            self.device_status(), self.last_error, self.language)))
+            self.device_status(), self.last_error, self.language, self._demo_pin)))
+
+    def _check_demo_pin(self) -> None:
+        """Once at start: warn in the log (never the PIN itself) and on the maintenance screen while the technician
+        PIN is the demo one; it changes only with the config, so with a restart."""
+        from kiosk.doctor import check_technician_pin  # doctor's own check, loaded only for this one call
+
+        self._demo_pin = not check_technician_pin(self.config).ok
+        if self._demo_pin:
+            log.warning("the technician PIN is still the demo PIN config/default.toml ships: set technician.pin_hash "
+                        "from `python main.py config pin-hash`")
 
     def config_rows(self) -> tuple[tuple[str, str], ...]:
         """The running configuration as key/value lines, secrets masked."""
@@ -583,7 +610,8 @@ class KioskCore:
             return None
         printers, scanners = connection_labels(self._detected, self._setup.draft)
         self._connections = {**printers, **scanners}
-        return setup_view(self._setup.draft, printers, scanners, self._profiles, str(self._setup.site_path))
+        return setup_view(self._setup.draft, printers, scanners, self._profiles, str(self._setup.site_path),
+                          cameras_text(self._detected, self.language))
 
     def change_device_setup(self, **choices: str) -> SetupView | None:
         """Change the draft from drop-down texts (``printer``/``scanner`` labels, ``profile``, ``paper_width_mm``,

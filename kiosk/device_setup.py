@@ -4,7 +4,8 @@ The technician edits a :class:`DeviceDraft` — printer connection, model profil
 serial baud rates — chosen from what :func:`detect` finds: serial ports (``serial.tools.list_ports``, including the
 udev links ``/dev/kiosk-printer`` / ``/dev/kiosk-scanner``), USB printer-class devices (interface class 7, read
 from sysfs: that is what the ``usb:`` driver prints through, and it needs no libusb/pyusb), and keyboard-wedge
-scanners (python-evdev, when installed). "In thử" renders the sample ticket for the draft and sends it on a worker.
+scanners (python-evdev, when installed) and cameras (``/dev/video*`` that OpenCV opens and reads a frame from).
+"In thử" renders the sample ticket for the draft and sends it on a worker.
 
 "Lưu" writes the *site config*: the file given with ``--config``, or ``<data_dir>/site.toml`` when the kiosk was
 started without one (start the kiosk with ``--config <data_dir>/site.toml`` to load it). Only the ``[printer]``
@@ -44,6 +45,8 @@ USB_SYSFS = Path("/sys/bus/usb/devices")
 USB_PRINTER_CLASS = "07"
 SIM_PRINTER = "sim:"
 SIM_SCANNER = "sim:127.0.0.1:8765"
+CAMERA = "camera:"
+CCCD_SHOWN_DIGITS = 3  # of a scanned CCCD's ID on the technician's screen: enough to tell test cards apart
 
 
 def site_config_path(config: KioskConfig, given: Path | None) -> Path:
@@ -110,13 +113,28 @@ def _read(path: Path) -> str:
         return ""
 
 
+def cameras(paths: list[str] | None = None) -> list[Choice]:
+    """V4L2 cameras that deliver a frame (``paths``: which device nodes to try, default every ``/dev/video*``).
+
+    OpenCV is imported only here: detection runs on a worker when the technician asks, not at start.
+    """
+    from devices.camera import list_cameras
+
+    return [Choice(f"{CAMERA}{path}", f"{CAMERA}{path} · camera") for path in list_cameras(paths)]
+
+
 def detect(sysfs: Path = USB_SYSFS) -> Detected:
     """What is plugged in now, as printer and scanner choices (the simulators are always offered)."""
     ports = serial_ports()
     return Detected(
         printers=[Choice(SIM_PRINTER, "sim: · simulator"), *ports, *usb_printers(sysfs)],
-        scanners=[Choice(SIM_SCANNER, f"{SIM_SCANNER} · simulator"), *ports, *hid_keyboards()],
+        scanners=[Choice(SIM_SCANNER, f"{SIM_SCANNER} · simulator"), *ports, *hid_keyboards(), *cameras()],
     )
+
+
+def detected_cameras(found: Detected) -> list[str]:
+    """The cameras among the detected scanners, as their connections."""
+    return [choice.connection for choice in found.scanners if choice.connection.startswith(CAMERA)]
 
 
 def split_baud(connection: str) -> tuple[str, int]:
@@ -288,19 +306,33 @@ def _fsync(path: Path) -> None:
 
 
 def scan_summary(payload: dict[str, Any]) -> str:
-    """One line per parsed field, for the technician's test scan (shown, never logged)."""
+    """One line per parsed field, for the technician's test scan (shown, never logged).
+
+    A CCCD carries a citizen's name, birth date and address, and a technician testing a camera needs none of it:
+    it shows as its kind, whether it is valid (with the reasons when not) and the ID's last digits only.
+    """
+    if payload.get("kind") == "cccd":
+        payload = {"kind": "cccd", "id": _masked_id(payload.get("id")), "valid": payload.get("valid", False),
+                   **({"problems": payload["problems"]} if payload.get("problems") else {})}
     return "\n".join(f"{key}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}"
                      for key, value in payload.items())
+
+
+def _masked_id(number: Any) -> str:
+    text = str(number or "")
+    return "•" * max(len(text) - CCCD_SHOWN_DIGITS, 0) + text[-CCCD_SHOWN_DIGITS:]
 
 
 def probe_scanner(config: KioskConfig) -> str:
     """A status code for the configured scanner as seen from another process (``devices status``).
 
-    ``listening`` (a kiosk's simulator accepts payloads), ``ok`` (port or input device present and readable),
-    ``in_use`` (a running kiosk holds the keyboard-wedge scanner), ``not_found``, ``offline``, ``unsupported``.
+    ``listening`` (a kiosk's simulator accepts payloads), ``ok`` (port or input device present and readable, a
+    camera delivering frames), ``in_use`` (a running kiosk holds the keyboard-wedge scanner), ``not_found`` (also a
+    camera that does not open), ``offline`` (also a camera that opens but sends no frame — or is busy in a running
+    kiosk's scan step), ``unsupported``.
     """
     if config.scanner.kind == "camera":
-        return "unsupported"
+        return _probe_camera(config.scanner.connection)
     conn = parse_connection(config.scanner.connection)
     if conn.scheme == "sim":
         try:
@@ -319,6 +351,22 @@ def probe_scanner(config: KioskConfig) -> str:
             return "not_found"
         return "ok"
     return "unsupported"
+
+
+def _probe_camera(connection: str) -> str:
+    from devices.camera import Source, open_capture
+
+    try:
+        source = Source.parse(connection)
+    except ValueError:  # the config accepts any camera:…; the driver names the forms it reads
+        return "unsupported"
+    capture = open_capture(source)
+    try:
+        if not capture.isOpened():
+            return "not_found"
+        return "ok" if capture.read()[0] else "offline"
+    finally:
+        capture.release()
 
 
 def _probe_hid(target: str) -> str:

@@ -5,16 +5,23 @@ it sits in is the current one — and when it goes; the core decides whether a c
 ``camera_preview`` events. While frames flow, the UI thread copies the latest frame the core prepared (already
 shrunk and converted on the scanner's thread) into a texture, at most ``BLITS_PER_S`` times a second: that copy
 is all the UI thread does. With no camera scanner the widget stays empty and takes no room.
+
+The hint is white with a black outline on a dark band, readable on any scene. It has its own class and kv rule:
+the app's ``<Label>`` rule binds every label's colour to the theme's text colour (dark), which overrides a colour
+given to the constructor. A rule for the subclass applies after it when it is loaded after the app's rules, so it
+is loaded with the first preview (the app's kv files are loaded by then, whatever imported this module first).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics import Color, Line, Rectangle
 from kivy.graphics.texture import Texture
+from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
@@ -22,6 +29,37 @@ from kivy.uix.screenmanager import Screen
 
 BLITS_PER_S = 15
 AIM = 0.62  # the aiming frame's side, as a share of the picture's shorter side
+HINT_RGBA = (1, 1, 1, 1)
+HINT_MIN_PX = 30  # the hint's smallest font size at normal text size: a small picture keeps a readable hint
+HINT_BAND_RGBA = (0, 0, 0, 0.55)
+
+
+class PreviewHint(Label):
+    """The "hold still" line over the picture (colours from its kv rule below)."""
+
+
+HINT_RULE = f"""
+<PreviewHint>:
+    color: {HINT_RGBA}
+    font_name: app.font_bold
+    halign: "center"
+    valign: "middle"
+    size_hint: None, None
+    height: self.texture_size[1] + self.font_size * 0.5
+    outline_width: 2
+    outline_color: 0, 0, 0, 1
+    canvas.before:
+        Color:
+            rgba: {HINT_BAND_RGBA}
+        Rectangle:
+            pos: self.pos
+            size: self.size
+"""
+
+
+@cache
+def _load_hint_rule() -> None:
+    Builder.load_string(HINT_RULE)
 
 
 class CameraPreview(FloatLayout):
@@ -40,11 +78,11 @@ class CameraPreview(FloatLayout):
             self._picture = Rectangle()
             self._aim_colour = Color(1, 1, 1, 0)
             self._aim = [Line(width=3) for _ in range(4)]
-        self.hint = Label(text="", halign="center", valign="middle", size_hint=(None, None), color=(1, 1, 1, 1),
-                          bold=True, outline_width=2, outline_color=(0, 0, 0, 1))
+        _load_hint_rule()
+        self.hint = PreviewHint(text="")
         self.add_widget(self.hint)
         app.core.events.subscribe("camera_preview", lambda active: app.on_ui(setattr, self, "active", active))
-        app.bind(lang=self._words)
+        app.bind(lang=self._words, fs=self._layout)
         self.bind(pos=self._layout, size=self._layout, parent=self._follow_screens)
         Clock.schedule_once(self._follow_screens)  # the screens around it exist once the kv tree is built
         self._words()
@@ -111,6 +149,6 @@ class CameraPreview(FloatLayout):
                    (left + side, bottom + side, -1, -1))
         for line, (cx, cy, dx, dy) in zip(self._aim, corners):
             line.points = [cx, cy + dy * arm, cx, cy, cx + dx * arm, cy]
-        self.hint.font_size = max(16, h * 0.07)
-        self.hint.size = self.hint.text_size = (w, self.hint.font_size * 1.6)
+        self.hint.font_size = max(App.get_running_app().fs * HINT_MIN_PX, h * 0.07)
+        self.hint.width, self.hint.text_size = w, (w * 0.94, None)  # a long hint wraps; its band grows to fit
         self.hint.pos = (x, y + h * 0.03)

@@ -3,7 +3,9 @@
 The screen renders the :class:`~kiosk.filing_view.FilingView` the core hands it and forwards touches and scans as
 intents (``app.core.filing_intent``); which page shows, where Back goes and every text live in
 :mod:`kiosk.filing_wizard`. Outcomes that arrive later (the catalogue, the filed dossier, the printed receipt)
-come as a ``filing_changed`` event, and the screen asks for the view again.
+come as a ``filing_changed`` event, and the screen asks for the view again. With a camera scanner the form shows its
+preview (``filing`` scan step) while the question is the applicant's; the core opens and releases the camera as the
+page changes.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Device setup — choose printer/scanner connections, profile, paper width and ba
 its :class:`~kiosk.view_models.technician.SetupView` and forwards touches. Status queries, device detection, test
 prints and saving run on workers: a dead network printer never freezes the screen. After "Lưu" the core swaps to
 the saved devices without a restart.
+
+"Xem thử camera" swaps the setup for the camera test view: its preview is the ``camera_test`` scan step, so the
+camera is open exactly while that view shows, and a scan there shows as its kind and validity (a CCCD masked).
+While the technician PIN is the demo one, a banner over both says so.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class MaintenanceScreen(Screen):
     printer_text = StringProperty("")
     scanner_text = StringProperty("")
     last_error = StringProperty("")
+    demo_pin = StringProperty("")  # the banner while the technician PIN is the demo one
+    cameras = StringProperty("")
     config_rows = ListProperty([])
     # device setup: spinner values (labels) and the current choice of each
     printer_options = ListProperty([])
@@ -71,6 +77,7 @@ class MaintenanceScreen(Screen):
 
     def on_pre_enter(self, *_args: object) -> None:
         app = App.get_running_app()
+        self.ids.parts.current = "setup"
         self.message = ""
         self.setup_ready = False
         self._detecting.start()
@@ -96,6 +103,7 @@ class MaintenanceScreen(Screen):
         self.printer_status, self.scanner_status = status.printer, status.scanner
         self.printer_text, self.scanner_text = status.printer_text, status.scanner_text
         self.last_error = status.last_error
+        self.demo_pin = status.demo_pin
 
     # -- device setup ---------------------------------------------------------------------------------------
     def detect_devices(self) -> None:
@@ -117,6 +125,7 @@ class MaintenanceScreen(Screen):
             self.printer_baud, self.scanner_baud = setup.printer_baud, setup.scanner_baud
             self.printer_serial, self.scanner_serial = setup.printer_serial, setup.scanner_serial
             self.site_path = setup.site_path
+            self.cameras = setup.cameras
         finally:
             self._showing_setup = False
         self.setup_ready = True
@@ -135,6 +144,24 @@ class MaintenanceScreen(Screen):
 
     def test_scan(self) -> None:
         self.message = App.get_running_app().core.scan_test_prompt()
+
+    def open_camera_test(self) -> None:
+        """The camera test view: its preview opens the camera; a scanner that is no camera says so instead."""
+        refusal = App.get_running_app().core.camera_test_refusal()
+        self.message = refusal
+        if not refusal:
+            self.ids.parts.current = "camera"
+
+    def close_camera_test(self) -> None:
+        self.message = ""  # the last scan may have been a citizen's card
+        self.ids.parts.current = "setup"
+
+    def go_back(self) -> None:
+        """The top bar's Back: out of the camera test view first, then home."""
+        if self.ids.parts.current == "camera":
+            self.close_camera_test()
+        else:
+            App.get_running_app().go_home()
 
     def take_scan(self, payload: dict[str, Any]) -> bool:
         """Every scan on this screen is a test scan: show what was read instead of acting on it."""

@@ -15,12 +15,17 @@ from config.loader import ConfigError, load_config
 from devices.errors import DeviceNotFound
 from devices.escpos.render import render
 from devices.escpos.sample import sample_ticket
+from devices.payloads import parse_payload
 from devices.sim.escpos_device import TcpPrinterSimulator
 from devices.sim.printer import SimPrinter
 from devices.sim.scanner import SimScanner, send_payload
 from kiosk.device_setup import (
+    Choice,
+    Detected,
     DeviceDraft,
     DeviceSetup,
+    cameras,
+    detected_cameras,
     probe_scanner,
     save_device_sections,
     scan_summary,
@@ -29,9 +34,12 @@ from kiosk.device_setup import (
     usb_printers,
     with_baud,
 )
+from kiosk.i18n import tr
 from kiosk.printing import PrintQueue
 from kiosk.tickets import printer_profile
+from kiosk.view_models.technician import cameras_text
 from kiosk.workers import SingleFlight
+from tests.camera_video import code_frame, write_video
 from tests.support import ROOT, eventually
 
 SITE = '''# Hoàn Kiếm kiosk 1 — installed 2025-11-20
@@ -259,3 +267,50 @@ def test_devices_test_scan_with_another_scanner_prints_the_parsed_scan(tmp_path)
 def test_devices_test_scan_rejects_a_malformed_scanner(tmp_path):
     refused = main_py("devices", "test-scan", "--set", f"data_dir={tmp_path}", "--scanner", "hid:keyboard")
     assert refused.returncode == 2 and "hid: needs an input device" in refused.stderr
+
+
+# -- cameras -----------------------------------------------------------------------------------------------------------
+DOSSIER = "000.00.13.H26-251120-0001"
+CCCD = "001190012345|123456789|Lê Thị Hoa|12051990|Nữ|Số 5 Hàng Gai, Hoàn Kiếm, Hà Nội|15062021"
+
+
+def test_a_scanned_cccd_shows_the_technician_its_kind_and_validity_but_no_personal_data():
+    summary = scan_summary(parse_payload(CCCD.encode()))
+    assert summary.splitlines() == ["kind: cccd", "id: •••••••••345", "valid: true"]
+    refused = scan_summary(parse_payload(CCCD.replace("Nữ", "Nu").encode()))
+    assert "valid: false" in refused and "problems:" in refused
+    for personal in ("Lê Thị Hoa", "001190012345", "1990", "Hàng Gai", "Nữ"):
+        assert personal not in summary and personal not in refused
+
+
+def test_camera_detection_lists_only_cameras_that_deliver_frames(tmp_path):
+    (tmp_path / "video0").write_bytes(b"")  # a device node that is no camera (like a V4L2 metadata node)
+    assert cameras([str(tmp_path / "video0"), str(tmp_path / "video9")]) == []
+    found = Detected([], [Choice("sim:127.0.0.1:8765", "sim"), Choice("camera:/dev/video0", "camera:/dev/video0 · camera"),
+                          Choice("camera:/dev/video2", "camera:/dev/video2 · camera")])
+    assert detected_cameras(found) == ["camera:/dev/video0", "camera:/dev/video2"]
+    assert cameras_text(found, "vi") == "Camera: camera:/dev/video0, camera:/dev/video2"
+    assert cameras_text(Detected([], []), "vi") == tr("maint.no_cameras", "vi")
+    assert cameras_text(Detected([], []), "en") == "Cameras: none found (/dev/video*)"
+
+
+def test_probe_scanner_opens_a_camera_and_reads_a_frame(kiosk_config, tmp_path):
+    video = write_video(tmp_path / "camera.avi", [code_frame(None)] * 3)
+    assert probe_scanner(with_scanner(kiosk_config, f"camera:file:{video}")) == "ok"
+    assert probe_scanner(with_scanner(kiosk_config, f"camera:file:{tmp_path / 'gone.avi'}")) == "not_found"
+    assert probe_scanner(with_scanner(kiosk_config, "camera:/dev/video-missing")) == "not_found"
+    assert probe_scanner(with_scanner(kiosk_config, "camera:somewhere")) == "unsupported"
+
+
+def test_devices_status_and_test_scan_open_a_camera(tmp_path):
+    video = write_video(tmp_path / "camera.avi", [code_frame(None)] * 5 + [code_frame(DOSSIER)] * 5)
+    camera = ["--set", f"data_dir={tmp_path}", "--set", f"scanner.connection=camera:file:{video}"]
+    status = main_py("devices", "status", "--json", *camera)
+    assert json.loads(status.stdout)["scanner"] == {"connection": f"camera:file:{video}", "kind": "camera",
+                                                    "status": "ok"}
+    scanned = main_py("devices", "test-scan", "--set", f"data_dir={tmp_path}", "--scanner", f"camera:file:{video}",
+                      "--timeout", "20")
+    assert scanned.returncode == 0, scanned.stderr
+    assert json.loads(scanned.stdout) == {"kind": "dossier", "code": DOSSIER}
+    listed = main_py("devices", "list", *camera)
+    assert listed.returncode == 0 and "cameras (V4L2, delivering frames):" in listed.stdout

@@ -1,4 +1,8 @@
-"""``devices list|status|test-print|test-scan|scan-sim|sim-fault``: technician tools for printers and scanners."""
+"""``devices list|status|test-print|test-scan|scan-sim|sim-fault``: technician tools for printers and scanners.
+
+Cameras count as scanners: ``list`` shows the V4L2 cameras that deliver frames, ``status`` opens the configured
+camera and reads a frame, ``test-scan`` watches it (a camera opens only while something waits for a scan).
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ def _usb_devices() -> list[str]:
 def run_list(args: argparse.Namespace) -> int:
     from serial.tools import list_ports
 
-    from kiosk.device_setup import hid_keyboards, usb_printers
+    from kiosk.device_setup import cameras, hid_keyboards, usb_printers
 
     config = config_from_args(args)
     printer = open_printer(config)
@@ -51,7 +55,8 @@ def run_list(args: argparse.Namespace) -> int:
     for line in usb:
         print(f"  {line}")
     for title, choices in (("USB printers (printer class):", usb_printers()),
-                           ("keyboard input devices (keyboard-wedge scanners):", hid_keyboards())):
+                           ("keyboard input devices (keyboard-wedge scanners):", hid_keyboards()),
+                           ("cameras (V4L2, delivering frames):", cameras())):
         print(title + ("" if choices else " none"))
         for choice in choices:
             print(f"  {choice.label}")
@@ -114,6 +119,8 @@ def run_test_scan(args: argparse.Namespace) -> int:
     ready = threading.Event()
     try:
         scanner.start(lambda raw: (got.append(raw), ready.set()))
+        if hasattr(scanner, "watch"):  # a camera opens only when watched: this command is its scan step
+            scanner.watch()
     except OSError as exc:
         print(f"FAIL  {config.scanner.connection}: {exc}", file=sys.stderr)
         return 1

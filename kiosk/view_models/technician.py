@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from contracts.pin import PinResult
 from devices.errors import DeviceError
-from kiosk.device_setup import BAUD_RATES, PAPER_WIDTHS, Choice, Detected, DeviceDraft
+from kiosk.device_setup import BAUD_RATES, PAPER_WIDTHS, Choice, Detected, DeviceDraft, detected_cameras
 from kiosk.i18n import tr
 
 
@@ -24,6 +24,7 @@ class DeviceStatusView:
     printer_text: str
     scanner_text: str
     last_error: str
+    demo_pin: str = ""  # the banner while the technician PIN is still the demo one, else ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class SetupView:
     printer_baud: str
     scanner_baud: str
     site_path: str
+    cameras: str = ""  # the cameras detection found, or that it found none
     width_options: tuple[str, ...] = tuple(str(width) for width in PAPER_WIDTHS)
     baud_options: tuple[str, ...] = tuple(str(baud) for baud in BAUD_RATES)
 
@@ -69,9 +71,11 @@ def pin_outcome(result: PinResult, lang: str) -> PinOutcome:
     return PinOutcome(False, tr("pin.wrong", lang, attempts=result.attempts_left))
 
 
-def device_status_view(status: dict[str, str], last_error: str | None, lang: str) -> DeviceStatusView:
+def device_status_view(status: dict[str, str], last_error: str | None, lang: str,
+                       demo_pin: bool = False) -> DeviceStatusView:
     return DeviceStatusView(status["printer"], status["scanner"], tr(f"status.{status['printer']}", lang),
-                            tr(f"status.{status['scanner']}", lang), last_error or tr("maint.none", lang))
+                            tr(f"status.{status['scanner']}", lang), last_error or tr("maint.none", lang),
+                            tr("maint.demo_pin", lang) if demo_pin else "")
 
 
 def connection_labels(found: Detected, draft: DeviceDraft) -> tuple[dict[str, str], dict[str, str]]:
@@ -90,13 +94,21 @@ def _labels(choices: list[Choice], current: str) -> dict[str, str]:
 
 
 def setup_view(draft: DeviceDraft, printers: dict[str, str], scanners: dict[str, str], profiles: list[str],
-               site_path: str) -> SetupView:
+               site_path: str, cameras: str = "") -> SetupView:
     return SetupView(
         printer_options=tuple(printers), scanner_options=tuple(scanners), profile_options=tuple(profiles),
         printer_choice=_label_of(printers, draft.printer), scanner_choice=_label_of(scanners, draft.scanner),
         profile_choice=draft.profile, width_choice=str(draft.paper_width_mm), printer_baud=str(draft.printer_baud),
-        scanner_baud=str(draft.scanner_baud), site_path=site_path,
+        scanner_baud=str(draft.scanner_baud), site_path=site_path, cameras=cameras,
     )
+
+
+def cameras_text(found: Detected, lang: str) -> str:
+    """"Camera: camera:/dev/video0", or that detection found none."""
+    found_cameras = detected_cameras(found)
+    if not found_cameras:
+        return tr("maint.no_cameras", lang)
+    return tr("maint.cameras", lang, cameras=", ".join(found_cameras))
 
 
 def _label_of(labels: dict[str, str], connection: str) -> str:
