@@ -100,6 +100,7 @@ def test_the_document_lists_the_commands_this_test_runs():
 def test_every_documented_line_runs_offline(tmp_path):
     lines = documented_lines()
     (tmp_path / "content").mkdir()
+    (tmp_path / "backend").mkdir()  # /var/lib/kiosk-backend: the operator creates a --db's directory
     (tmp_path / "content" / "announcements.json").write_text(
         json.dumps({"announcements": [{"text": "Lịch nghỉ Tết"}]}, ensure_ascii=False), encoding="utf-8")
 
