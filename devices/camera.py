@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -151,19 +151,26 @@ def _smear(patch: Frame) -> tuple[float, float]:
         (xx + yy - spread) / max(xx + yy + spread, 1e-9)
 
 
-def _wiener(patch: Frame, length: int, angle: float) -> Frame:
-    """``patch`` deconvolved from a ``length`` px linear smear at ``angle``° (its transfer function is a sinc)."""
+def _deconvolved(patch: Frame, angle: float) -> Iterator[Frame]:
+    """``patch`` Wiener-deconvolved from a linear smear at ``angle``° of each length in ``BLUR_PX``, in turn.
+
+    The smear's transfer function is a sinc across the smear; the patch's spectrum is taken once for all lengths.
+    """
     height, width = patch.shape
     theta = np.radians(angle)
-    freq = (np.fft.fftfreq(width).astype(np.float32)[None, :] * np.float32(np.cos(theta))
-            - np.fft.fftfreq(height).astype(np.float32)[:, None] * np.float32(np.sin(theta)))
-    base = np.sin(np.pi * freq)
-    flat = np.abs(base) < 1e-6
-    transfer = np.sin(np.pi * length * freq) / (length * np.where(flat, 1, base))
-    transfer[flat] = 1
-    spectrum = cv2.dft(patch.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
-    spectrum *= (transfer / (transfer * transfer + NOISE)).astype(np.float32)[..., None]
-    return np.clip(cv2.idft(spectrum, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE), 0, 255).astype(np.uint8)
+    freq = ((np.fft.fftfreq(width) * np.cos(theta)).astype(np.float32)[None, :]
+            - (np.fft.fftfreq(height) * np.sin(theta)).astype(np.float32)[:, None])
+    base = np.sin(np.float32(np.pi) * freq)
+    flat = np.abs(base) < 1e-6  # where the smear passes everything (sin(πLf)/(L·sin(πf)) → 1)
+    base[flat] = 1
+    spectrum = cv2.dft(patch.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
+    for length in BLUR_PX:
+        transfer = np.sin(np.float32(np.pi * length) * freq) / (np.float32(length) * base)
+        transfer[flat] = 1
+        filtered = spectrum * (transfer / (transfer * transfer + np.float32(NOISE)))
+        sharp = cv2.idft(filtered.view(np.float32).reshape(height, width, 2),
+                         flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+        yield np.clip(sharp, 0, 255).astype(np.uint8)
 
 
 def deblur(gray: Frame, centre: tuple[int, int] | None = None) -> list[str]:
@@ -176,8 +183,8 @@ def deblur(gray: Frame, centre: tuple[int, int] | None = None) -> list[str]:
     angle, isotropy = _smear(patch)
     if isotropy >= SMEARED:
         return []
-    for length in BLUR_PX:
-        texts = _texts(zxingcpp.read_barcodes(_wiener(patch, length, angle), formats=QR))
+    for sharp in _deconvolved(patch, angle):
+        texts = _texts(zxingcpp.read_barcodes(sharp, formats=QR))
         if texts:
             return texts
     return []
