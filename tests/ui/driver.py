@@ -1,17 +1,19 @@
 """Drive the real kiosk app with real touches, let frames pass, wait for what the screen shows, take screenshots.
 
-Used by the UI tests (through the ``kiosk`` fixture) and by the fault run (:mod:`tests.ui.fault_run`), which
-starts its own app in a child process. Nothing here waits for a stretch of time: the app's clock only runs while
-frames are drawn, so a test waits for a condition with frames in between (:meth:`KioskDriver.until`).
+Used by the UI tests (through the ``kiosk`` fixture), and by the fault run (:mod:`tests.ui.fault_run`) and the
+touch-latency bench (``bench/ui_latency.py``), which start their own app in a child process
+(:func:`start_kiosk`). Nothing here waits for a stretch of time: the app's clock only runs while frames are drawn,
+so a test waits for a condition with frames in between (:meth:`KioskDriver.until`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.support import ARTIFACTS, eventually
+from tests.support import ARTIFACTS, FakeClock, eventually
 
 SCREENSHOTS = ARTIFACTS / "screens"
 T = TypeVar("T")
@@ -71,3 +73,40 @@ class KioskDriver:
         written = Path(Window.screenshot(name=str(SCREENSHOTS / f"{name}-.png")))
         written.replace(target)
         return target
+
+
+def runqueue_s() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (the kernel's schedstat, second field): what a
+    timer subtracts so that a loaded machine does not count against the kiosk, while a blocking read counts."""
+    with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as stats:
+        return int(stats.read().split()[1]) / 1e9
+
+
+def start_kiosk(data: Path, settings: Iterable[str], *, width: int, height: int, backend: Any = None,
+                prebuilt: Iterable[str] = ()) -> KioskDriver:
+    """The real kiosk app in this process (a child started for it: the window is per process), on a fake clock
+    (the idle timer stays put), configured by ``settings`` (``--set`` words) and ready on the home screen.
+
+    ``prebuilt`` screens are built and drawn once first: making widgets and their first textures is start-up work
+    (tens of milliseconds per screen in software GL), not what a touch costs.
+    """
+    from config.loader import load_config
+    from screens.kivy_env import prepare_kivy
+
+    config = load_config(None, [f"data_dir={data}", *settings])
+    prepare_kivy(data / "kivy", width=width, height=height, fullscreen=False)
+    from kiosk.core import KioskCore
+    from screens.app import KioskApp
+
+    clock = FakeClock()
+    core = KioskCore(config, clock=clock, backend=backend)
+    core.start()
+    driver = KioskDriver(KioskApp(core), clock)
+    driver.app._run_prepare()
+    for name in prebuilt:
+        driver.app.screen(name)
+        driver.app.manager.current = name
+        driver.frames(3)
+    driver.app.go_home()
+    driver.frames(5)
+    return driver

@@ -21,25 +21,18 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support import FakeClock, queue_token
-from tests.ui.driver import KioskDriver
+from tests.support import queue_token
+from tests.ui.driver import SCREENSHOTS, KioskDriver, runqueue_s, start_kiosk
 
 DOSSIER = "000.00.13.H26-251120-0002"
 BOOKING = "BK-251120-DEMO01"
 PIN = "246810"
 SCREENS = ("pin", "maintenance", "queue", "priority", "ticket", "survey", "lookup")  # the paths below
-
-
-def runqueue_s() -> float:
-    """Seconds this thread has spent runnable but waiting for a CPU (the kernel's schedstat, second field)."""
-    with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as stats:
-        return int(stats.read().split()[1]) / 1e9
 
 
 class UiTimer:
@@ -189,34 +182,14 @@ class Paths:
 
 def main() -> int:
     data, queue_url, backend_url, printer_port, out = sys.argv[1:6]
-    from config.loader import load_config
-    from screens.kivy_env import prepare_kivy
-
-    config = load_config(None, [
-        f"data_dir={data}", "scanner.connection=sim:127.0.0.1:0", "voice.enabled=false",
+    # half the portrait screen: the layout scales with the window, and software GL draws a quarter of the pixels
+    driver = start_kiosk(Path(data), [
+        "scanner.connection=sim:127.0.0.1:0", "voice.enabled=false",
         "queue.mode=branch", f"queue.server={queue_url}", f"queue.token={queue_token()}", f"backend.url={backend_url}",
         f"printer.connection=tcp:127.0.0.1:{printer_port}",
-    ])
-    # half the portrait screen: the layout scales with the window, and software GL draws a quarter of the pixels
-    prepare_kivy(Path(data) / "kivy", width=540, height=960, fullscreen=False)
-    from kiosk.core import KioskCore
-    from screens.app import KioskApp
-    from tests.ui.driver import SCREENSHOTS
-
-    clock = FakeClock()  # the idle timer stays put: a slow path must not meet the idle warning
-    core = KioskCore(config, clock=clock)
-    core.start()
-    app = KioskApp(core)
-    driver = KioskDriver(app, clock)
-    timer = UiTimer(driver)
-    timer.install()
-    app._run_prepare()
-    for name in SCREENS:  # built and drawn once before timing: making widgets and their first textures is start-up
-        app.screen(name)  # work (tens of milliseconds per screen in software GL), not waiting
-        app.manager.current = name
-        driver.frames(3)
-    app.go_home()
-    driver.frames(5)
+    ], width=540, height=960, prebuilt=SCREENS)
+    app, timer = driver.app, UiTimer(driver)
+    timer.install()  # measuring from here on: the start-up above is not the UI waiting
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     paths = Paths(driver, SCREENSHOTS)
     timer.measuring = True
