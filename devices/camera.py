@@ -83,8 +83,9 @@ class QrDecoder:
     3–9 px of motion blur across modules of a few pixels. When the busiest patch of the frame (where zxing-cpp
     located a symbol, else where edges run densest both ways) is smeared in one direction, that patch is
     Wiener-deconvolved along the smear (:func:`deblur`). A frame where zxing-cpp located a symbol it could not
-    read (glare, low light) then gets retries: contrast-equalised, sharpened, enlarged, fixed-threshold. A sharp
-    empty frame, the commonest frame there is, costs one pass and the smear test (about 2 ms).
+    read (glare, low light) then gets retries on the symbol's surroundings: contrast-equalised, sharpened,
+    enlarged, fixed-threshold. A sharp empty frame, the commonest frame there is, costs one pass and the smear
+    test (about 2 ms).
     bench/camera_decode.py measures this (and ``deblur=False``) against zxing-cpp alone on the raw frame.
     """
 
@@ -104,11 +105,12 @@ class QrDecoder:
                 return texts
         elif not found:
             return []
+        symbol = _around(gray, found[0].position)
         for retry in (self._clahe.apply, _sharpen, _enlarge):
-            texts = _texts(zxingcpp.read_barcodes(retry(gray), formats=QR))
+            texts = _texts(zxingcpp.read_barcodes(retry(symbol), formats=QR))
             if texts:
                 return texts
-        return _texts(zxingcpp.read_barcodes(gray, formats=QR, binarizer=zxingcpp.Binarizer.FixedThreshold))
+        return _texts(zxingcpp.read_barcodes(symbol, formats=QR, binarizer=zxingcpp.Binarizer.FixedThreshold))
 
 
 QR = zxingcpp.BarcodeFormat.QRCode
@@ -122,9 +124,23 @@ def _texts(results: list[Any]) -> list[str]:
     return [result.text for result in results if result.valid and result.text]
 
 
-def _centre(position: Any) -> tuple[int, int]:
+def _corners(position: Any) -> tuple[list[int], list[int]]:
+    """The x and y of a located symbol's four corners."""
     corners = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
-    return sum(p.x for p in corners) // 4, sum(p.y for p in corners) // 4
+    return [p.x for p in corners], [p.y for p in corners]
+
+
+def _centre(position: Any) -> tuple[int, int]:
+    xs, ys = _corners(position)
+    return sum(xs) // 4, sum(ys) // 4
+
+
+def _around(gray: Frame, position: Any) -> Frame:
+    """The located symbol with a margin of a quarter of its size (a quiet zone and a corner misplaced), so that
+    the retries cost what the symbol's size costs, not the frame's."""
+    xs, ys = _corners(position)
+    margin = max(max(xs) - min(xs), max(ys) - min(ys), 64) // 4
+    return gray[max(0, min(ys) - margin):max(ys) + margin, max(0, min(xs) - margin):max(xs) + margin]
 
 
 def _busiest(gray: Frame) -> tuple[int, int]:
