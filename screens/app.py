@@ -62,9 +62,11 @@ class KioskApp(App):
     toast_text = StringProperty("")
     waiting = NumericProperty(0)  # requests whose answer is overdue: the progress message shows while > 0
 
-    def __init__(self, core: KioskCore, *, started_at: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, core: KioskCore, *, started_at: float | None = None,
+                 on_first_frame: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.core = core
+        self._on_first_frame = on_first_frame
         self.lang = core.language
         self.first_frame_s: float | None = None
         self._started_at = started_at if started_at is not None else time.perf_counter()
@@ -101,6 +103,8 @@ class KioskApp(App):
         self.first_frame_s = time.perf_counter() - self._started_at
         log.warning("first frame after %.2f s", self.first_frame_s)
         self.core.ui_ready()
+        if self._on_first_frame is not None:
+            self._on_first_frame()
 
     def _resize(self, _window: Any, size: tuple[int, int]) -> None:
         width, height = size
