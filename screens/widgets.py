@@ -10,7 +10,6 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from kivy.animation import Animation
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -53,10 +52,22 @@ class TopBar(BoxLayout):
 
 
 class Ticker(RelativeLayout):
-    """Scrolls announcements right to left, one after another, forever."""
+    """Scrolls announcements right to left, one after another, forever, in :data:`STEPS_PER_S` steps a second.
+
+    Each step redraws the whole window, and without a GPU software GL pays for every pixel of it: a smooth
+    60-frame scroll kept the CPU drawing the home screen non-stop, and a touch's frame waited behind those frames
+    (docs/BENCHMARKS.md, touch to frame). Ten steps a second read as well.
+    """
+
+    SPEED = 120.0  # pixels a second
+    STEPS_PER_S = 10
 
     text = StringProperty("")
     offset = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._stepping = Clock.create_trigger(self._step, 1 / self.STEPS_PER_S, interval=True)
 
     def on_text(self, *_args: object) -> None:
         Clock.schedule_once(self._restart, 0)
@@ -65,16 +76,18 @@ class Ticker(RelativeLayout):
         Clock.schedule_once(self._restart, 0)
 
     def _restart(self, *_args: object) -> None:
-        Animation.cancel_all(self, "offset")
+        self._stepping.cancel()
+        self.offset = 0
         label = self.ids.get("label")
-        if label is None:
+        if label is None or not self.text:  # nothing to scroll: no redraws
             return
         label.texture_update()
-        distance = self.width + label.texture_size[0]
-        self.offset = 0
-        anim = Animation(offset=distance, duration=max(distance / 120.0, 1.0))
-        anim.bind(on_complete=self._restart)
-        anim.start(self)
+        self._stepping()
+
+    def _step(self, _dt: float) -> None:
+        self.offset += self.SPEED / self.STEPS_PER_S
+        if self.offset > self.width + self.ids.label.texture_size[0]:
+            self.offset = 0
 
 
 class LazySpinner(Spinner):
