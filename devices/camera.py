@@ -85,7 +85,7 @@ class QrDecoder:
     Wiener-deconvolved along the smear (:func:`deblur`). A frame where zxing-cpp located a symbol it could not
     read (glare, low light) then gets retries on the symbol's surroundings: contrast-equalised, sharpened,
     enlarged, fixed-threshold. A sharp empty frame, the commonest frame there is, costs one pass and the smear
-    test (about 2 ms).
+    test (about 2 ms more than the pass).
     bench/camera_decode.py measures this (and ``deblur=False``) against zxing-cpp alone on the raw frame.
     """
 
@@ -115,7 +115,7 @@ class QrDecoder:
 
 QR = zxingcpp.BarcodeFormat.QRCode
 PATCH = 512  # deblurred square: a 200–400 px code with room for a centre guessed a little off (and a fast DFT size)
-SMEARED = 0.5  # smallest/largest gradient energy below this: smeared one way (sharp codes and scenes: 0.6–1)
+SMEARED = 0.5  # smallest/largest gradient energy below this: smeared one way (unblurred codes in the bench: ≥ 0.7)
 BLUR_PX = (9, 7)  # smear lengths tried; a longer guess than the true smear still reads, a shorter one rarely
 NOISE = 0.01  # Wiener noise-to-signal: lower rings on sensor noise, higher leaves the smear
 
