@@ -117,6 +117,7 @@ QR = zxingcpp.BarcodeFormat.QRCode
 PATCH = 512  # deblurred square: a 200–400 px code with room for a centre guessed a little off (and a fast DFT size)
 SMEARED = 0.5  # smallest/largest gradient energy below this: smeared one way (unblurred codes in the bench: ≥ 0.7)
 BLUR_PX = (9, 7)  # smear lengths tried; a longer guess than the true smear still reads, a shorter one rarely
+MIN_SIDE = 64  # a frame smaller than this holds no code worth deblurring (and is too small to look for one)
 NOISE = 0.01  # Wiener noise-to-signal: lower rings on sensor noise, higher leaves the smear
 
 
@@ -161,10 +162,12 @@ def _smear(patch: Frame) -> tuple[float, float]:
     gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0).ravel()
     gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1).ravel()
     xx, xy, yy = float(gx @ gx), float(gx @ gy), float(gy @ gy)
+    if xx + yy < patch.size:  # a blank wall or a covered lens: nothing smeared to deblur
+        return 0.0, 1.0
     spread = float(np.hypot(xx - yy, 2 * xy))
     strongest = 0.5 * np.arctan2(2 * xy, xx - yy)
     return float(np.degrees(np.arctan2(-np.cos(strongest), -np.sin(strongest))) % 180), \
-        (xx + yy - spread) / max(xx + yy + spread, 1e-9)
+        (xx + yy - spread) / (xx + yy + spread)
 
 
 def _deconvolved(patch: Frame, angle: float) -> Iterator[Frame]:
@@ -192,6 +195,8 @@ def _deconvolved(patch: Frame, angle: float) -> Iterator[Frame]:
 def deblur(gray: Frame, centre: tuple[int, int] | None = None) -> list[str]:
     """Texts read from the patch around ``centre`` (else the busiest patch) deconvolved, if it is smeared one way."""
     height, width = gray.shape
+    if min(height, width) < MIN_SIDE:
+        return []
     x, y = centre or _busiest(gray)
     left = min(max(0, x - PATCH // 2), max(0, width - PATCH))
     top = min(max(0, y - PATCH // 2), max(0, height - PATCH))

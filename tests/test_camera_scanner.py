@@ -7,7 +7,7 @@ import pytest
 
 from bench.camera_decode import run
 from config.loader import load_config
-from devices.camera import CameraScanner, Source, list_cameras, payload_bytes, usable
+from devices.camera import CameraScanner, QrDecoder, Source, deblur, list_cameras, payload_bytes, usable
 from devices.factory import open_scanner
 from devices.scanners import UnavailableScanner
 from devices.sim.scanner import MAX_PAYLOAD
@@ -182,6 +182,13 @@ def test_a_connection_that_is_no_camera_is_refused_with_the_forms(connection):
     assert isinstance(scanner, UnavailableScanner)
     with pytest.raises(OSError, match="camera:/dev/videoN, camera:file:PATH or camera:rtsp://"):
         scanner.start(lambda _code: None)
+
+
+@pytest.mark.parametrize("frame", [np.full((720, 1280), 128, np.uint8), np.zeros((1, 1, 3), np.uint8),
+                                   np.zeros((40, 2000), np.uint8)], ids=["blank wall", "one pixel", "a sliver"])
+def test_frames_with_nothing_to_deblur_read_nothing(frame):
+    assert QrDecoder().decode(frame) == []
+    assert deblur(frame if frame.ndim == 2 else frame[:, :, 0]) == []
 
 
 def test_decoding_meets_its_goals_on_a_bounded_bench_run():
