@@ -10,7 +10,7 @@ once pinned to one (``--cpus``), so a machine busy with other work shows in the 
 queue server or the network printer down, answering after 5 s, or dropping the connection mid-answer, the
 citizen touching the screen all along: it reports the longest frame and what each path ended with, which must be
 one of the kiosk's own messages. ``--histogram PNG`` draws the frame-time distribution with and without faults.
-Usage: ``python bench/ui_latency.py [--rounds 20] [--cpus all,1] [--faults] [--histogram docs/ui-frames.png]``.
+Usage: ``python bench/ui_latency.py [--rounds 3] [--cpus all,1] [--faults] [--histogram docs/ui-frames.png]``.
 Each child is bounded by ``--rounds`` and a 300 s timeout.
 """
 
@@ -238,9 +238,8 @@ class FaultPaths(KioskPaths):
         for char in DOSSIER:
             self.t.tap(keys[char])
         self.t.tap(lookup.ids.search)
-        self.until_touching(lambda: lookup.state not in ("entry", "loading") and lookup.ids.outcome.text,
-                            "the look-up's answer")
-        self.ended["look-up"] = lookup.ids.outcome.text
+        self.until_touching(lambda: lookup.state not in ("entry", "loading"), "the look-up's answer")
+        self.ended["look-up"] = lookup.ids.outcome.text or f"dossier shown ({lookup.state})"  # found: the status
         self.home()
         self.t.tap(home.ids.submit, self.on("submit"))
         filing = self.app.manager.current_screen
@@ -321,7 +320,8 @@ def kiosk_messages() -> list[re.Pattern[str]]:
 
 
 def defined(text: str) -> bool:
-    return text == "catalogue shown" or any(pattern.match(text) for pattern in kiosk_messages())
+    shown = ("catalogue shown", "dossier shown (found)")  # a working part's answer: the screen it opens
+    return text in shown or any(pattern.match(text) for pattern in kiosk_messages())
 
 
 def measure_cpus(label: str, cpus: str, rounds: int) -> dict[str, Any]:
@@ -400,7 +400,7 @@ def histogram(png: Path, series: dict[str, list[float]]) -> None:
                   fill="black", font=font)
     for b, (low, _high) in enumerate(bins):
         if b % 5 == 0 or low == 50:
-            draw.text((left + b * slot, height - bottom + 8), "≥50" if low == 50 else f"{low}", fill="black",
+            draw.text((left + b * slot, height - bottom + 8), ">=50" if low == 50 else f"{low}", fill="black",
                       font=font)
     draw.line([left, height - bottom, width - 20, height - bottom], fill="black")
     draw.line([left, 50, left, height - bottom], fill="black")
@@ -413,7 +413,7 @@ def histogram(png: Path, series: dict[str, list[float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20, help="passes over every path (default 20)")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over every path (default 3)")
     parser.add_argument("--cpus", default="all,1", help="CPU sets to run on: all, 1 or both (default all,1)")
     parser.add_argument("--faults", action="store_true", help="also run every fault case")
     parser.add_argument("--fault", action="append", default=[], metavar="TARGET:MODE",
