@@ -17,6 +17,7 @@ import pytest
 from tests.support import ROOT
 
 SESSIONS, EVERY, PER_DAY, WARMUP = 120, 20, 3, 40  # 40 simulated days: retention's 30 days are passed
+# paper out in sessions 40-43, the backend away in 60-69 (a filing, look-ups)
 
 
 @pytest.mark.slow
@@ -25,7 +26,7 @@ def test_a_short_soak_keeps_fds_threads_and_data_files_flat(tmp_path):
     out = tmp_path / "soak.json"
     result = subprocess.run(
         [sys.executable, "bench/soak.py", "--sessions", str(SESSIONS), "--every", str(EVERY), "--per-day",
-         str(PER_DAY), "--warmup", str(WARMUP), "--size", "540x960", "--max-seconds", "1500", "--out", str(out),
+         str(PER_DAY), "--warmup", str(WARMUP), "--size", "540x960", "--fault-every", "100", "--max-seconds", "1500", "--out", str(out),
          "--data-dir", str(tmp_path / "kiosk")],
         cwd=ROOT, capture_output=True, text=True, timeout=1700, env={**os.environ, "KIVY_NO_ARGS": "1"},
     )
