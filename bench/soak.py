@@ -388,7 +388,7 @@ def plot(result: dict[str, Any], out: Path, title: str) -> None:
         low, high = min(ys), max(ys)
         pad = max((high - low) * 0.1, abs(high) * 0.02, 1.0)
         low, high = low - pad, high + pad
-        draw.text((margin, top + 4), f"{label}: {ys[0]:,.1f} → {ys[-1]:,.1f} (min {min(ys):,.1f}, max {max(ys):,.1f})",
+        draw.text((margin, top + 4), f"{label}: {ys[0]:,.1f} -> {ys[-1]:,.1f} (min {min(ys):,.1f}, max {max(ys):,.1f})",
                   fill="black")
         draw.text((8, box[1]), f"{high:,.0f}", fill="#444")
         draw.text((8, box[3] - 10), f"{low:,.0f}", fill="#444")
@@ -402,7 +402,7 @@ def plot(result: dict[str, Any], out: Path, title: str) -> None:
             draw.line(points, fill="#1565c0", width=2)
         for px, py in points:
             draw.ellipse((px - 2, py - 2, px + 2, py + 2), fill="#1565c0")
-        draw.text((box[2] - 120, box[3] + 4), f"sessions 0–{x_max:,}", fill="#444")
+        draw.text((box[2] - 120, box[3] + 4), f"sessions 0-{x_max:,}", fill="#444")
     out.parent.mkdir(parents=True, exist_ok=True)
     image.save(out)
 
