@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from devices.scanners import Debouncer
+from devices.scanners import Debouncer, ProblemLog
 from devices.sim.scanner import MAX_PAYLOAD
 
 log = logging.getLogger(__name__)
@@ -241,8 +241,10 @@ def preview_rgb(frame: Frame, max_width: int) -> tuple[int, int, bytes]:
     return rgb.shape[1], rgb.shape[0], rgb.tobytes()
 
 
-class CameraScanner:
+class CameraScanner(ProblemLog):
     """A camera as a QR scanner; ``running`` is true while the camera is open and delivering frames."""
+
+    RECOVERED = "frames again"
 
     def __init__(self, connection: str, *, debounce_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
                  open_source: Callable[[Source], Capture] = open_capture) -> None:
@@ -341,13 +343,6 @@ class CameraScanner:
         except Exception:  # noqa: BLE001 — one bad frame or a faulty consumer must not stop the camera
             log.exception("camera frame handling failed")
 
-    def _set_problem(self, problem: str | None) -> None:
-        if problem != self.problem:  # log changes, not every retry
-            if problem:
-                log.warning("%s", problem)
-            elif self.problem:
-                log.info("%s: frames again", self.name)
-        self.problem = problem
 
 
 def list_cameras(paths: list[str] | None = None) -> list[str]:

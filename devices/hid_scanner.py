@@ -25,7 +25,7 @@ from evdev import InputDevice, ecodes, list_devices
 
 from devices.errors import DeviceError, DeviceNotFound, DeviceOffline
 from devices.hid_keymap import KeyDecoder
-from devices.scanners import Debouncer
+from devices.scanners import Debouncer, ProblemLog
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2
@@ -78,7 +78,7 @@ def find_device(target: str) -> InputDevice:
     return match
 
 
-class HidScanner:
+class HidScanner(ProblemLog):
     """A keyboard-wedge scanner; ``running`` is true while the device is connected and grabbed."""
 
     def __init__(self, target: str, *, layout: str = "us", debounce_s: float = 2.0,
@@ -165,10 +165,3 @@ class HidScanner:
         except Exception:  # noqa: BLE001 — a faulty consumer must not stop the only reader of the scanner
             log.exception("scan callback failed")
 
-    def _set_problem(self, problem: str | None) -> None:
-        if problem != self.problem:  # log changes, not every retry
-            if problem:
-                log.warning("%s", problem)
-            else:
-                log.info("%s: connected", self.name)
-        self.problem = problem

@@ -6,6 +6,7 @@ reader is read many times a second), and the raw bytes are handed over undecoded
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from serial.threaded import LineReader, ReaderThread
 
 from devices.sim.scanner import MAX_PAYLOAD
 
+log = logging.getLogger(__name__)
 
 class _Lines(LineReader):
     TERMINATOR = b"\r"
@@ -51,6 +53,23 @@ class Debouncer:
                 return False
             self._last = (code, now)
         return True
+
+
+class ProblemLog:
+    """Shared by the drivers that reconnect on their own: ``problem`` says why the scanner is not delivering (for
+    technicians), and only its changes are logged, not every retry."""
+
+    name: str
+    problem: str | None = None
+    RECOVERED = "connected"
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem != self.problem:
+            if problem:
+                log.warning("%s", problem)
+            else:
+                log.info("%s: %s", self.name, self.RECOVERED)
+        self.problem = problem
 
 
 class SerialScanner:

@@ -39,3 +39,21 @@ def admin_backend(tmp_path):
     BackendStore(tmp_path / "backend.db").add_token("admin", None, ADMIN_TOKEN)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def key():
+    """A fleet's content signing key (Ed25519): the ``signed_backend`` and the kiosks a test configures trust it."""
+    from nacl.signing import SigningKey
+
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def signed_backend(tmp_path, key):
+    """A reference backend on 127.0.0.1 that signs and trusts content with ``key`` (and accepts the admin token)."""
+    from tests.support import content_backend
+
+    running = content_backend(tmp_path / "backend.db", key)
+    yield running
+    running.stop()

@@ -391,16 +391,19 @@ def server_env(**secrets: str) -> dict[str, str]:
 
 
 class ServeProcess:
-    """``python main.py <words> --port P`` running until :meth:`stop` (its stderr is returned then).
+    """``python main.py <words> [--port P]`` running until :meth:`stop` (its stderr is returned then); a free port
+    is added when the words name none.
 
     :param verify: how httpx checks an ``https`` server's certificate (e.g. an SSL context with the test CA).
     """
 
-    def __init__(self, *words: str, env: dict[str, str], scheme: str = "http", verify: Any = True) -> None:
-        port = free_port()
-        self.url = f"{scheme}://127.0.0.1:{port}"
+    def __init__(self, *words: str, env: dict[str, str] | None = None, cwd: Path = ROOT, scheme: str = "http",
+                 verify: Any = True) -> None:
+        if "--port" not in words:
+            words = (*words, "--port", str(free_port()))
+        self.url = f"{scheme}://127.0.0.1:{words[words.index('--port') + 1]}"
         self.verify = verify
-        self.proc = subprocess.Popen([sys.executable, "main.py", *words, "--port", str(port)], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *words], cwd=cwd, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         eventually(self._answers, message=f"{' '.join(words[:2])} answering /health")
 
@@ -418,3 +421,20 @@ class ServeProcess:
         finally:
             self.proc.kill()
         return self.proc.stderr.read()
+
+
+def deliver_to_a_real_backend(outbox: Any, db: Path) -> None:
+    """One delivery pass of ``outbox`` against a fresh reference backend on 127.0.0.1 (its store at ``db``): items
+    it refuses end up dead, the others delivered — how the retention tests get a dead item the honest way."""
+    from backend.app import create_app
+    from backend.server import open_store, serve_in_thread
+    from kiosk.backend_client import BackendClient
+
+    store = open_store(db)
+    backend = serve_in_thread(create_app(store))
+    client = BackendClient(backend.url, store.add_token("kiosk", "k01"), timeout_s=2)
+    try:
+        outbox.deliver_once(client)
+    finally:
+        client.close()
+        backend.stop()

@@ -71,11 +71,6 @@ def snapshot(config) -> tuple[int | None, dict[str, bytes], list[str]]:
 
 
 @pytest.fixture
-def key() -> SigningKey:
-    return SigningKey.generate()
-
-
-@pytest.fixture
 def applied(tmp_path, key):
     """A kiosk with version 1 applied; returns its config."""
     config = config_for(tmp_path / "data", key)

@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from nacl.signing import SigningKey
 
 from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
-from tests.support import content_backend, content_config, eventually, kiosk_token, make_bundle, publish
+from tests.support import content_config, eventually, kiosk_token, make_bundle, publish
 
 
-@pytest.fixture
-def key() -> SigningKey:
-    return SigningKey.generate()
-
-
-@pytest.fixture
-def admin_backend(tmp_path, key):
-    running = content_backend(tmp_path / "backend.db", key)
-    yield running
-    running.stop()
-
-
-def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, admin_backend, key):
-    config = content_config(tmp_path / "data", key, f"backend.url={admin_backend.url}",
-                            f"backend.token={kiosk_token(admin_backend)}", "scanner.connection=sim:127.0.0.1:0")
+def test_published_announcement_reaches_the_ticker_after_the_session_ends(tmp_path, signed_backend, key):
+    config = content_config(tmp_path / "data", key, f"backend.url={signed_backend.url}",
+                            f"backend.token={kiosk_token(signed_backend)}", "scanner.connection=sim:127.0.0.1:0")
     catalogue = json.dumps({"procedures": ["HT01", "HT05"]}).encode()
     bundle = make_bundle(tmp_path, key, 3, text="Bộ phận Một cửa làm việc sáng thứ Bảy",
                          extra_files={"catalogue.json": catalogue})
-    assert publish(admin_backend, bundle).returncode == 0
+    assert publish(signed_backend, bundle).returncode == 0
     core = KioskCore(config, backend=open_backend)
     published: list[int] = []
     core.events.subscribe("content", lambda version: published.append(version))

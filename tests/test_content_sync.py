@@ -43,11 +43,6 @@ class RecordingTransport(httpx.HTTPTransport):
 
 
 @pytest.fixture
-def key() -> SigningKey:
-    return SigningKey.generate()
-
-
-@pytest.fixture
 def stranger() -> SigningKey:
     """A key the backend trusts (another fleet's administrator, say) but the kiosks of these tests do not."""
     return SigningKey.generate()

@@ -16,10 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
 from backend.server import free_port
-from tests.support import ADMIN_TOKEN, ROOT, eventually
+from tests.support import ADMIN_TOKEN, ROOT, ServeProcess
 
 DOC = ROOT / "docs" / "operations.md"
 DOCUMENTED = {  # command words → what a successful run prints (on stdout, or stderr for the servers)
@@ -68,31 +66,6 @@ def main_py(words: list[str], cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-class Server:
-    """A documented ``… serve`` line running until the test stops it."""
-
-    def __init__(self, words: list[str], cwd: Path) -> None:
-        self.url = f"http://127.0.0.1:{words[words.index('--port') + 1]}"
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *words], cwd=cwd,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        eventually(self._answers, message=f"{' '.join(words[:2])} answering /health")
-
-    def _answers(self) -> bool:
-        assert self.proc.poll() is None, self.proc.stderr.read()
-        try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        finally:
-            self.proc.kill()
-        return self.proc.stderr.read()
-
-
 def test_the_document_lists_the_commands_this_test_runs():
     assert set(documented_lines()) == set(DOCUMENTED)
 
@@ -119,14 +92,14 @@ def test_every_documented_line_runs_offline(tmp_path):
     admin_token = tmp_path / "etc-kiosk" / "admin-token"  # the documented --admin-token-file
     admin_token.write_text(ADMIN_TOKEN + "\n", encoding="utf-8")
     admin_token.chmod(0o600)
-    backend = Server(localise(lines[("backend", "serve")], tmp_path, ""), tmp_path)
+    backend = ServeProcess(*localise(lines[("backend", "serve")], tmp_path, ""), cwd=tmp_path)
     try:
         run(("content", "build"))
         run(("content", "publish"), backend.url)
     finally:
         assert DOCUMENTED[("backend", "serve")] in backend.stop()
     run(("content", "apply"), extra=("--config", str(site)))
-    queue = Server(localise(lines[("queue", "serve")], tmp_path, ""), tmp_path)
+    queue = ServeProcess(*localise(lines[("queue", "serve")], tmp_path, ""), cwd=tmp_path)
     assert DOCUMENTED[("queue", "serve")] in queue.stop()
     for command in (("outbox", "list"), ("outbox", "send"), ("outbox", "retry"), ("outbox", "purge")):
         run(command, extra=("--config", str(site)))

@@ -6,16 +6,14 @@ import datetime as dt
 import os
 import time
 
-from backend.app import create_app
-from backend.server import open_store, serve_in_thread
 from config.loader import load_config
 from contracts.storage import DAY_S
-from kiosk.backend_client import STATUS_CACHE, BackendClient, _StatusCache
+from kiosk.backend_client import STATUS_CACHE, _StatusCache
 from kiosk.cli.embedded import open_backend
 from kiosk.core import KioskCore
 from kiosk.outbox import Outbox
 from kiosk.retention import Retention
-from tests.support import WallClock, eventually
+from tests.support import WallClock, deliver_to_a_real_backend, eventually
 
 
 def aged(path, days: float, content: bytes = b"x") -> None:
@@ -32,14 +30,7 @@ def test_each_kind_goes_after_its_own_days_and_newer_data_stays(tmp_path):
     clock = WallClock(dt.datetime.now(dt.UTC))
     outbox = Outbox(data / "outbox.db", "K01", clock)
     dead = outbox.add("dead-key", {"procedure_id": "NOPE", "form": {"applicant_name": "Nguyễn Văn An"}})
-    store = open_store(tmp_path / "backend.db")
-    backend = serve_in_thread(create_app(store))
-    client = BackendClient(backend.url, store.add_token("kiosk", "k01"), timeout_s=2)
-    try:
-        outbox.deliver_once(client)
-    finally:
-        client.close()
-        backend.stop()
+    deliver_to_a_real_backend(outbox, tmp_path / "backend.db")
     cache = _StatusCache(data / STATUS_CACHE)
     cache.put("000.00.13.H26-251120-0001", {"applicant": "N*** V** An"})
     cache.close()

@@ -27,7 +27,8 @@ class BadKioskToken(ValueError):
     """A configured token is malformed; the message names its position, never its secret."""
 
 
-def _digest(token: str) -> bytes:
+def digest(token: str) -> bytes:
+    """How both token kinds are kept and compared: never the token itself."""
     return hashlib.sha256(token.encode()).digest()
 
 
@@ -40,7 +41,7 @@ class KioskTokens:
             if not KIOSK_ID.match(kiosk) or len(secret) < MIN_SECRET:
                 raise BadKioskToken(f"kiosk token {position} must be <kiosk id>:<secret of at least {MIN_SECRET} "
                                     "characters>, e.g. HN-HK-01:<32 random characters>")
-            self._kiosks[_digest(token)] = kiosk
+            self._kiosks[digest(token)] = kiosk
 
     @classmethod
     def parse(cls, text: str) -> KioskTokens:
@@ -59,7 +60,7 @@ class KioskTokens:
         if not self._kiosks:
             raise Refused(401, "kiosk_refused", f"this queue server has no kiosk tokens ({ENV} is not set), so it "
                                                 "refuses every kiosk call")
-        kiosk = self._kiosks.get(_digest(token)) if token else None
+        kiosk = self._kiosks.get(digest(token)) if token else None
         if kiosk is None:
             raise Refused(401, "kiosk_refused", "send this kiosk's queue token (Authorization: Bearer <kiosk id>:"
                                                 "<secret>); the one sent is missing or unknown")

@@ -10,21 +10,16 @@ SHA-256 digest, so the comparison does not leak how much of a guessed token matc
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 from contracts.http import Refused
-from queueing.server.kiosks import MIN_SECRET
+from queueing.server.kiosks import MIN_SECRET, digest
 
 ENV = "QUEUE_REPORT_TOKEN"
 
 
 class BadReportToken(ValueError):
     """A configured report token is too short; the message names its position, never the token."""
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 class ReportTokens:
@@ -35,7 +30,7 @@ class ReportTokens:
             if len(token) < MIN_SECRET:
                 raise BadReportToken(f"report token {position} is shorter than {MIN_SECRET} characters: make one "
                                      "with python -c \"import secrets; print(secrets.token_urlsafe(24))\"")
-            self._digests.add(_digest(token))
+            self._digests.add(digest(token))
 
     def __len__(self) -> int:
         return len(self._digests)
@@ -48,7 +43,7 @@ class ReportTokens:
         if not self._digests:
             raise Refused(401, "report_not_configured", f"this queue server has no report token ({ENV} is not "
                                                         "set), so it refuses every report call")
-        if not token or _digest(token) not in self._digests:
+        if not token or digest(token) not in self._digests:
             raise Refused(401, "report_refused", "send a report token (Authorization: Bearer <token>); the one "
                                                  "sent is missing or unknown")
         return "report"

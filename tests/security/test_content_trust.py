@@ -26,7 +26,7 @@ from contracts.content.signing import encode_public_key
 from kiosk.content import BundleRejected, apply_bundle
 from kiosk.content.apply import content_store
 from kiosk.core import with_content
-from tests.support import ADMIN_TOKEN, content_backend, content_config, make_bundle, signed_zip
+from tests.support import ADMIN_TOKEN, content_config, make_bundle, signed_zip
 
 ELSEWHERE = "http://203.0.113.9:8600"
 # one key of each family a bundle may not set → a config.toml setting it
@@ -50,19 +50,6 @@ def public(key: SigningKey) -> str:
     return encode_public_key(key.verify_key)
 
 
-@pytest.fixture
-def key() -> SigningKey:
-    """The fleet's content key: the backend and the kiosks trust it."""
-    return SigningKey.generate()
-
-
-@pytest.fixture
-def backend(tmp_path, key):
-    running = content_backend(tmp_path / "backend.db", key)
-    yield running
-    running.stop()
-
-
 def upload(backend, bundle_path) -> httpx.Response:
     return httpx.post(f"{backend.url}/api/content/bundles", content=bundle_path.read_bytes(),
                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/zip"})
@@ -73,14 +60,14 @@ def latest_status(backend) -> int:
                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code
 
 
-def test_the_publish_api_refuses_a_bundle_signed_by_an_untrusted_key(tmp_path, backend):
+def test_the_publish_api_refuses_a_bundle_signed_by_an_untrusted_key(tmp_path, signed_backend):
     """A stolen admin token and one's own key: the bundle is self-consistent but nobody the backend trusts signed it."""
     attacker = SigningKey.generate()
-    refused = upload(backend, make_bundle(tmp_path, attacker, 1, text="Trung tâm chuyển địa chỉ"))
+    refused = upload(signed_backend, make_bundle(tmp_path, attacker, 1, text="Trung tâm chuyển địa chỉ"))
     assert refused.status_code == 422
     assert refused.json()["error"] == "untrusted_signer"
     assert "not among the trusted keys" in refused.json()["message"]
-    assert latest_status(backend) == 404  # nothing was stored for kiosks to fetch
+    assert latest_status(signed_backend) == 404  # nothing was stored for kiosks to fetch
 
 
 def test_admin_publishing_never_re_signs_a_base_it_did_not_verify(tmp_path, key):
@@ -102,7 +89,7 @@ def test_admin_publishing_never_re_signs_a_base_it_did_not_verify(tmp_path, key)
 
 
 @pytest.mark.parametrize("forbidden", FORBIDDEN)
-def test_bundle_config_may_not_set_local_keys(tmp_path, key, backend, forbidden):
+def test_bundle_config_may_not_set_local_keys(tmp_path, key, signed_backend, forbidden):
     """Builder, publish API and kiosk each refuse, naming the key, a config.toml outside the allow-list."""
     files = {"config.toml": FORBIDDEN[forbidden].encode(), "ticket.json": b"{}"}
     message = f"config.toml may not set {forbidden}"
@@ -115,7 +102,7 @@ def test_bundle_config_may_not_set_local_keys(tmp_path, key, backend, forbidden)
                      config=load_config(None, [f"data_dir={tmp_path / 'builder'}"]))
 
     signed = signed_zip(tmp_path / "signed.zip", files, key, version=1)  # signed by the trusted key itself
-    refused = upload(backend, signed)
+    refused = upload(signed_backend, signed)
     assert (refused.status_code, refused.json()["error"]) == (422, "forbidden_config_key")
     assert message in refused.json()["message"]
 
@@ -126,7 +113,7 @@ def test_bundle_config_may_not_set_local_keys(tmp_path, key, backend, forbidden)
     assert with_content(config) == (config, None)
 
 
-def test_an_expired_bundle_is_refused_by_the_kiosk_and_the_publish_api(tmp_path, key, backend):
+def test_an_expired_bundle_is_refused_by_the_kiosk_and_the_publish_api(tmp_path, key, signed_backend):
     """An old signed bundle kept by someone and replayed to a kiosk that never saw a newer one."""
     source = tmp_path / "src"
     source.mkdir()
@@ -143,7 +130,7 @@ def test_an_expired_bundle_is_refused_by_the_kiosk_and_the_publish_api(tmp_path,
     assert rejected.value.reason == (f"bundle version 1 expired on {manifest.expires.isoformat()}; "
                                      "build and publish a new one")
     assert content_store(config).current_version() is None
-    refused = upload(backend, old)
+    refused = upload(signed_backend, old)
     assert (refused.status_code, refused.json()["error"]) == (422, "expired")
 
 

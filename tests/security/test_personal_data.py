@@ -20,7 +20,7 @@ from contracts.storage import DAY_S, check_and_repair
 from kiosk.backend_client import BackendClient
 from kiosk.outbox import Outbox
 from kiosk.retention import Retention
-from tests.support import ROOT, WallClock, dossier_body
+from tests.support import ROOT, WallClock, deliver_to_a_real_backend, dossier_body
 from tests.test_outbox import FailsOn
 
 
@@ -42,14 +42,7 @@ def test_a_dead_outbox_item_does_not_keep_its_form_forever(tmp_path):
     clock = WallClock(dt.datetime.now(dt.UTC))
     outbox = Outbox(config.data_dir / "outbox.db", "K01", clock)
     ref = outbox.add("dead-forever", {"procedure_id": "NOPE", "form": {"applicant_id": "001099012345"}})
-    store = open_store(tmp_path / "backend.db")
-    backend = serve_in_thread(create_app(store))
-    client = BackendClient(backend.url, store.add_token("kiosk", "k01"), timeout_s=2)
-    try:
-        outbox.deliver_once(client)
-    finally:
-        client.close()
-        backend.stop()
+    deliver_to_a_real_backend(outbox, tmp_path / "backend.db")
     assert outbox.find(ref)["state"] == "dead"
     clock.advance(days=config.retention.outbox_dead_days + 1)
     Retention(config, outbox, clock).run_once()
