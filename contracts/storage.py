@@ -314,6 +314,8 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) ->
     """Copy ``table`` in rowid order; returns (rows copied, whether every page could be read)."""
     names = [row[1] for row in src.execute(f"PRAGMA table_info({_quote(table)})")]
     columns = ", ".join(map(_quote, names))
+    if not _has_rowid(src, table):
+        return _copy_keyed_table(src, dst, table, columns, len(names))
     select = f"SELECT rowid, {columns} FROM {_quote(table)} WHERE rowid >= ? ORDER BY rowid"
     insert = f"INSERT OR IGNORE INTO {_quote(table)} (rowid, {columns}) VALUES ({', '.join('?' * (len(names) + 1))})"
     copied, complete, start = 0, True, MIN_ROWID
@@ -334,6 +336,28 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) ->
         copied += 1
         start = row[0] + 1
     return copied, False
+
+
+def _has_rowid(src: sqlite3.Connection, table: str) -> bool:
+    try:
+        src.execute(f"SELECT rowid FROM {_quote(table)} LIMIT 0")
+    except sqlite3.OperationalError:  # WITHOUT ROWID
+        return False
+    return True
+
+
+def _copy_keyed_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns: str,
+                      width: int) -> tuple[int, bool]:
+    """A WITHOUT ROWID table (small, keyed: counters, sequences) has no rowid to resume after a bad page from:
+    copy its rows up to the first unreadable one."""
+    found, complete = [], True
+    try:
+        for row in src.execute(f"SELECT {columns} FROM {_quote(table)}"):
+            found.append(row)
+    except sqlite3.DatabaseError:
+        complete = False
+    dst.executemany(f"INSERT OR IGNORE INTO {_quote(table)} ({columns}) VALUES ({', '.join('?' * width)})", found)
+    return len(found), complete
 
 
 def _rows_from(src: sqlite3.Connection, select: str, start: int) -> Iterator[tuple | None]:

@@ -122,10 +122,7 @@ def _line_counts(db: sqlite_utils.Database) -> None:
             waiting INTEGER NOT NULL,
             PRIMARY KEY (day, service, ordinary)
         ) WITHOUT ROWID""")
-    db.execute("""
-        INSERT INTO line_counts (day, service, ordinary, waiting)
-        SELECT day, service, priority IS NULL, COUNT(*) FROM tickets WHERE state = 'waiting'
-        GROUP BY day, service, priority IS NULL""")
+    recount_lines(db)
     join = ("INSERT INTO line_counts (day, service, ordinary, waiting) "
             "VALUES (NEW.day, NEW.service, NEW.priority IS NULL, 1) "
             "ON CONFLICT (day, service, ordinary) DO UPDATE SET waiting = waiting + 1")
@@ -139,6 +136,16 @@ def _line_counts(db: sqlite_utils.Database) -> None:
         db.execute(f"CREATE TRIGGER {name} {event} BEGIN {statement}; END")
 
 
+def recount_lines(db: sqlite_utils.Database) -> None:
+    """Count the lines from the tickets themselves: when the table is created, and after a repair that may have lost
+    tickets (or kept counts that no longer match the tickets it could read)."""
+    db.execute("DELETE FROM line_counts")
+    db.execute("""
+        INSERT INTO line_counts (day, service, ordinary, waiting)
+        SELECT day, service, priority IS NULL, COUNT(*) FROM tickets WHERE state = 'waiting'
+        GROUP BY day, service, priority IS NULL""")
+
+
 Synchronous = Literal["NORMAL", "FULL", "GROUP"]
 
 
@@ -147,12 +154,15 @@ def connect(path: Path | str, synchronous: Synchronous = "GROUP") -> sqlite_util
     through a :class:`WalSync`."""
     if synchronous not in ("NORMAL", "FULL", "GROUP"):
         raise ValueError(f"synchronous must be NORMAL, FULL or GROUP, got {synchronous!r}")
-    check_and_repair(path)
+    repaired = check_and_repair(path).repaired
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {'NORMAL' if synchronous == 'GROUP' else synchronous}")
     db = sqlite_utils.Database(conn)
     schema.apply(db)
+    if repaired:
+        with immediate(conn):
+            recount_lines(db)
     return db
 
 
