@@ -95,11 +95,12 @@ def start_kiosk(data: Path, settings: Iterable[str], *, width: int, height: int,
 
     config = load_config(None, [f"data_dir={data}", *settings])
     prepare_kivy(data / "kivy", width=width, height=height, fullscreen=False)
+    from kiosk.backend_client import connect_remote
     from kiosk.core import KioskCore
     from screens.app import KioskApp
 
     clock = FakeClock()
-    core = KioskCore(config, clock=clock, backend=backend)
+    core = KioskCore(config, clock=clock, backend=backend or connect_remote)
     core.start()
     driver = KioskDriver(KioskApp(core), clock)
     driver.app._run_prepare()

@@ -76,14 +76,14 @@ class Paths:
         self.ended: dict[str, str] = {}
         self.progress_seen: set[str] = set()
 
-    def until(self, path: str, condition: Callable[[], object], message: str) -> None:
+    def until(self, path: str, condition: Callable[[], object], message: str) -> Any:
         """Frames until ``condition``; notes whether the progress message showed on the way."""
         def check() -> object:
             if self.kiosk.app.waiting:
                 self.progress_seen.add(path)
             return condition()
 
-        self.kiosk.until(check, f"{path}: {message}")
+        return self.kiosk.until(check, f"{path}: {message}")
 
     def shot(self, name: str) -> None:
         from kivy.core.window import Window
@@ -105,11 +105,13 @@ class Paths:
         kiosk = self.kiosk
         kiosk.tap(kiosk.screen.ids.queue)
         queue = kiosk.screen
+        # the service list may already be synced in the background (then it shows at once, with no progress)
+        rows = self.until("take_a_number", lambda: {w.code: w for w in queue.ids.services.children[0].children
+                                                    if getattr(w, "code", "")}, "the service list")
+        kiosk.tap(rows["HT"])
+        # taking the number always crosses the slow link: the progress message shows before the ticket does
         self.until("take_a_number", lambda: kiosk.app.waiting, "the progress message")
         self.shot("fault-queue-waiting")
-        rows = self.kiosk.until(lambda: {w.code: w for w in queue.ids.services.children[0].children
-                                         if getattr(w, "code", "")}, "the service list")
-        kiosk.tap(rows["HT"])
         self.until("take_a_number", lambda: kiosk.screen.name == "ticket", "the ticket")
         self.shot("fault-ticket")
         self.ended["take_a_number"] = kiosk.screen.number
