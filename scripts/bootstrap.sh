@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Kivy's wheel bundles SDL2 but links the system OpenGL/X client libraries; socat makes serial pty pairs for
 # device tests; cage is the kiosk session compositor the systemd unit runs (and systemd-analyze verifies);
 # chromium drives the admin pages' browser tests through playwright (never `playwright install`); espeak-ng is
-# the local Vietnamese voice for spoken guidance; linux-libc-dev has the input.h the evdev (HID scanner) build needs.
+# the local Vietnamese voice for spoken guidance; linux-libc-dev has the input.h the evdev (HID scanner) build needs;
+# postgresql gives the initdb/pg_ctl the tests start throw-away clusters with (tests/pgcluster.py).
 DEB_PACKAGES=(
   libgl1 libgl1-mesa-dri libegl1 libmtdev1 libx11-6 libxext6 libxrender1 libxi6 libxrandr2 libxcursor1
-  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat cage chromium espeak-ng linux-libc-dev
+  libxinerama1 libxfixes3 libxss1 libxkbcommon0 socat cage chromium espeak-ng linux-libc-dev postgresql
 )
 
 missing=()

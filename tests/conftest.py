@@ -14,7 +14,23 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 
-from tests.support import ADMIN_TOKEN, FakeClock  # noqa: E402 — needs the project root on sys.path
+from tests import stores  # noqa: E402 — needs the project root on sys.path
+from tests.support import ADMIN_TOKEN, FakeClock  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=stores.ENGINES, default="sqlite",
+                     help="the engine of the servers' stores in tests marked 'stores' (tests/stores.py)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    stores.engine = config.getoption("--store")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL cluster for tests that need one whatever --store says (several processes)."""
+    return stores.cluster()
 
 
 @pytest.fixture
