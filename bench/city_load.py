@@ -1,0 +1,313 @@
+"""A city's load on the real servers: 600 kiosks, 30 branch queues, a peak hour of dossiers and look-ups.
+
+For each configuration (``--setups``: SQLite with one process, PostgreSQL with 1, 2 and 4 processes per server)
+the bench starts ``backend serve`` and ``queue serve`` as the site would (secrets in the environment, fresh stores;
+PostgreSQL on a durable throw-away cluster removed at the end), registers the kiosks through the admin API,
+publishes a signed content bundle, logs the counters in, and then:
+
+1. city: ``--seconds`` of the city's traffic, open loop at the rates of its peak hour (see ``bench/_city_traffic``
+   for where each rate comes from; ``--speed`` multiplies them all): heartbeats, content polls, queue syncs,
+   counter pages, dossier submissions, status look-ups, tickets, calls. Per request kind: rate, p50/p99 and
+   errors (any answer the scenario does not expect, or none); per server: CPU per request;
+2. look-up saturation: ``GET /api/dossiers/{code}`` from 1, 2, 4 … keep-alive clients (closed loop,
+   ``--step-seconds`` a step): the highest rate with p99 <= 50 ms;
+3. ticket saturation: ``POST /api/tickets`` the same way, then the queue's database is audited: no number given
+   twice in a service's day, no gap in a sequence, as many tickets as kiosks were answered.
+
+The 30 branches: a real city runs a queue server per centre, but 30 server processes (120 with 4 workers each) on
+2 cores would measure the scheduler, not the queue. So the 30 branch queues are 30 services of one queue
+deployment, each with its own counters: a ticket's number is drawn under its service's own lock, so 30 services
+contend as 30 separate branches would, and the deployment's process count is what scales.
+
+The backend's look-up limits are raised for the bench (the limiter still runs on every look-up): the saturation
+phase sends thousands a second from 127.0.0.1, and in the city run each kiosk makes ~5 a minute, under the
+default 30. The load generator is one asyncio process with a lean HTTP/1.1 client (``bench/_http``); its own CPU
+per request is reported beside the servers'. CPU is read from /proc (the server's whole process tree, and the
+PostgreSQL cluster's), so a figure is what that part costs, whatever the noisy shared machine does to rates.
+Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import _city_report as report  # noqa: E402
+from bench import _city_servers as servers  # noqa: E402
+from bench import _city_traffic as traffic  # noqa: E402
+from bench._city_saturation import ramp  # noqa: E402
+from bench._http import Pool  # noqa: E402
+
+HOST = "127.0.0.1"
+MAX_DAILY_DOSSIERS = 9999  # one agency's codes a day (backend.store): a longer run would be refused numbers
+
+
+class SetupFailed(RuntimeError):
+    pass
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60, help="length of the city phase (default 60)")
+    parser.add_argument("--speed", type=float, default=1.0, help="multiply every rate of the city (default 1)")
+    parser.add_argument("--setups", default="sqlite,pg1,pg2,pg4",
+                        help="configurations: sqlite and/or pgN (default sqlite,pg1,pg2,pg4)")
+    parser.add_argument("--kiosks", type=int, default=600)
+    parser.add_argument("--branches", type=int, default=30)
+    parser.add_argument("--counters-per-branch", type=int, default=4)
+    parser.add_argument("--levels", default="1,2,4,8,16,32,64", help="clients per saturation step")
+    parser.add_argument("--step-seconds", type=float, default=3.0,
+                        help="length of a saturation step; 0 skips the saturation phases (default 3)")
+    parser.add_argument("--max-per-step", type=int, default=50_000, help="requests per saturation step at most")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    args = parser.parse_args(argv)
+    try:
+        args.setups = [servers.Setup.parse(word.strip()) for word in args.setups.split(",") if word.strip()]
+    except ValueError as exc:
+        parser.error(str(exc))
+    args.levels = [int(n) for n in args.levels.split(",")]
+    if not 1 <= args.branches <= 99 or args.kiosks < args.branches or args.counters_per_branch < 1:
+        parser.error("give 1-99 branches, at least a kiosk and a counter per branch")
+    if args.branches * args.counters_per_branch > 999:
+        parser.error("counter numbers go up to 999: fewer branches or counters per branch")
+    if traffic.DOSSIERS_PER_S * args.speed * args.seconds * 1.2 > MAX_DAILY_DOSSIERS:
+        parser.error(f"--seconds × --speed would file more than the backend's {MAX_DAILY_DOSSIERS:,} dossier codes "
+                     "of a day")
+    return args
+
+
+# -- a configuration's servers and city -----------------------------------------------------------------------------
+def content_bundle(tmp: Path) -> tuple[bytes, str]:
+    """(a signed bundle with one announcement, the public key the backend must trust) — made for this run."""
+    from nacl.signing import SigningKey
+
+    from config.loader import load_config
+    from contracts.content.bundle import build_bundle
+    from contracts.content.models import Target
+    from contracts.content.signing import encode_public_key
+
+    key = SigningKey.generate()
+    source = tmp / "content"
+    source.mkdir()
+    (source / "announcements.json").write_text(json.dumps(
+        {"announcements": [{"text": "Trung tâm phục vụ hành chính công mở cửa thứ Bảy."}]}, ensure_ascii=False),
+        encoding="utf-8")
+    out = tmp / "bundle.zip"
+    build_bundle(source, key, version=1, target=Target.parse("all"), out=out,
+                 config=load_config(None, [f"data_dir={tmp / 'builder'}"]))
+    return out.read_bytes(), encode_public_key(key.verify_key)
+
+
+@dataclass
+class Site:
+    """One configuration's running servers and what they were given: fresh stores, secrets, counters, content."""
+
+    stores: servers.Stores
+    admin_token: str
+    queue_tokens: list[str]  # "<kiosk id>:<secret>" of each kiosk
+    counters: list[list[int]]  # the counter numbers of each branch
+    bundle: bytes
+    backend: servers.Served
+    queue: servers.Served
+
+    @classmethod
+    def start(cls, setup: servers.Setup, args: argparse.Namespace, stores: servers.Stores, tmp: Path) -> Site:
+        """:raises servers.ServerDidNotStart: with the server's last words."""
+        bundle, trusted_key = content_bundle(tmp)
+        admin_token = secrets.token_urlsafe(24)
+        queue_tokens = [f"K{i + 1:03d}:{secrets.token_urlsafe(18)}" for i in range(args.kiosks)]
+        workers = ["--workers", str(setup.workers)] if setup.workers > 1 else []
+        config = tmp / "queue.toml"
+        counters = servers.queue_config(config, tmp, args.branches, args.counters_per_branch)
+        backend = servers.Served(
+            ["backend", "serve", "--db", stores.backend, *workers, "--lookup-rate-per-token", "1000000",
+             "--lookup-rate-per-address", "1000000"],
+            servers.clean_env(BACKEND_ADMIN_TOKEN=admin_token, BACKEND_CONTENT_TRUSTED_KEYS=trusted_key),
+            tmp / "backend.log")
+        try:
+            queue = servers.Served(["--config", str(config), "queue", "serve", "--db", stores.queue, *workers],
+                                   servers.clean_env(QUEUE_KIOSK_TOKEN=",".join(queue_tokens)), tmp / "queue.log")
+        except BaseException:
+            backend.stop()
+            raise
+        return cls(stores, admin_token, queue_tokens, counters, bundle, backend, queue)
+
+    def stop(self) -> None:
+        self.backend.stop()
+        self.queue.stop()
+
+
+async def build_city(args: argparse.Namespace, site: Site) -> traffic.City:
+    """Register every kiosk with the backend (its own token), publish the bundle, log every counter in."""
+    admin = Pool(HOST, site.backend.port, {"Authorization": f"Bearer {site.admin_token}"})
+    limit = asyncio.Semaphore(16)
+
+    async def checked(pool: Pool, expected: int, method: str, path: str, **kw: Any) -> Any:
+        async with limit:
+            answer = await pool.request(method, path, **kw)
+        if answer.status != expected:
+            raise SetupFailed(f"{method} {path}: {answer.status} {answer.body[:200].decode(errors='replace')}")
+        return answer.json()
+
+    kiosk_ids = [token.split(":")[0] for token in site.queue_tokens]
+    tokens = await asyncio.gather(*(checked(admin, 201, "POST", "/api/admin/kiosks", json={"kiosk_id": kiosk_id})
+                                    for kiosk_id in kiosk_ids))
+    await checked(admin, 201, "POST", "/api/content/bundles", body=site.bundle, content_type="application/zip")
+    admin.close()
+    kiosks = [traffic.Kiosk(kiosk_id, i % args.branches,
+                            Pool(HOST, site.backend.port, {"Authorization": f"Bearer {t['token']}"}),
+                            Pool(HOST, site.queue.port, {"Authorization": f"Bearer {queue_token}"}))
+              for i, (kiosk_id, t, queue_token) in enumerate(zip(kiosk_ids, tokens, site.queue_tokens, strict=True))]
+    pcs = [traffic.CounterPc(number, branch, Pool(HOST, site.queue.port))
+           for branch, numbers in enumerate(site.counters) for number in numbers]
+    logins = await asyncio.gather(*(checked(pc.pool, 200, "POST", f"/api/counters/{pc.number}/login",
+                                            json={"password": servers.COUNTER_PASSWORD}) for pc in pcs))
+    for pc, login in zip(pcs, logins, strict=True):
+        pc.pool.headers["Authorization"] = f"Bearer {login['token']}"
+    return traffic.City(kiosks, pcs, [servers.branch_code(b) for b in range(args.branches)])
+
+
+class Meter:
+    """CPU seconds of the backend's and the queue's process trees, the database's and this client process."""
+
+    def __init__(self, site: Site) -> None:
+        self._roots = {"backend": [site.backend.proc.pid], "queue": [site.queue.proc.pid],
+                       "database": site.stores.database_pids()}
+
+    def read(self) -> dict[str, float]:
+        cpu = {name: servers.tree_cpu(pids)[0] for name, pids in self._roots.items()}
+        return {**cpu, "client": time.process_time()}
+
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        now = self.read()
+        return {name: now[name] - before[name] for name in now}
+
+    def processes(self) -> dict[str, int]:
+        return {name: servers.tree_cpu(pids)[1] for name, pids in self._roots.items() if name != "database"}
+
+
+async def measure(args: argparse.Namespace, site: Site) -> dict[str, Any]:
+    """The city phase, then both saturation phases; the numbers kiosks were given, for the audit."""
+    city = await build_city(args, site)
+    try:
+        result = await _phases(args, site, city, Meter(site))
+    finally:
+        city.close()
+    result["answered"] = {"answered": len(city.numbers),
+                          "answered_duplicates": len(city.numbers) - len(set(city.numbers))}
+    return result
+
+
+async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, meter: Meter) -> dict[str, Any]:
+    result: dict[str, Any] = {"processes": meter.processes()}
+    rec = traffic.Recorder()
+    rates = traffic.Rates(len(city.kiosks), len(city.counters), speed=args.speed)
+    events = traffic.schedule(city, rates, args.seconds, args.seed)
+    before = meter.read()
+    played = await traffic.play(city, rec, events)
+    result["city"] = report.city_summary(rec, played, meter.since(before))
+    if args.step_seconds <= 0:
+        return result
+
+    def lookup_client(n: int, rec: traffic.Recorder) -> tuple[Any, Any]:
+        kiosk = city.kiosks[n % len(city.kiosks)]
+        mine = replace(kiosk, backend=Pool(HOST, site.backend.port, kiosk.backend.headers))
+        return (lambda i: traffic.lookup(city, rec, mine, 0.0)), mine.backend.close
+
+    def ticket_client(n: int, rec: traffic.Recorder) -> tuple[Any, Any]:
+        kiosk = city.kiosks[n % len(city.kiosks)]
+        mine = replace(kiosk, queue=Pool(HOST, site.queue.port, kiosk.queue.headers))
+        return (lambda i: traffic.ticket(city, rec, mine, 0.0)), mine.queue.close
+
+    for phase, kind, client, server, bound in (("lookups", "lookup", lookup_client, "backend", report.LOOKUP_P99_MS),
+                                               ("tickets", "ticket", ticket_client, "queue", None)):
+        before = meter.read()
+        steps = await ramp(kind, client, args.levels, args.step_seconds, args.max_per_step)
+        result[phase] = report.ramp_summary(steps, meter.since(before), server, bound)
+    return result
+
+
+def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_cluster: str | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"setup": setup.label, "engine": setup.engine, "workers": setup.workers}
+    if setup.engine == "postgresql" and cluster is None:
+        return {**result, "unavailable": no_cluster}
+    with tempfile.TemporaryDirectory(prefix="city-load-") as name:
+        stores = servers.Stores(setup, Path(name), cluster if setup.engine == "postgresql" else None)
+        try:
+            site = Site.start(setup, args, stores, Path(name))
+        except servers.ServerDidNotStart as exc:
+            return {**result, "unavailable": str(exc)}
+        try:
+            result.update(asyncio.run(measure(args, site)))
+        except SetupFailed as exc:
+            return {**result, "unavailable": f"setting the city up failed: {exc}"}
+        finally:
+            site.stop()
+        result["ticket_audit"] = {**servers.ticket_audit(stores.queue), **result.pop("answered")}
+    return result
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rates = traffic.Rates(args.kiosks, args.branches * args.counters_per_branch, speed=args.speed)
+    head = {"machine": f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}",
+            "seconds": args.seconds, "speed": args.speed, "kiosks": args.kiosks, "branches": args.branches,
+            "counters": args.branches * args.counters_per_branch,
+            "rates_per_s": {kind: round(rate, 2) for kind, rate in rates.as_dict().items()},
+            "dossier_rate": "531,269 dossiers a quarter / 65 working days = 8,173 a day; x10 in one peak hour = "
+                            f"{traffic.DOSSIERS_PER_S:.1f}/s (x{args.speed:g} speed)"}
+    if not args.json:
+        print(head["machine"])
+        print(f"city: {args.kiosks} kiosks, {args.branches} branch queues (one service each), {head['counters']} "
+              f"counters; {head['dossier_rate']}; look-ups 2 per dossier, one ticket and one call per dossier")
+        print("rates/s: " + ", ".join(f"{k} {v:g}" for k, v in head["rates_per_s"].items()))
+    cluster, no_cluster = None, None
+    if any(s.engine == "postgresql" for s in args.setups):
+        cluster, no_cluster = _start_cluster()
+    results = []
+    try:
+        for setup in args.setups:
+            results.append(run_setup(setup, args, cluster, no_cluster))
+            if not args.json:
+                report.print_setup(results[-1])
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    out = {**head, "setups": results, "scaling": report.scaling(results), "goals": report.goals(results)}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        report.print_summary(out)
+    return 0
+
+
+def _start_cluster() -> tuple[Any, str | None]:
+    """A durable throw-away PostgreSQL cluster, or why there is none."""
+    from tests.pgcluster import NoPostgres, start_cluster
+
+    try:
+        return start_cluster(durable=True), None
+    except NoPostgres as exc:
+        return None, str(exc)
+    except (OSError, subprocess.SubprocessError) as exc:  # initdb or pg_ctl failed: PostgreSQL is left out
+        return None, f"no PostgreSQL cluster: {type(exc).__name__}: {exc}"[:300]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""bench/city_load.py, run tiny: real servers in their own processes, a small city for a few seconds, both
+saturation phases for a step or two, and the queue's database audited. The report must have its shape and no
+errors; the figures themselves are the bench's business (docs/BENCHMARKS.md), not a test's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+TINY = ["--seconds", "3", "--kiosks", "30", "--branches", "3", "--counters-per-branch", "2", "--levels", "1,2",
+        "--step-seconds", "1", "--speed", "2", "--json"]
+KINDS = {"heartbeat", "content", "submit", "lookup", "queue-sync", "counter-view", "ticket", "call-next"}
+
+
+def _postgres_served() -> bool:
+    """Both serve commands take a postgresql:// --db once they run through kiosk.cli.serving."""
+    return all("kiosk.cli.serving" in (ROOT / "kiosk" / "cli" / name).read_text(encoding="utf-8")
+               for name in ("backend_serve.py", "queue_serve.py"))
+
+
+def run_bench(*setups: str) -> dict:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "city_load.py"), *TINY, "--setups", ",".join(setups)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def check_setup(result: dict) -> None:
+    assert "unavailable" not in result, result.get("unavailable")
+    city = result["city"]
+    assert city["errors"] == 0, city["error_samples"]
+    assert KINDS <= set(city["kinds"]), sorted(city["kinds"])
+    for kind, figures in city["kinds"].items():
+        assert figures["requests"] > 0 and figures["errors"] == 0, (kind, figures)
+        assert 0 < figures["p50_ms"] <= figures["p99_ms"], (kind, figures)
+    assert city["cpu_ms_per_request"]["backend"] > 0 and city["cpu_ms_per_request"]["queue"] > 0
+    for phase in ("lookups", "tickets"):
+        assert [step["clients"] for step in result[phase]["steps"]] == [1, 2]
+        assert result[phase]["errors"] == 0 and result[phase]["best"]["per_s"] > 0
+    audit = result["ticket_audit"]
+    assert audit["tickets"] == audit["answered"] > 0  # every ticket a kiosk got is in the database, and no other
+    assert audit["duplicates"] == audit["answered_duplicates"] == audit["gapped_services"] == 0
+
+
+def test_a_tiny_city_on_sqlite() -> None:
+    report = run_bench("sqlite")
+    assert report["rates_per_s"]["submit"] == pytest.approx(2 * 10 * 531_269 / 65 / 3600, rel=0.01)
+    [result] = report["setups"]
+    assert result["processes"] == {"backend": 1, "queue": 1}
+    check_setup(result)
+    assert report["goals"]["city_errors"] == 0
+
+
+@pytest.mark.skipif(not _postgres_served(), reason="the serve commands do not take a postgresql:// --db yet")
+def test_a_tiny_city_on_postgresql_with_two_processes() -> None:
+    report = run_bench("pg1", "pg2")
+    for result in report["setups"]:
+        check_setup(result)
+    assert report["setups"][1]["processes"]["backend"] >= 3  # uvicorn's supervisor and its two workers
+    assert set(report["scaling"]["PostgreSQL, 2 processes"]) == {"lookups", "tickets"}
+    assert report["goals"]["measured_on"] == "PostgreSQL, 2 processes"
