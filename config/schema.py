@@ -62,6 +62,13 @@ class Connection:
         return int(match["vid"], 16), int(match["pid"], 16)
 
 
+def _seconds(text: str) -> bool:
+    try:
+        return 0 < float(text) <= 60
+    except ValueError:
+        return False
+
+
 def parse_connection(text: str) -> Connection:
     """Parse and check a connection string; the error message names the expected form."""
     scheme, sep, rest = text.partition(":")
@@ -78,6 +85,8 @@ def parse_connection(text: str) -> Connection:
         raise ValueError("serial: needs a device, e.g. serial:/dev/ttyUSB0?baudrate=115200")
     if scheme == "serial" and "baudrate" in conn.options and not conn.options["baudrate"].isdigit():
         raise ValueError(f"baudrate must be a number, got {conn.options['baudrate']!r}")
+    if scheme in ("serial", "tcp") and "timeout" in conn.options and not _seconds(conn.options["timeout"]):
+        raise ValueError(f"timeout must be seconds between 0 and 60, got {conn.options['timeout']!r}")
     if scheme == "tcp" or (scheme == "sim" and target):
         conn.host_port  # noqa: B018 — raises with a clear message when malformed
     if scheme == "usb":

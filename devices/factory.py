@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from config.schema import KioskConfig, parse_connection
 from devices.file_printer import FilePrinter
@@ -31,10 +31,19 @@ def open_printer(config: KioskConfig) -> Printer:
         return FilePrinter(Path(conn.target))
     if conn.scheme == "serial":
         return SerialPrinter(conn.target, baudrate=int(conn.options.get("baudrate", 9600)),
-                             rtscts=conn.options.get("rtscts") == "1", xonxoff=conn.options.get("xonxoff") == "1")
+                             rtscts=conn.options.get("rtscts") == "1", xonxoff=conn.options.get("xonxoff") == "1",
+                             **_confirmation(conn.options))
     if conn.scheme == "tcp":
-        return TcpPrinter(*conn.host_port)
+        return TcpPrinter(*conn.host_port, **_confirmation(conn.options))
     return UsbPrinter(*conn.usb_ids)
+
+
+def _confirmation(options: dict[str, str]) -> dict[str, Any]:
+    """``confirm=0``: no return line, a sent job counts as printed; ``timeout=SECONDS``: the wait for its status."""
+    settings: dict[str, Any] = {"confirm": options.get("confirm") != "0"}
+    if "timeout" in options:  # checked by parse_connection
+        settings["confirm_timeout"] = float(options["timeout"])
+    return settings
 
 
 def _previewer(config: KioskConfig) -> Callable[[bytes], bytes]:

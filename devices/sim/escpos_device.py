@@ -2,11 +2,14 @@
 
 Used by tests and by technicians without hardware: serve it on a TCP port (``TcpPrinterSimulator``) or on one end
 of a serial pty pair (``serve_stream`` on a pyserial port). ``state`` is one of ``ok``, ``paper_low``,
-``paper_out``, ``cover_open``, ``silent`` (never answers status queries, like a printer that is off).
+``paper_out``, ``cover_open``, ``silent`` (never answers status queries, like a printer that is off), ``drop``
+(closes the connection on the next bytes, like a printer that resets). Like real firmware, ``DLE EOT`` is answered
+as soon as it is read, in the order of the stream, even when the printer cannot print.
 """
 
 from __future__ import annotations
 
+import socket
 import socketserver
 import threading
 from collections.abc import Callable
@@ -52,8 +55,11 @@ class PrinterCore:
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         core: PrinterCore = self.server.core  # type: ignore[attr-defined]
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a status byte goes out at once
         while chunk := self.request.recv(4096):
             core.feed(chunk, self.request.sendall)
+            if core.state == "drop":
+                return
 
 
 class TcpPrinterSimulator(socketserver.ThreadingTCPServer):
