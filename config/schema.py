@@ -313,6 +313,11 @@ class RetentionSection(_Section):
     outbox_dead_days: int = Field(default=30, ge=1, le=3650)  # a dead outbox item's form (its reference stays)
     corrupt_days: int = Field(default=30, ge=1, le=3650)  # copies of damaged databases in corrupt/
     cache_days: int = Field(default=30, ge=1, le=3650)  # looked-up dossier statuses, printed jobs in the spool
+    # a delivered dossier's outbox row (key, local reference, code; its form went on delivery): a receipt printed
+    # offline is looked up by its KS. reference through it, so it stays longer than a dossier takes to process
+    outbox_delivered_days: int = Field(default=90, ge=1, le=3650)
+    # survey answers the backend has (and their delivered outbox rows): the kiosk's own daily figures reach this far
+    survey_delivered_days: int = Field(default=30, ge=1, le=3650)
 
 
 class OutboxSection(_Section):

@@ -173,9 +173,9 @@ class KioskCore:
         self._close_backend: Callable[[], None] | None = None
         self.bookings = BookingFlow(lambda: self.backend_client, self.queue, self._publish_booking)
         self.outbox = open_outbox(config)
-        self.retention = Retention(config, self.outbox)
         self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id, outbox=self.outbox,
                                   branch=config.branch.unit or config.branch.name)
+        self.retention = Retention(config, self.outbox, survey=self.survey)
         self.lookup = LookupFlow(lambda: self.backend_client, self._publish_lookup, self.outbox.find)
         self.session.on_wipe(self.lookup.forget)
         self.session.on_wipe(self._forget_status)

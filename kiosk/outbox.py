@@ -232,16 +232,19 @@ class Outbox:
         self._wake.set()
         return count
 
-    def purge_delivered(self, older_than_days: int = 30) -> int:
-        cutoff = (self._clock() - dt.timedelta(days=older_than_days)).isoformat()
+    def purge_delivered(self, older_than_days: int = 30, *, kind: str | None = None,
+                        now: dt.datetime | None = None) -> int:
+        """Delete the items (of ``kind``, or all) delivered more than ``older_than_days`` before ``now`` (default:
+        the outbox's clock); pending and dead items are never deleted here. Returns how many went."""
+        cutoff = ((now or self._clock()) - dt.timedelta(days=older_than_days)).isoformat()
         with self._lock:
-            return self._conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?",
-                                      [cutoff]).rowcount
+            return self._conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?"
+                                      " AND kind = coalesce(?, kind)", [cutoff, kind]).rowcount
 
-    def purge_dead(self, older_than_days: int = 30) -> int:
+    def purge_dead(self, older_than_days: int = 30, *, now: dt.datetime | None = None) -> int:
         """Delete the forms of items dead for longer than ``older_than_days``; their reference, error and dates
         stay for a technician. Returns how many forms went."""
-        cutoff = (self._clock() - dt.timedelta(days=older_than_days)).isoformat()
+        cutoff = ((now or self._clock()) - dt.timedelta(days=older_than_days)).isoformat()
         with self._lock:
             count = self._conn.execute(
                 "UPDATE outbox SET body = ?, error = substr(coalesce(error, 'dead'), 1, 250) || ' (form deleted)'"

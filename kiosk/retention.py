@@ -4,7 +4,10 @@ What holds it after its use: the form of a dead outbox item (a technician still 
 dates), copies of damaged databases in ``corrupt/``, the last known status of each looked-up dossier (masked, but
 a name and a code together), and printed jobs in the spool. :class:`Retention` deletes what is older at the kiosk's
 start and then once a day, on a daemon thread. Delivered outbox items carry no personal data (their form is purged
-on delivery); the branch servers purge their own ``corrupt/`` copies when they open their databases.
+on delivery), but one row a filing or a survey answer would grow the files for as long as the kiosk runs: a
+delivered dossier's row goes after ``outbox_delivered_days`` (an offline receipt's ``KS.`` reference is looked up
+through it), delivered survey answers and their outbox rows after ``survey_delivered_days``. Nothing undelivered
+is ever deleted. The branch servers purge their own ``corrupt/`` copies when they open their databases.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from config.schema import KioskConfig
 from contracts.storage import DAY_S, delete_older_than, purge_corrupt
 from kiosk.backend_client import STATUS_CACHE, purge_status_cache
 from kiosk.outbox import Outbox
+from kiosk.survey import SurveyStore
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +31,11 @@ class Retention:
     """Deletes what has outlived its retention: :meth:`run_once` now, :meth:`start` at start and daily."""
 
     def __init__(self, config: KioskConfig, outbox: Outbox,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(LOCAL_TZ)) -> None:
-        self._config, self._outbox, self._clock = config, outbox, clock
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(LOCAL_TZ), *,
+                 survey: SurveyStore | None = None) -> None:
+        """:param survey: the survey answers to keep bounded too; without it their outbox rows stay as well, so an
+        answer is never handed over again for want of its row (:meth:`SurveyStore.reconcile`)."""
+        self._config, self._outbox, self._clock, self._survey = config, outbox, clock, survey
         self._stop = threading.Event()
 
     def run_once(self) -> dict[str, int]:
@@ -36,11 +43,18 @@ class Retention:
         days, data, now = self._config.retention, self._config.data_dir, self._clock()
         cache_cutoff = now - dt.timedelta(days=days.cache_days)
         removed = {
-            "dead outbox forms": self._outbox.purge_dead(days.outbox_dead_days),
+            "dead outbox forms": self._outbox.purge_dead(days.outbox_dead_days, now=now),
+            "delivered dossier rows": self._outbox.purge_delivered(days.outbox_delivered_days, kind="dossier",
+                                                                   now=now),
             "corrupt copies": purge_corrupt(data, days.corrupt_days, now=now.timestamp()),
             "cached statuses": purge_status_cache(data / STATUS_CACHE, cache_cutoff),
             "spooled jobs": delete_older_than(self._config.spool_dir, cache_cutoff.timestamp()),
         }
+        if self._survey is not None:
+            self._survey.reconcile()  # marks the answers delivered before their outbox rows may go
+            removed["delivered survey answers"] = self._survey.purge_delivered(days.survey_delivered_days, now)
+            removed["delivered survey rows"] = self._outbox.purge_delivered(days.survey_delivered_days,
+                                                                            kind="survey", now=now)
         if any(removed.values()):
             log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in removed.items() if n))
         return removed

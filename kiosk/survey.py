@@ -142,6 +142,13 @@ class SurveyStore:
         with self._lock:
             self._db.execute(f"UPDATE answers SET delivered = 1 WHERE id IN ({','.join('?' * len(ids))})", ids)
 
+    def purge_delivered(self, older_than_days: int, now: dt.datetime | None = None) -> int:
+        """Delete the delivered answers given more than ``older_than_days`` days before ``now`` (default: the
+        store's clock); an answer the backend does not have yet stays whatever its age. Returns how many went."""
+        cutoff = ((now or self._clock()) - dt.timedelta(days=older_than_days)).date().isoformat()
+        with self._lock:
+            return self._db.execute("DELETE FROM answers WHERE delivered = 1 AND day < ?", [cutoff]).rowcount
+
     def daily(self, day: dt.date) -> list[DailyFigure]:
         with self._lock:
             rows = self._db.execute(
