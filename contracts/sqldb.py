@@ -368,6 +368,17 @@ class PostgresDatabase(Database):
     def reading(self) -> Any:
         return self.connection()
 
+    def dedicated(self) -> Any:
+        """A psycopg connection of its own, outside the pool and in autocommit mode, for a caller that holds it for
+        long (``LISTEN``); the caller closes it. :raises StoreUnavailable:"""
+        try:
+            proxy = self._engine.raw_connection()
+        except self._operational as exc:
+            raise StoreUnavailable(_first_line(exc)) from None
+        conn = proxy.driver_connection
+        proxy.detach()  # the pool forgets it: closing it really closes it
+        return conn
+
     def describe(self) -> str:
         return self._where
 

@@ -1,9 +1,9 @@
 """The queue engine: issue numbers, call them at counters, and answer "how many people are ahead of me?".
 
 Numbers are dense per service per local day (Asia/Ho_Chi_Minh) and restart at local midnight (``numbering``).
-Issuing is one ``BEGIN IMMEDIATE`` transaction that is idempotent per request id and committed, and on the disk
-(``queueing.db``: group commit), before ``issue`` returns, so a double tap or a retried request returns the same
-ticket, even from another process, and a power cut cannot take back a printed number. Ticket states::
+Issuing is one write transaction that is idempotent per request id and committed, and on the disk (``queueing.db``:
+group commit on SQLite), before ``issue`` returns, so a double tap or a retried request returns the same ticket,
+even from another process, and a power cut cannot take back a printed number. Ticket states::
 
     waiting ─→ called ─→ serving ─→ done
        │        │ ↺ recall  └───────→ transferred
@@ -16,8 +16,17 @@ A transferred citizen keeps their number and their place: the new service's line
 original issue time. Waiting tickets of an earlier day are not called (the line is per day).
 
 For the branch server: ``reserve_block`` leases numbers to a kiosk for offline use and ``record_offline`` puts the
-tickets the kiosk issued from it into the line by their issue time. One engine may be shared by threads (its
-methods hold a lock); processes share the file.
+tickets the kiosk issued from it into the line by their issue time. One engine may be shared by threads, and
+processes share the database:
+
+* on SQLite each method holds the file's one connection (``contracts.sqldb``), so threads take turns, and writes
+  are ``BEGIN IMMEDIATE`` on the whole file;
+* on PostgreSQL each call borrows a pooled connection and nothing is held in the process: a new number is taken
+  under the service's lock (``numbers:<service>``), so numbers stay dense and unique per service and day and a
+  rolled-back issue leaves no gap; every change of an existing ticket (call, recall, start, finish, skip,
+  transfer) runs under one ``queue`` lock, so two counters on two processes never call the same ticket; a request
+  id sent to two processes at the same moment (even for two services) makes one ticket: the loser's insert hits
+  the unique ``request_id`` and it answers with the winner's ticket.
 
 Time comes from an injected clock returning aware datetimes, so tests move it across midnight without sleeping.
 After an NTP step back of up to ``MAX_CLOCK_HOLD`` the engine's time stands still until the clock catches up, so a
@@ -28,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -38,15 +46,17 @@ from typing import Any, ParamSpec, TypeVar
 
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
+from contracts.sqldb import Connection, StoreBusy
 from queueing import estimate, numbering
 from queueing.checkpoint import DEFAULT_INTERVAL_S, Checkpointer
-from queueing.db import Synchronous, WalSync, connect, immediate
+from queueing.db import Synchronous, WalSync, connect
 from queueing.errors import (
     CounterBusy,
     InvalidTransition,
     NotToday,
     NotYourBlock,
     NumberNotLeased,
+    QueueBusy,
     ServiceClosed,
     UnknownPriority,
     UnknownService,
@@ -64,6 +74,7 @@ from queueing.priority import PRIORITY_CODES, choose_priority
 from queueing.report import summarize
 
 ACTIVE_STATES = ("called", "serving")
+QUEUE_LOCK = "queue"  # PostgreSQL: every change of an existing ticket runs under it, across processes
 CLOCK_SKEW = timedelta(minutes=5)  # a kiosk's clock may be this far off the server's (NTP on both)
 MAX_CLOCK_HOLD = timedelta(hours=2)  # a clock further ahead than this was wrong: follow the correction
 _P = ParamSpec("_P")
@@ -71,17 +82,23 @@ _R = TypeVar("_R")
 
 
 def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """One sqlite3 connection must not interleave transactions from two threads (the branch server's workers).
-    A method that committed returns only once its commit is on the disk, waiting outside the lock so that other
-    threads commit meanwhile and share the next fsync (``queueing.db.WalSync``)."""
+    """The method runs on the connection ``Database.connection`` lends this thread: on SQLite the file's one
+    connection under its lock (one sqlite3 connection must not interleave transactions from two threads), on
+    PostgreSQL a pooled one. A method that committed on SQLite returns only once its commit is on the disk, waiting
+    outside the lock so that other threads commit meanwhile and share the next fsync (``queueing.db.WalSync``)."""
     @functools.wraps(method)
     def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         engine: QueueEngine = args[0]  # type: ignore[assignment]
         sync = engine._sync
-        with engine._lock:
-            before = sync.commits if sync else 0
-            result = method(*args, **kwargs)
-            commit = sync.commits if sync else 0
+        with engine.db.connection() as conn:
+            outer = getattr(engine._local, "conn", None)
+            engine._local.conn = conn
+            try:
+                before = sync.commits if sync else 0
+                result = method(*args, **kwargs)
+                commit = sync.commits if sync else 0
+            finally:
+                engine._local.conn = outer
         if sync is not None and commit != before:
             sync.wait(commit)
         return result
@@ -94,28 +111,41 @@ def _stamp(moment: datetime) -> str:
 
 
 class QueueEngine:
-    def __init__(self, path: Path | str, services: Iterable[ServiceDef], *, max_priority_in_row: int = 3,
+    def __init__(self, target: Path | str, services: Iterable[ServiceDef], *, max_priority_in_row: int = 3,
                  clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
                  synchronous: Synchronous = "GROUP", checkpoint_interval_s: float | None = DEFAULT_INTERVAL_S) -> None:
-        """:param synchronous: ``GROUP`` (default): every write is on the disk before it returns, one fsync shared by
-            concurrent writers; ``FULL``: the same with one fsync per commit; ``NORMAL``: may lose the last commits in
-            a power cut (see ``queueing.db``).
-        :param checkpoint_interval_s: WAL checkpoints on a background thread at this interval (see
-            ``checkpoint``); None leaves them to SQLite, inside whichever commit crosses 1,000 WAL pages."""
+        """:param target: a SQLite file or a ``postgresql://`` URL (``queueing.db.connect``).
+        :param synchronous: SQLite only — ``GROUP`` (default): every write is on the disk before it returns, one
+            fsync shared by concurrent writers; ``FULL``: the same with one fsync per commit; ``NORMAL``: may lose
+            the last commits in a power cut (see ``queueing.db``).
+        :param checkpoint_interval_s: SQLite only — WAL checkpoints on a background thread at this interval (see
+            ``checkpoint``); None leaves them to SQLite, inside whichever commit crosses 1,000 WAL pages.
+        :raises contracts.sqldb.DatabaseTargetError: a target that cannot be used."""
         if max_priority_in_row < 1:
             raise ValueError("max_priority_in_row must be at least 1")
-        self.db = connect(path, synchronous)
-        self._sync = WalSync(path) if synchronous == "GROUP" else None
-        self._conn = self.db.conn
+        self.db = connect(target, synchronous)
+        sqlite = self.db.dialect == "sqlite"
+        self._sync = WalSync(target) if sqlite and synchronous == "GROUP" else None
+        self._local = threading.local()  # the connection the current method runs on (``_serialized``)
         self._checkpointer: Checkpointer | None = None
-        if checkpoint_interval_s is not None:
-            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = Checkpointer(path, checkpoint_interval_s)
+        if sqlite and checkpoint_interval_s is not None:
+            with self.db.connection() as conn:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = Checkpointer(target, checkpoint_interval_s)
         self.services = {service.code: service for service in services}
         self.max_priority_in_row = max_priority_in_row
         self._clock = clock
         self._latest: datetime | None = None
-        self._lock = threading.RLock()
+        self._clock_lock = threading.Lock()
+        self._on_close: list[Callable[[], None]] = []
+
+    def when_closed(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` when the engine closes, before its database (e.g. a server's listener thread)."""
+        self._on_close.append(stop)
+
+    @property
+    def _conn(self) -> Connection:
+        return self._local.conn
 
     # -- issuing ------------------------------------------------------------------------------------------------
     @_serialized
@@ -130,14 +160,21 @@ class QueueEngine:
         """
         service = self._service(service_code)
         priority = self._priority(priority, booking_code)
-        now = self._now()
-        with self._write() as conn:
+        try:
+            with self._write(f"numbers:{service.code}") as conn:
+                now = self._now()  # under the lock: a later number never has an earlier place in line
+                ticket_id = self._by_request(request_id)
+                if ticket_id is None:
+                    if not service.is_open(now):
+                        raise ServiceClosed(service.code, service.next_opening(now))
+                    seq, _ = numbering.take(conn, service, now.date().isoformat())
+                    ticket_id = self._insert(service, seq, request_id, priority, kiosk_id, booking_code, now)
+        except self.db.integrity_errors:
+            # the same request id reached another process at the same moment (under another service's lock): its
+            # ticket won; this transaction, number included, rolled back
             ticket_id = self._by_request(request_id)
             if ticket_id is None:
-                if not service.is_open(now):
-                    raise ServiceClosed(service.code, service.next_opening(now))
-                seq, _ = numbering.take(conn, service, now.date().isoformat())
-                ticket_id = self._insert(service, seq, request_id, priority, kiosk_id, booking_code, now)
+                raise
         return self._ticket(ticket_id)
 
     @_serialized
@@ -155,7 +192,7 @@ class QueueEngine:
         now = self._now()
         if day is not None and day != now.date():
             raise NotToday(f"numbers are leased for today ({now.date()}) only, not for {day}")
-        with self._write() as conn:
+        with self._write(f"numbers:{service.code}") as conn:
             return numbering.lease(conn, service, now.date(), size, holder, now)
 
     @_serialized
@@ -181,7 +218,22 @@ class QueueEngine:
         service = self._service(service_code)
         priority = self._priority(priority, booking_code)
         now = self._now()
-        with self._write() as conn:
+        try:
+            ticket_id = self._record_offline(service, block_id, seq, request_id, issued_at, priority, booking_code,
+                                             kiosk, late, now)
+        except self.db.integrity_errors:
+            # another process took the same request id in at the same moment (its ticket wins), or the number
+            # was already reported under another request id
+            ticket_id = self._by_request(request_id)
+            if ticket_id is None:
+                raise NumberNotLeased(f"{service.format_number(seq)} of {now.date()} was already reported with "
+                                      "another request id") from None
+        return self._ticket(ticket_id)
+
+    def _record_offline(self, service: ServiceDef, block_id: str, seq: int, request_id: str, issued_at: datetime,
+                        priority: str | None, booking_code: str | None, kiosk: str | None, late: bool,
+                        now: datetime) -> str:
+        with self._write(f"numbers:{service.code}") as conn:
             ticket_id = self._by_request(request_id)
             if ticket_id is None:
                 block, leased_at = numbering.load_block(conn, block_id, service)
@@ -194,13 +246,9 @@ class QueueEngine:
                         not leased_at - CLOCK_SKEW <= local <= now + CLOCK_SKEW:
                     raise NumberNotLeased(f"{service.format_number(seq)} at {local:%d/%m %H:%M} is not in block "
                                           f"{block.first_seq}-{block.last_seq} leased {leased_at:%d/%m %H:%M}")
-                try:
-                    ticket_id = self._insert(service, seq, request_id, priority, block.holder, booking_code, local,
-                                             queue_at=now if late else min(local, now))
-                except sqlite3.IntegrityError:
-                    raise NumberNotLeased(f"{service.format_number(seq)} of {block.day} was already reported "
-                                          "with another request id") from None
-        return self._ticket(ticket_id)
+                ticket_id = self._insert(service, seq, request_id, priority, block.holder, booking_code, local,
+                                         queue_at=now if late else min(local, now))
+        return ticket_id
 
     def _by_request(self, request_id: str) -> str | None:
         row = self._conn.execute("SELECT id FROM tickets WHERE request_id = ?", [request_id]).fetchone()
@@ -237,11 +285,12 @@ class QueueEngine:
     @_serialized
     def waiting(self, service_code: str) -> list[Ticket]:
         """Today's waiting tickets of a service in the order they would be called (priority first, then by place)."""
-        rows = self._conn.execute(
-            "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
-            "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
-        # in this order a ticket's place is the number of people ahead of it (``estimate.people_ahead``)
-        return [self._ticket(row[0], ahead=place) for place, row in enumerate(rows)]
+        with self._snapshot():
+            rows = self._conn.execute(
+                "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
+                "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
+            # in this order a ticket's place is the number of people ahead of it (``estimate.people_ahead``)
+            return [self._ticket(row[0], ahead=place) for place, row in enumerate(rows)]
 
     @_serialized
     def current(self, counter: int) -> Ticket | None:
@@ -304,7 +353,7 @@ class QueueEngine:
         if not codes:
             return None
         now = self._now()
-        with self._write() as conn:
+        with self._write(QUEUE_LOCK) as conn:
             if conn.execute("SELECT 1 FROM tickets WHERE counter = ? AND state IN ('called', 'serving')",
                             [counter]).fetchone():
                 raise CounterBusy(f"counter {counter} still has a ticket; finish, skip or transfer it first")
@@ -337,18 +386,18 @@ class QueueEngine:
 
     def recall(self, ticket_id: str) -> Ticket:
         """Call the same ticket again (the citizen did not come up yet)."""
-        return self._move(ticket_id, ("called",), "called", "recalls = recalls + 1, called_at = :now")
+        return self._move(ticket_id, ("called",), "called", "recalls = recalls + 1, called_at = ?")
 
     def start(self, ticket_id: str) -> Ticket:
         """The citizen arrived at the counter; service time counts from here."""
-        return self._move(ticket_id, ("called",), "serving", "serving_at = :now")
+        return self._move(ticket_id, ("called",), "serving", "serving_at = ?")
 
     def finish(self, ticket_id: str) -> Ticket:
-        return self._move(ticket_id, ACTIVE_STATES, "done", "finished_at = :now")
+        return self._move(ticket_id, ACTIVE_STATES, "done", "finished_at = ?")
 
     def no_show(self, ticket_id: str) -> Ticket:
         """Called but never came: frees the counter for the next call."""
-        return self._move(ticket_id, ("called",), "no_show", "finished_at = :now")
+        return self._move(ticket_id, ("called",), "no_show", "finished_at = ?")
 
     skip = no_show
 
@@ -362,7 +411,7 @@ class QueueEngine:
         """
         target = self._service(to_service)
         new_id = secrets.token_urlsafe(9)
-        with self._write() as conn:
+        with self._write(QUEUE_LOCK) as conn:
             row = self._row(ticket_id)
             if row["state"] not in ("waiting", *ACTIVE_STATES):
                 raise InvalidTransition(f"cannot transfer a {row['state']} ticket")
@@ -379,32 +428,53 @@ class QueueEngine:
 
     @_serialized
     def _move(self, ticket_id: str, allowed: tuple[str, ...], state: str, extra: str) -> Ticket:
-        with self._write() as conn:
+        """``extra`` sets more columns, with one ``?`` for the time of the move."""
+        with self._write(QUEUE_LOCK) as conn:
             current = self._row(ticket_id)["state"]
             if current not in allowed:
                 raise InvalidTransition(f"cannot go from {current} to {state}")
-            conn.execute(f"UPDATE tickets SET state = :state, {extra} WHERE id = :id",
-                         {"state": state, "id": ticket_id, "now": _stamp(self._now())})
+            conn.execute(f"UPDATE tickets SET state = ?, {extra} WHERE id = ?",
+                         [state, _stamp(self._now()), ticket_id])
         return self._ticket(ticket_id)
 
     # -- helpers ------------------------------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``immediate``), counted for the group commit once it committed."""
-        with immediate(self._conn) as conn:
-            yield conn
+    def _write(self, lock: str) -> Iterator[Connection]:
+        """One write transaction under ``lock`` (``Database.transaction``), counted for the group commit once it
+        committed. :raises QueueBusy: SQLite's file stayed locked (another process holds it)."""
+        try:
+            with self.db.transaction(lock) as conn:
+                yield conn
+        except StoreBusy as exc:
+            raise QueueBusy(f"the queue database stayed locked: {exc}") from exc
         if self._sync is not None:
             self._sync.committed()
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Several reads that must agree (a line's length and a place counted in it): on PostgreSQL one read-only
+        snapshot, as other processes commit meanwhile; on SQLite the engine's lock already keeps writers out."""
+        if self.db.dialect == "sqlite" or getattr(self._local, "snapshot", False):
+            yield
+            return
+        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._local.snapshot = True
+        try:
+            yield
+        finally:
+            self._local.snapshot = False
+            self._conn.execute("COMMIT")
+
     def _ticket(self, ticket_id: str, ahead: int | None = None) -> Ticket:
         """The ticket as a citizen sees it; ``ahead`` when the caller already knows the people ahead of it."""
-        row = self._row(ticket_id)
-        if ahead is None:
-            ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"], row["queue_at"],
-                                          row["rowid"]) if row["state"] == "waiting" else 0
-        service = self.services.get(row["service"])
-        wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
-                                        service.counters if service else [])
+        with self._snapshot():
+            row = self._row(ticket_id)
+            if ahead is None:
+                ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"],
+                                              row["queue_at"], row["rowid"]) if row["state"] == "waiting" else 0
+            service = self.services.get(row["service"])
+            wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
+                                            service.counters if service else [])
         return Ticket(id=row["id"], number=row["number"], service=row["service"], priority=row["priority"],
                       issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], counter=row["counter"],
                       people_ahead=ahead, estimated_wait_s=wait, kiosk_id=row["kiosk_id"])
@@ -435,16 +505,18 @@ class QueueEngine:
         return priority
 
     def _now(self) -> datetime:
-        now = self._clock().astimezone(LOCAL_TZ)
-        if self._latest is None or now > self._latest or self._latest - now > MAX_CLOCK_HOLD:
-            self._latest = now
-        return self._latest
+        with self._clock_lock:  # threads of a PostgreSQL engine run at once
+            now = self._clock().astimezone(LOCAL_TZ)
+            if self._latest is None or now > self._latest or self._latest - now > MAX_CLOCK_HOLD:
+                self._latest = now
+            return self._latest
 
     def _today(self) -> str:
         return self._now().date().isoformat()
 
-    @_serialized
     def close(self) -> None:
+        for stop in self._on_close:
+            stop()
         if self._checkpointer is not None:
             self._checkpointer.close()
         self.db.close()

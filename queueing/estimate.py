@@ -18,15 +18,17 @@ last finished tickets from an index and the counters serving are one index look-
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 from datetime import datetime
+
+from contracts.sqldb import Connection
 
 DEFAULT_SERVICE_S = 300  # five minutes per citizen until there is data
 RECENT_FOR_AVERAGE = 20
 
 # One line: the waiting tickets of a service and day, priority or not; the partial index tickets_line
-# (day, service, priority IS NULL, queue_at) holds it in call order (rowid, the tie-break, is in every entry).
+# (day, service, priority IS NULL, queue_at[, rowid]) holds it in call order (rowid, the tie-break, is in every
+# SQLite entry and named in PostgreSQL's).
 _LINE = "FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' AND (priority IS NULL) = ?"
 # the first term of each lets the index narrow the range
 _BEFORE = " AND queue_at <= ? AND (queue_at, rowid) < (?, ?)"
@@ -34,14 +36,14 @@ _AFTER = " AND queue_at >= ? AND (queue_at, rowid) > (?, ?)"
 FIRST_PROBE = 16  # index entries counted from each end in the first turn
 
 
-def line_length(conn: sqlite3.Connection, day: str, service: str, ordinary: bool) -> int:
+def line_length(conn: Connection, day: str, service: str, ordinary: bool) -> int:
     """How many wait in one line: a row of ``line_counts``, which triggers keep exact (``queueing.db``)."""
     row = conn.execute("SELECT waiting FROM line_counts WHERE day = ? AND service = ? AND ordinary = ?",
                        [day, service, ordinary]).fetchone()
     return row[0] if row else 0
 
 
-def people_ahead(conn: sqlite3.Connection, day: str, service: str, priority: str | None, queue_at: str,
+def people_ahead(conn: Connection, day: str, service: str, priority: str | None, queue_at: str,
                  rowid: int) -> int:
     """People ahead of a waiting ticket (see the module's docstring), without counting the line through."""
     ordinary = priority is None
@@ -50,7 +52,7 @@ def people_ahead(conn: sqlite3.Connection, day: str, service: str, priority: str
     return place + (line_length(conn, day, service, False) if ordinary else 0)
 
 
-def _place(conn: sqlite3.Connection, line: list[object], ticket: list[object], length: int) -> int:
+def _place(conn: Connection, line: list[object], ticket: list[object], length: int) -> int:
     """How many of the ``length`` tickets waiting in ``line``, this one among them, come before it.
 
     SQLite counts an index range entry by entry, so this counts from the nearer end of the line: a few entries
@@ -69,13 +71,13 @@ def _place(conn: sqlite3.Connection, line: list[object], ticket: list[object], l
         probe *= 4
 
 
-def _count(conn: sqlite3.Connection, side: str, line: list[object], ticket: list[object], limit: int) -> int:
+def _count(conn: Connection, side: str, line: list[object], ticket: list[object], limit: int) -> int:
     """Entries on one ``side`` of ``ticket`` in ``line``, counting no further than ``limit``."""
-    return conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 {_LINE}{side} LIMIT ?)",
+    return conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 {_LINE}{side} LIMIT ?) AS entries",
                         [*line, *ticket, limit]).fetchone()[0]
 
 
-def average_service_s(conn: sqlite3.Connection, service: str) -> float:
+def average_service_s(conn: Connection, service: str) -> float:
     rows = conn.execute(
         "SELECT COALESCE(serving_at, called_at), finished_at FROM tickets WHERE service = ? AND state = 'done' "
         "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?", [service, RECENT_FOR_AVERAGE]).fetchall()
@@ -84,7 +86,7 @@ def average_service_s(conn: sqlite3.Connection, service: str) -> float:
     return statistics.fmean(durations) if durations else DEFAULT_SERVICE_S
 
 
-def open_counters(conn: sqlite3.Connection, day: str, service: str, configured: list[int]) -> int:
+def open_counters(conn: Connection, day: str, service: str, configured: list[int]) -> int:
     # one index look-up (tickets_day_counter) per configured counter, not a pass over the day's called tickets
     working = sum(1 for counter in set(configured) if conn.execute(
         "SELECT 1 FROM tickets WHERE day = ? AND service = ? AND counter = ? LIMIT 1",
@@ -92,7 +94,7 @@ def open_counters(conn: sqlite3.Connection, day: str, service: str, configured: 
     return max(1, working or len(configured))
 
 
-def estimate_wait_s(conn: sqlite3.Connection, day: str, service: str, ahead: int, configured: list[int]) -> int:
+def estimate_wait_s(conn: Connection, day: str, service: str, ahead: int, configured: list[int]) -> int:
     if ahead == 0:
         return 0
     return round(ahead * average_service_s(conn, service) / open_counters(conn, day, service, configured))

@@ -2,8 +2,8 @@
 
 ``day_sequences`` holds the next number and how many numbers were handed out for each (day, service); the day is
 the local date in Asia/Ho_Chi_Minh, so numbering restarts at the service's ``first_number`` at local midnight.
-Every function here runs inside the caller's ``BEGIN IMMEDIATE`` transaction, which is what makes numbers unique
-across processes.
+Every function here runs inside the caller's write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: under
+the service's ``numbers:<code>`` lock), which is what makes numbers unique across processes.
 
 A leased block takes ``size`` consecutive numbers out of the sequence at once (counting towards the daily cap), so
 numbers a kiosk hands out offline can never collide with numbers issued online or by another kiosk. Numbers of a
@@ -14,15 +14,15 @@ valid on its own day.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import date, datetime
 
 from config.services import ServiceDef
+from contracts.sqldb import Connection
 from queueing.errors import DailyCapReached, UnknownBlock
 from queueing.models import NumberBlock
 
 
-def take(conn: sqlite3.Connection, service: ServiceDef, day: str, count: int = 1, *, partial: bool = False) -> \
+def take(conn: Connection, service: ServiceDef, day: str, count: int = 1, *, partial: bool = False) -> \
         tuple[int, int]:
     """Take ``count`` consecutive numbers; returns (first, how many). With ``partial`` the last numbers under the
     daily cap are granted even if fewer than asked.
@@ -33,9 +33,9 @@ def take(conn: sqlite3.Connection, service: ServiceDef, day: str, count: int = 1
                        [day, service.code]).fetchone()
     if row is None:  # the day's first number, or a repaired file lost the row: go on after any number on file
         highest = conn.execute(
-            "SELECT MAX(n) FROM (SELECT MAX(seq) AS n FROM tickets WHERE day = ?1 AND service = ?2 "
-            "UNION ALL SELECT MAX(last_seq) FROM number_blocks WHERE day = ?1 AND service = ?2)",
-            [day, service.code]).fetchone()[0]
+            "SELECT MAX(n) FROM (SELECT MAX(seq) AS n FROM tickets WHERE day = ? AND service = ? "
+            "UNION ALL SELECT MAX(last_seq) FROM number_blocks WHERE day = ? AND service = ?) AS highest",
+            [day, service.code, day, service.code]).fetchone()[0]
         row = (service.first_number, 0) if highest is None else (highest + 1, highest + 1 - service.first_number)
     next_seq, allocated = row
     if service.daily_cap is not None:
@@ -50,7 +50,7 @@ def take(conn: sqlite3.Connection, service: ServiceDef, day: str, count: int = 1
     return next_seq, count
 
 
-def lease(conn: sqlite3.Connection, service: ServiceDef, day: date, size: int, holder: str,
+def lease(conn: Connection, service: ServiceDef, day: date, size: int, holder: str,
           now: datetime) -> NumberBlock:
     """Reserve up to ``size`` numbers of ``day`` for ``holder``; fewer when the daily cap leaves fewer."""
     if size < 1:
@@ -64,7 +64,7 @@ def lease(conn: sqlite3.Connection, service: ServiceDef, day: date, size: int, h
     return block
 
 
-def load_block(conn: sqlite3.Connection, block_id: str, service: ServiceDef) -> tuple[NumberBlock, datetime]:
+def load_block(conn: Connection, block_id: str, service: ServiceDef) -> tuple[NumberBlock, datetime]:
     """The block as leased and when; ``service`` supplies the number format (the row stores only its code).
 
     :raises UnknownBlock: never leased by this queue, or leased for another service.

@@ -22,7 +22,10 @@ from kiosk.queue_client import BranchQueue
 from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
+from tests.stores import store_target
 from tests.support import PATIENCE_S, REPORT_TOKEN, WallClock, open_engine, queue_token
+
+pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
 PASSWORD = "246813"
 PASSWORD_HASH = hash_pin(PASSWORD)
@@ -35,7 +38,7 @@ def clock() -> WallClock:
 
 @pytest.fixture
 def branch(tmp_path, clock):
-    engine = open_engine(tmp_path / "queue.db", clock)
+    engine = open_engine(store_target(tmp_path / "queue.db"), clock)
     running = serve_in_thread(create_app(engine, counter_passwords={n: PASSWORD_HASH for n in (1, 2, 3)},
                                          kiosk_tokens=[queue_token(f"K{k}") for k in range(6)],
                                          report_tokens=[REPORT_TOKEN],

@@ -8,7 +8,10 @@ import pytest
 
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, NotToday, NotYourBlock, NumberNotLeased, UnknownBlock
+from tests.stores import store_target
 from tests.support import WallClock, open_engine, take
+
+pytestmark = pytest.mark.stores  # each test opens the engine on store_target: SQLite, then PostgreSQL
 
 
 @pytest.fixture
@@ -18,7 +21,7 @@ def clock() -> WallClock:
 
 @pytest.fixture
 def engine(tmp_path, clock) -> QueueEngine:
-    return open_engine(tmp_path / "queue.db", clock)
+    return open_engine(store_target(tmp_path / "queue.db"), clock)
 
 
 def test_blocks_and_online_numbers_never_collide(engine, clock):
@@ -77,7 +80,7 @@ def test_unknown_block_or_block_of_another_service_is_refused(engine, clock, blo
 
 
 def test_blocks_count_towards_the_daily_cap_and_are_cut_short_by_it(tmp_path, clock):
-    engine = open_engine(tmp_path / "q.db", clock, daily_cap=5)
+    engine = open_engine(store_target(tmp_path / "q.db"), clock, daily_cap=5)
     take(engine)
     block = engine.reserve_block("HT", 10, holder="K2")
     assert (block.first_seq, block.last_seq) == (2, 5)

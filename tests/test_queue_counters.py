@@ -8,7 +8,10 @@ from queueing.engine import QueueEngine
 from queueing.errors import CounterBusy, InvalidTransition, UnknownService, UnknownTicket
 from queueing.estimate import DEFAULT_SERVICE_S
 from queueing.models import Ticket
+from tests.stores import store_target
 from tests.support import WallClock, open_engine, take
+
+pytestmark = pytest.mark.stores  # each test opens the engine on store_target: SQLite, then PostgreSQL
 
 
 @pytest.fixture
@@ -18,7 +21,7 @@ def clock() -> WallClock:
 
 @pytest.fixture
 def engine(tmp_path, clock) -> QueueEngine:
-    return open_engine(tmp_path / "queue.db", clock)  # at most 2 priority calls in a row
+    return open_engine(store_target(tmp_path / "queue.db"), clock)  # at most 2 priority calls in a row
 
 
 def serve_next(engine: QueueEngine, counter: int = 1) -> Ticket:

@@ -12,11 +12,14 @@ import pytest
 
 from config.localtime import LOCAL_TZ
 from config.services import OFFICE_HOURS, ServiceDef
-from queueing import db as queue_db
+from contracts import sqldb
 from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, QueueBusy, ServiceClosed, UnknownPriority, UnknownService
+from tests.stores import store_target
 from tests.support import WallClock, demo_services, open_engine, take
+
+pytestmark = pytest.mark.stores  # the tests that open the engine on store_target run on PostgreSQL too
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def clock() -> WallClock:
 
 @pytest.fixture
 def engine(tmp_path, clock) -> QueueEngine:
-    return open_engine(tmp_path / "queue.db", clock)
+    return open_engine(store_target(tmp_path / "queue.db"), clock)
 
 
 def test_numbers_are_dense_per_service_and_formatted_with_prefix_and_digits(engine):
@@ -41,7 +44,7 @@ def test_numbers_are_dense_per_service_and_formatted_with_prefix_and_digits(engi
 ])
 def test_prefix_digits_and_first_number_are_configurable(tmp_path, clock, prefix, digits, first, expected):
     service = ServiceDef(code="X", name_vi="X", prefix=prefix, digits=digits, first_number=first, hours="always")
-    engine = QueueEngine(tmp_path / "q.db", [service], clock=clock)
+    engine = QueueEngine(store_target(tmp_path / "q.db"), [service], clock=clock)
     assert [take(engine, "X").number for _ in range(2)] == expected
 
 
@@ -140,18 +143,22 @@ def test_booking_check_in_is_a_booking_priority_ticket(engine):
 
 
 def test_migrations_are_recorded_by_name_and_applied_once(tmp_path):
-    db = connect(tmp_path / "q.db")
-    assert schema.applied(db) == schema.names() and schema.pending(db) == []
-    again = connect(tmp_path / "q.db")
-    assert schema.apply(again) == []
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"tickets", "day_sequences", "number_blocks"} <= set(db.table_names())
+    target = store_target(tmp_path / "q.db")
+    db = connect(target)
+    assert [name for (name,) in db.query("SELECT name FROM _migrations ORDER BY rowid")] == schema.names()
+    again = connect(target)
+    assert again.migrate(schema) == []
+    for table in ("tickets", "day_sequences", "number_blocks", "line_counts", "counter_tokens", "kiosk_presence"):
+        assert db.query(f"SELECT COUNT(*) FROM {table}") == [(0,)]
+    if db.dialect == "sqlite":
+        assert db.query("PRAGMA journal_mode") == [("wal",)]
 
 
 @pytest.mark.parametrize(("synchronous", "pragma_value"), [("NORMAL", 1), ("FULL", 2)])
 def test_durability_setting_is_applied(tmp_path, synchronous, pragma_value):
     db = connect(tmp_path / "q.db", synchronous)
-    assert db.execute("PRAGMA synchronous").fetchone()[0] == pragma_value
+    with db.connection() as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == pragma_value
 
 
 def test_unknown_durability_setting_is_refused(tmp_path):
@@ -163,7 +170,7 @@ def test_a_database_locked_past_the_busy_timeout_is_a_named_error(tmp_path, cloc
     engine = open_engine(tmp_path / "q.db", clock)
     holder = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process stuck inside a write
-    monkeypatch.setattr(queue_db, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(sqldb, "BUSY_TIMEOUT_S", 0.05)
     with pytest.raises(QueueBusy):
         take(engine)
     holder.execute("ROLLBACK")

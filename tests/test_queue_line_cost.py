@@ -107,11 +107,12 @@ def vm_steps(engine: QueueEngine, action: Callable[[], object]) -> int:
         steps += 1
         return 0
 
-    engine.db.conn.set_progress_handler(tick, 1)
-    try:
-        action()
-    finally:
-        engine.db.conn.set_progress_handler(None, 1)
+    with engine.db.connection() as conn:  # the one SQLite connection the engine's calls below run on too
+        conn.set_progress_handler(tick, 1)
+        try:
+            action()
+        finally:
+            conn.set_progress_handler(None, 1)
     return steps
 
 
@@ -150,7 +151,7 @@ def test_issuing_viewing_and_the_board_cost_the_same_in_a_line_of_100_and_of_300
     (f"SELECT COUNT(*) FROM (SELECT 1 {estimate._LINE}{estimate._AFTER} LIMIT ?)", ["d", "S", 0, "q", "q", 1, 16]),
 ])
 def test_a_place_in_line_is_counted_by_an_index_range_with_no_sort(tmp_path, query, args):
-    plan = " / ".join(row[3] for row in connect(tmp_path / "q.db").execute(f"EXPLAIN QUERY PLAN {query}", args))
+    plan = " / ".join(row[3] for row in connect(tmp_path / "q.db").query(f"EXPLAIN QUERY PLAN {query}", args))
     assert "SEARCH tickets USING INDEX tickets_line (day=? AND service=? AND <expr>=? AND queue_at" in plan
     assert "TEMP B-TREE" not in plan
 

@@ -31,12 +31,23 @@ def refused(result: subprocess.CompletedProcess) -> str:
 
 
 @pytest.mark.parametrize("command", SERVERS, ids=" ".join)
-@pytest.mark.parametrize("url", ["postgresql://queue:s3cret-pw@db.example:5432/city",
-                                 "postgres://db.example/city", "sqlite:///var/lib/queue.db"])
-def test_a_database_url_is_refused_and_nothing_is_created(tmp_path, command, url):
+@pytest.mark.parametrize(("url", "says"), [
+    ("postgresql://queue:s3cret-pw@/city?host=/nonexistent-socket-dir", "cannot connect"),
+    ("postgres://queue:s3cret-pw@/city?host=/nonexistent-socket-dir", "cannot connect"),
+    ("sqlite:///var/lib/queue.db", "path of a SQLite file or a postgresql:// URL"),
+])
+def test_a_database_url_that_cannot_be_used_is_refused_and_nothing_is_created(tmp_path, command, url, says):
     line = refused(start(tmp_path, command, url))
-    assert "PostgreSQL is not supported yet" in line and "path of a SQLite file" in line
+    assert says in line
     assert "s3cret" not in line  # a URL may carry the database password
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_several_queue_workers_need_postgresql(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "queue", "serve", "--db", str(tmp_path / "q.db"),
+                             "--workers", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env=server_env())
+    assert "several processes need a postgresql:// database" in refused(result)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -255,7 +255,7 @@ def write_rows(kind: str, path: Path) -> int:
         cache._conn.close()
     else:
         store = open_store(path)  # seeds the demo dossiers
-        store._conn.close()
+        store.close()
     return 5
 
 
@@ -281,7 +281,7 @@ def read_rows(kind: str, path: Path) -> int:
     else:
         store = open_store(path)
         found = store.count_dossiers()
-        store._conn.close()
+        store.close()
     return found
 
 
@@ -338,7 +338,7 @@ def test_the_line_counts_match_the_tickets_a_repair_kept(tmp_path):
     path = tmp_path / "queue.db"
     queue_file(path, 600)
     tear_page(path, page_of(path, "tickets", "leaf")[0])
-    connect(path).conn.close()  # what opening the queue does: check, repair, migrate, recount
+    connect(path).close()  # what opening the queue does: check, repair, migrate, recount
     assert integrity(path) == "ok"
     counted = query(path, "SELECT day, service, ordinary, waiting FROM line_counts WHERE waiting > 0 ORDER BY 1, 2, 3")
     brute = query(path, "SELECT day, service, priority IS NULL, COUNT(*) FROM tickets WHERE state = 'waiting' "

@@ -1,20 +1,30 @@
-"""``queue serve``: the branch queue server for a centre's kiosks, counters and display boards.
+"""``queue serve``, ``queue migrate`` and ``queue backup``: the branch queue server for a centre's kiosks, counters
+and display boards, and its database's upkeep.
 
 Its own module so that a server process imports the queue engine, the server and the config, and nothing of the
 kiosk (``tests/test_server_imports.py`` checks the running process).
+
+The database is ``--db`` (a SQLite file or a ``postgresql://`` URL), else ``QUEUE_DATABASE_URL``, else
+``DATA_DIR/queue-server.db`` (``kiosk.cli.serving.database_target``). ``serve`` checks it once (one line and exit
+2 when it cannot be used: nothing is created), migrates it, then serves from one process or ``--workers N`` (on
+PostgreSQL only), each building the app with :func:`build_app`.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import sys
+from pathlib import Path
+from typing import Any
 
-import uvicorn
-
+from config.schema import KioskConfig
 from contracts.secrets import SecretError, secret_list
+from contracts.sqldb import DatabaseTargetError, SqliteDatabase, StoreUnavailable, is_url, open_database
 from kiosk.cli import EXIT_CONFIG, config_from_args
-from kiosk.cli.db_path import DbPathError, sqlite_path
+from kiosk.cli.serving import check_workers, database_target, run
 from kiosk.cli.tls import TlsError, tls_options
+from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.server import create_app
 from queueing.server.kiosks import ENV as TOKEN_ENV
@@ -23,28 +33,42 @@ from queueing.server.report_tokens import ENV as REPORT_ENV
 from queueing.server.report_tokens import BadReportToken, ReportTokens
 
 EXIT_REFUSED = 1
+DATABASE_ENV = "QUEUE_DATABASE_URL"
+DEFAULT_NAME = "queue-server.db"
+
+
+def _target(args: argparse.Namespace, config: KioskConfig) -> tuple[str | Path, bool]:
+    return database_target(args, DATABASE_ENV, config.data_dir / DEFAULT_NAME)
+
+
+def _tokens(args: argparse.Namespace) -> tuple[KioskTokens, ReportTokens]:
+    """:raises SecretError, BadKioskToken, BadReportToken:"""
+    return (KioskTokens(secret_list(TOKEN_ENV, args.kiosk_token_file)),
+            ReportTokens(secret_list(REPORT_ENV, args.report_token_file)))
 
 
 def run_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
         ssl = tls_options(args)
-        kiosk_tokens = KioskTokens(secret_list(TOKEN_ENV, args.kiosk_token_file))
-        report_tokens = ReportTokens(secret_list(REPORT_ENV, args.report_token_file))
-        db = sqlite_path(args.db) if args.db else None
-    except (TlsError, SecretError, BadKioskToken, BadReportToken, DbPathError) as exc:
+        kiosk_tokens, report_tokens = _tokens(args)
+        target, default_location = _target(args, config)
+        check_workers(args.workers, target)
+    except (TlsError, SecretError, BadKioskToken, BadReportToken, DatabaseTargetError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if not config.queue.services:
         print("queue.services is empty: the server has nothing to queue for", file=sys.stderr)
         return EXIT_REFUSED
-    if db is None:  # the default location is ours to create
-        db = config.data_dir / "queue-server.db"
-        db.parent.mkdir(parents=True, exist_ok=True)
-    engine = QueueEngine(db, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
-    app = create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
-                     kiosk_tokens=kiosk_tokens, report_tokens=report_tokens, title=config.branch.name,
-                     announcements=[a.text for a in config.announcements])
+    if default_location:  # the default location is ours to create
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:  # once, before any worker: a target that cannot be used is one line, and migrations run once
+        db = connect(target)
+    except (DatabaseTargetError, StoreUnavailable) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    where = db.describe()
+    db.close()
     print(f"Kiosk tokens for {', '.join(kiosk_tokens.kiosks)}" if kiosk_tokens.kiosks else
           f"No kiosk tokens ({TOKEN_ENV} or --kiosk-token-file): every kiosk call is refused", file=sys.stderr)
     if not report_tokens:
@@ -53,10 +77,64 @@ def run_serve(args: argparse.Namespace) -> int:
     if not config.queue.counters:
         print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
     scheme = "https" if ssl else "http"
+    processes = f", {args.workers} processes" if args.workers > 1 else ""
     print(f"Branch queue server on {scheme}://{args.host}:{args.port} (counter page /counter, display /display, "
-          f"OpenAPI /openapi.json), data: {db}", file=sys.stderr)
+          f"OpenAPI /openapi.json), data: {where}{processes}", file=sys.stderr)
+    run("kiosk.cli.queue_serve:build_app", args, **ssl)
+    return 0
+
+
+def build_app(args: argparse.Namespace) -> Any:
+    """The app of one serving process on the database :func:`run_serve` checked (run in each worker)."""
+    config = config_from_args(args)
+    kiosk_tokens, report_tokens = _tokens(args)
+    target, _default = _target(args, config)
+    engine = QueueEngine(target, config.queue.services, max_priority_in_row=config.queue.max_priority_in_row)
+    atexit.register(engine.close)  # the last WAL checkpoint on SQLite, the call feed's connection on PostgreSQL
+    return create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
+                      kiosk_tokens=kiosk_tokens, report_tokens=report_tokens, title=config.branch.name,
+                      announcements=[a.text for a in config.announcements])
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """Bring the queue database's tables up to this version (``serve`` does it too, at start)."""
+    target, default_location = _target(args, config_from_args(args))
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2, **ssl)
+        db = open_database(target, create_dir=default_location)
+        try:
+            applied = db.migrate(schema)
+            where = db.describe()
+        finally:
+            db.close()
+    except (DatabaseTargetError, StoreUnavailable) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{where}: applied {', '.join(applied)}" if applied else f"{where}: up to date", file=sys.stderr)
+    return 0
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the queue's SQLite file while the server runs (SQLite's online backup)."""
+    target, _default = _target(args, config_from_args(args))
+    if is_url(target):
+        print("a PostgreSQL queue database is backed up with PostgreSQL's tools: pg_dump -Fc -f queue.dump "
+              "'<the URL>' (or base backups of the cluster)", file=sys.stderr)
+        return EXIT_CONFIG
+    if not Path(target).is_file():
+        print(f"{target}: no queue database there to back up", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.target.parent.is_dir():
+        print(f"{args.target}: the directory {args.target.parent} does not exist; create it first", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        db = open_database(target)
+    except DatabaseTargetError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        assert isinstance(db, SqliteDatabase)
+        db.backup(args.target)
     finally:
-        engine.close()
+        db.close()
+    print(f"{target} backed up to {args.target}", file=sys.stderr)
     return 0

@@ -9,10 +9,14 @@ once (``contracts.http``); ``create_app`` binds them with the queue's style (``h
 kiosk, counter and report roles), publishes ``/openapi.json`` generated from the same declarations, and adds the
 pages. Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``.
 
-Reads run on the event loop: each is a sub-millisecond SQLite query, cheaper than the hop to a worker thread.
-Writes go to worker threads, because each waits for its commit to reach the disk (``queueing.db``: one fsync
-serves every commit made meanwhile, so concurrent kiosks share it); so does the scrypt check of a login. The
-server must be the only process writing its queue file (it keeps the display board in memory).
+Reads run on the event loop: each is a sub-millisecond query, cheaper than the hop to a worker thread. Writes go
+to worker threads, because each waits for its commit to reach the disk (``queueing.db``: one fsync serves every
+commit made meanwhile, so concurrent kiosks share it); so does the scrypt check of a login. On SQLite the server
+is the only process on its file; on PostgreSQL several processes serve one database (``--workers``, or hosts
+behind a proxy): logins, kiosk presence and the tickets are in the database and calls reach every process's
+boards (``branch``, ``callfeed``). A database that cannot answer is a 503 with code ``store_unavailable`` (or
+``store_busy``), never a 500, and ``/health`` asks it (``SELECT 1``), so a load balancer takes a process whose
+database is gone out of rotation.
 """
 
 from __future__ import annotations
@@ -57,14 +61,16 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
         :raises BadReportToken: one too short.
     :param clock: aware local time for call stamps and "today" (default: the wall clock); give the engine's.
     :param title: the display board's heading (the centre's name); ``announcements``: texts it scrolls."""
-    branch = Branch(engine, clock or (lambda: datetime.now(LOCAL_TZ)), CounterLogins(counter_passwords),
+    branch = Branch(engine, clock or (lambda: datetime.now(LOCAL_TZ)), CounterLogins(counter_passwords, engine.db),
                     kiosk_tokens if isinstance(kiosk_tokens, KioskTokens) else KioskTokens(kiosk_tokens), title,
                     announcements)
 
     async def health(_call: Call) -> Response:
+        engine.db.query("SELECT 1")  # StoreUnavailable: 503
         return answer({"ok": True, "at": branch.now(), "board_streams": branch.hub.subscribers})
 
-    endpoints = [Endpoint("GET", "/health", health, "Liveness"), *kiosk_endpoints(branch),
+    endpoints = [Endpoint("GET", "/health", health, "Liveness: 200 when the database answers, else 503",
+                          errors=(503,)), *kiosk_endpoints(branch),
                  *counter_endpoints(branch), *board_endpoints(branch), *report_endpoints(branch)]
     readers = report_tokens if isinstance(report_tokens, ReportTokens) else ReportTokens(report_tokens)
     style = queue_style(branch.logins, branch.kiosk_for, readers.check)

@@ -2,7 +2,9 @@
 
 One :class:`Branch` per app. Its methods are the reads and writes that more than one kind of page needs: "today"
 in the centre's time zone, a ticket by id (or by the request id an offline ticket was reported under), the
-board's snapshot, and announcing a call to the board and every open event stream.
+board's snapshot, and announcing a call to the board and every open event stream, in this process and, on
+PostgreSQL, in every other process of the server (``callfeed``). Counter logins and kiosk presence live in the
+database (``counters``, ``kiosks``), so any process answers any caller alike.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from contracts.http import Refused
 from queueing.engine import QueueEngine
 from queueing.errors import UnknownTicket
 from queueing.models import Ticket
+from queueing.server.callfeed import CallFeed
 from queueing.server.counters import CounterLogins
 from queueing.server.events import Board, Call, EventHub
 from queueing.server.kiosks import KioskTokens, Presence
@@ -33,14 +36,18 @@ class Branch:
     title: str = ""  # the display board's heading (the centre's name)
     announcements: Sequence[str] = ()  # texts the board scrolls
     hub: EventHub = field(default_factory=EventHub)
-    presence: Presence = field(default_factory=Presence)
+    presence: Presence = field(init=False)
     views: ReadViews = field(init=False)
     board: Board = field(init=False)
+    feed: CallFeed = field(init=False)
     counters: list[int] = field(init=False)  # every counter a service names or a password exists for
 
     def __post_init__(self) -> None:
+        self.presence = Presence(self.engine.db)
         self.views = ReadViews(self.engine)
         self.board = Board.from_rows(self.engine.rows_for_day(self.today()))
+        self.feed = CallFeed(self.engine.db, self._heard, self._reload_board)
+        self.engine.when_closed(self.feed.close)
         self.counters = sorted({n for s in self.engine.services.values() for n in s.counters}
                                | set(self.logins.counters))
 
@@ -89,7 +96,19 @@ class Branch:
         }
 
     def announce(self, ticket: Ticket, counter: int, recall: bool) -> None:
-        """Put a call on the board and push it to every open event stream."""
+        """Put a call on the board and push it to every open event stream, here and in the other processes."""
         call = Call(counter, ticket.number, ticket.service, self.now(), recall)
         self.board.record(call)
         self.hub.publish("call", {**to_json(call), "service_name": self.service_name(ticket.service)})
+        self.feed.send(to_json(call))
+
+    def _heard(self, data: dict[str, Any]) -> None:
+        """A call another process made (on the feed's thread)."""
+        call = Call(int(data["counter"]), str(data["number"]), str(data["service"]),
+                    datetime.fromisoformat(data["at"]), bool(data["recall"]))
+        self.board.record(call)
+        self.hub.publish_threadsafe("call", {**to_json(call), "service_name": self.service_name(call.service)})
+
+    def _reload_board(self) -> None:
+        """After the feed missed calls: the board from the day's tickets again (on the feed's thread)."""
+        self.board.replace(Board.calls_in(self.engine.rows_for_day(self.today())))

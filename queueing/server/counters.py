@@ -6,21 +6,24 @@ checked. Guessing is slowed per client address, never per counter: after ``FREE_
 one address, each further attempt from it must wait twice as long as the last (1 s, 2 s, 4 s … up to
 ``MAX_DELAY_S``), so one address tries about 300 passwords a day against a million 6-digit ones, and a stranger's
 wrong guesses never lock the counter's own staff out at their PC. An address is forgiven after ``FORGET_S``
-without a wrong password or at its first right one. Tokens live in memory: after a server restart staff log in
-again, which also ends any session left open on a shared PC. Tokens expire after ``TOKEN_TTL_S``, and each counter
-keeps at most ``MAX_TOKENS`` so the table stays bounded.
+without a wrong password or at its first right one. Tokens expire after ``TOKEN_TTL_S``, and each counter keeps at
+most ``MAX_TOKENS`` so the table stays bounded.
+
+Tokens (by their SHA-256 digest, never the token) and the per-address failures live in the queue's database
+(``counter_tokens``, ``login_failures``), so a login made on one server process works on every other and a guesser
+cannot spread attempts over processes; times are wall-clock seconds, which every process and host shares.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from contracts.http import Refused
 from contracts.pin import verify_pin
+from contracts.sqldb import Database
 from queueing.passwords import counter_password_problem
 
 FREE_FAILURES = 3
@@ -36,20 +39,15 @@ class LoginRefused(Refused):
         super().__init__(status, "login_refused", message)
 
 
-@dataclass
-class _Failures:
-    count: int
-    last: float        # when the last wrong password came
-    next_try: float    # no attempt from the address before this
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CounterLogins:
-    def __init__(self, hashes: Mapping[int, str], *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, hashes: Mapping[int, str], db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self._hashes = dict(hashes)
+        self._db = db
         self._clock = clock
-        self._lock = threading.Lock()    # logins run on worker threads (scrypt takes tens of milliseconds)
-        self._tokens: dict[str, tuple[int, float]] = {}
-        self._failures: dict[str, _Failures] = {}
 
     @property
     def counters(self) -> list[int]:
@@ -73,43 +71,42 @@ class CounterLogins:
         if not verify_pin(password, pin_hash):
             self._failed(address)
             raise LoginRefused(401, f"wrong password for counter {counter}")
-        with self._lock:
-            self._failures.pop(address, None)
-            now = self._clock()
-            mine = sorted((expires, token) for token, (owner, expires) in self._tokens.items()
-                          if owner == counter and expires > now)
-            self._tokens = {token: entry for token, entry in self._tokens.items() if entry[1] > now}
-            for _expires, token in mine[: max(0, len(mine) - MAX_TOKENS + 1)]:
-                del self._tokens[token]
-            token = secrets.token_urlsafe(24)
-            self._tokens[token] = (counter, now + TOKEN_TTL_S)
-            return token
+        token = secrets.token_urlsafe(24)
+        now = self._clock()
+        with self._db.transaction("counter_logins") as conn:
+            conn.execute("DELETE FROM login_failures WHERE address = ?", [address])
+            conn.execute("DELETE FROM counter_tokens WHERE expires <= ?", [now])
+            # the oldest of the counter's tokens go, so that with the new one it keeps MAX_TOKENS
+            kept = conn.execute("SELECT digest FROM counter_tokens WHERE counter = ? ORDER BY expires DESC",
+                                [counter]).fetchall()
+            conn.executemany("DELETE FROM counter_tokens WHERE digest = ?", kept[MAX_TOKENS - 1:])
+            conn.execute("INSERT INTO counter_tokens (digest, counter, expires) VALUES (?, ?, ?)",
+                         [_digest(token), counter, now + TOKEN_TTL_S])
+        return token
 
     def _wait_turn(self, address: str) -> None:
         """:raises LoginRefused: 429 while ``address`` must wait after its wrong passwords."""
-        with self._lock:
-            failures = self._failures.get(address)
-            wait = failures.next_try - self._clock() if failures else 0.0
+        rows = self._db.query("SELECT next_try FROM login_failures WHERE address = ?", [address])
+        wait = rows[0][0] - self._clock() if rows else 0.0
         if wait > 0:
             raise LoginRefused(429, f"too many wrong passwords from this address; try again in {wait:.0f} s")
 
     def _failed(self, address: str) -> None:
-        with self._lock:
+        with self._db.transaction("counter_logins") as conn:
             now = self._clock()
-            failures = self._failures.get(address)
-            if failures is None or now - failures.last > FORGET_S:
-                failures = self._failures[address] = _Failures(0, now, now)
-            failures.count += 1
-            failures.last = now
-            over = failures.count - FREE_FAILURES
-            failures.next_try = now + (min(MAX_DELAY_S, 2.0 ** (over - 1)) if over > 0 else 0.0)
-            if len(self._failures) > MAX_ADDRESSES:
-                quietest = min(self._failures, key=lambda a: self._failures[a].last)
-                del self._failures[quietest]
+            row = conn.execute("SELECT count, last FROM login_failures WHERE address = ?", [address]).fetchone()
+            count = 1 if row is None or now - row[1] > FORGET_S else row[0] + 1
+            over = count - FREE_FAILURES
+            next_try = now + (min(MAX_DELAY_S, 2.0 ** (over - 1)) if over > 0 else 0.0)
+            conn.execute("INSERT INTO login_failures (address, count, last, next_try) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (address) DO UPDATE SET count = excluded.count, last = excluded.last, "
+                         "next_try = excluded.next_try", [address, count, now, next_try])
+            if row is None and conn.execute("SELECT COUNT(*) FROM login_failures").fetchone()[0] > MAX_ADDRESSES:
+                conn.execute("DELETE FROM login_failures WHERE address = (SELECT address FROM login_failures "
+                             "ORDER BY last LIMIT 1)")
 
     def counter_for(self, token: str) -> int | None:
         """The counter a live token belongs to, or None."""
-        entry = self._tokens.get(token)
-        if entry is None or entry[1] <= self._clock():
-            return None
-        return entry[0]
+        rows = self._db.query("SELECT counter FROM counter_tokens WHERE digest = ? AND expires > ?",
+                              [_digest(token), self._clock()])
+        return rows[0][0] if rows else None

@@ -9,13 +9,16 @@ snapshot, gets a ``call`` event the moment a counter calls (or recalls) a number
 ``HEARTBEAT_S``; a board that hears nothing for a few heartbeats knows its connection is dead even when TCP has
 not noticed. A stream ends after ``STREAM_LIFETIME_S`` and the browser's EventSource reconnects by itself, so no
 connection (and no proxy state) lives for weeks. A subscriber that falls behind gets its backlog replaced by one
-fresh snapshot instead of growing a queue without bound. Everything here runs on the server's event loop.
+fresh snapshot instead of growing a queue without bound. The hub runs on the server's event loop; calls another
+process made arrive on a listener thread (``callfeed``), so the board takes a lock and the hub has
+:meth:`EventHub.publish_threadsafe`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -42,26 +45,41 @@ class Call:
 
 class Board:
     def __init__(self, calls: Iterable[Call] = ()) -> None:
+        self._lock = threading.Lock()
         self._last: dict[int, Call] = {}
         self._recent: deque[Call] = deque(maxlen=RECENT_CALLS)
-        for call in sorted(calls, key=lambda c: c.at):
-            self.record(call)
+        self.replace(calls)
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict[str, Any]]) -> Board:
+        return cls(cls.calls_in(rows))
+
+    @staticmethod
+    def calls_in(rows: Iterable[dict[str, Any]]) -> list[Call]:
         """From ``QueueEngine.rows_for_day``: every ticket a counter called, at its last call time."""
-        return cls(Call(row["counter"], row["number"], row["service"], datetime.fromisoformat(row["called_at"]),
-                        row["recalls"] > 0) for row in rows if row["called_at"] and row["counter"] is not None)
+        return [Call(row["counter"], row["number"], row["service"], datetime.fromisoformat(row["called_at"]),
+                     row["recalls"] > 0) for row in rows if row["called_at"] and row["counter"] is not None]
+
+    def replace(self, calls: Iterable[Call]) -> None:
+        """Forget every call and record ``calls`` in time order."""
+        with self._lock:
+            self._last.clear()
+            self._recent.clear()
+        for call in sorted(calls, key=lambda c: c.at):
+            self.record(call)
 
     def record(self, call: Call) -> None:
-        self._last[call.counter] = call
-        self._recent.appendleft(call)
+        with self._lock:
+            self._last[call.counter] = call
+            self._recent.appendleft(call)
 
     def last_per_counter(self, day: date) -> dict[int, Call]:
-        return {counter: call for counter, call in self._last.items() if call.at.date() == day}
+        with self._lock:
+            return {counter: call for counter, call in self._last.items() if call.at.date() == day}
 
     def recent(self, day: date) -> list[Call]:
-        return [call for call in self._recent if call.at.date() == day]
+        with self._lock:
+            return [call for call in self._recent if call.at.date() == day]
 
 
 _RESYNC = ("status", None)
@@ -74,6 +92,7 @@ def sse(event: str, data: Any) -> str:
 class EventHub:
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[tuple[str, Any]]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the streams run on, once one opened
 
     @property
     def subscribers(self) -> int:
@@ -88,12 +107,18 @@ class EventHub:
                     queue.get_nowait()
                 queue.put_nowait(_RESYNC)
 
+    def publish_threadsafe(self, event: str, data: Any) -> None:
+        """:meth:`publish` from another thread (nothing to do before any stream opened: nobody listens)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.publish, event, data)
+
     async def stream(self, snapshot: Callable[[], Any], *, heartbeat_s: float = HEARTBEAT_S,
                      lifetime_s: float = STREAM_LIFETIME_S) -> AsyncIterator[str]:
         """The text of one SSE connection: a snapshot, then events and heartbeats until ``lifetime_s``."""
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(BACKLOG)
         self._subscribers.add(queue)
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         ends = loop.time() + lifetime_s
         try:
             yield f"retry: {RETRY_MS}\n" + sse("status", snapshot())

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from contracts.http import HttpStyle, Refused, Role, bearer
+from contracts.sqldb import StoreBusy, StoreUnavailable
 from queueing.errors import QueueError
 from queueing.server.counters import CounterLogins, LoginRefused
 from queueing.server.schemas import MAX_BODY, invalid_body
@@ -39,6 +40,15 @@ def error_body(refused: Refused) -> dict[str, Any]:
 def queue_refused(exc: Exception) -> Refused:
     status, body = refusal(exc)  # type: ignore[arg-type]
     return Refused(status, body.pop("code"), body.pop("error"), **body)
+
+
+def store_refused(exc: Exception) -> Refused:
+    """The database cannot answer now (PostgreSQL down, the SQLite file locked by a stuck process): 503, retry."""
+    if isinstance(exc, StoreBusy):
+        return Refused(503, "store_busy", "the queue's database is busy; try again in a moment",
+                       headers={"Retry-After": "2"})
+    return Refused(503, "store_unavailable", "the queue's database cannot be reached; try again in a moment",
+                   headers={"Retry-After": "5"})
 
 
 def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_for: Callable[[str], str]) \
@@ -65,5 +75,5 @@ def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_f
                             "report": Role("reportToken")},
                      invalid_body=invalid_body,
                      body_errors=(400, 422), too_large="body_too_large", max_body=MAX_BODY,
-                     errors={QueueError: queue_refused})
+                     errors={QueueError: queue_refused, StoreUnavailable: store_refused, StoreBusy: store_refused})
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from contracts.http import Refused
+from contracts.sqldb import Database
 
 MIN_SECRET = 16
 KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -75,22 +76,43 @@ class Presence:
     so a silence longer than ``GAP`` means its link was down, and an honest kiosk reports its offline tickets at its
     first sync after that. An offline ticket is *late* when it comes more than ``GRACE`` after its issue time and
     the kiosk was seen more than ``GRACE`` after that time before the current stretch of contact, or has been in
-    contact for more than ``GRACE`` already. In memory only: after a server restart every kiosk's first contact
-    starts afresh, which errs towards believing the kiosk.
+    contact for more than ``GRACE`` already.
+
+    Kept in the queue's database (``kiosk_presence``), as every server process may hear from the kiosk, and written
+    at most every ``WRITE_EVERY`` per kiosk and process (a contact in between only moves this process's copy of
+    the last contact; ``WRITE_EVERY`` is well under ``GAP``, so no stretch is cut by it). A kiosk the database has
+    never seen is believed.
     """
 
     GAP = timedelta(seconds=60)
     GRACE = timedelta(seconds=60)
+    WRITE_EVERY = timedelta(seconds=10)
 
-    def __init__(self) -> None:
-        # kiosk → (start of the current stretch of contact, its last contact, the last contact before the stretch)
-        self._seen: dict[str, tuple[datetime, datetime, datetime | None]] = {}
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._written: dict[str, datetime] = {}  # kiosk → when this process last wrote its contact
 
     def seen(self, kiosk: str, now: datetime) -> None:
-        since, last, before = self._seen.get(kiosk, (now, now, None))
-        self._seen[kiosk] = (now, now, last) if now - last > self.GAP else (since, now, before)
+        written = self._written.get(kiosk)
+        if written is not None and timedelta(0) <= now - written < self.WRITE_EVERY:
+            return
+        with self._db.transaction(f"presence:{kiosk}") as conn:
+            row = conn.execute("SELECT since, last, before FROM kiosk_presence WHERE kiosk = ?", [kiosk]).fetchone()
+            since, last, before = _times(row) if row else (now, now, None)
+            since, before = (now, last) if now - last > self.GAP else (since, before)
+            conn.execute("INSERT INTO kiosk_presence (kiosk, since, last, before) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (kiosk) DO UPDATE SET since = excluded.since, last = excluded.last, "
+                         "before = excluded.before",
+                         [kiosk, since.isoformat(), now.isoformat(), before.isoformat() if before else None])
+        self._written[kiosk] = now
 
     def late(self, kiosk: str, issued_at: datetime, now: datetime) -> bool:
-        since, _last, before = self._seen.get(kiosk, (now, now, None))
+        rows = self._db.query("SELECT since, last, before FROM kiosk_presence WHERE kiosk = ?", [kiosk])
+        since, _last, before = _times(rows[0]) if rows else (now, now, None)
         seen_after = since < now - self.GRACE or (before is not None and before > issued_at + self.GRACE)
         return now - issued_at > self.GRACE and seen_after
+
+
+def _times(row: tuple) -> tuple[datetime, datetime, datetime | None]:
+    return datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1]), \
+        datetime.fromisoformat(row[2]) if row[2] else None

@@ -18,7 +18,10 @@ import pytest
 from backend.server import serve_in_thread
 from contracts.pin import hash_pin
 from queueing.server import create_app
+from tests.stores import store_target
 from tests.support import ROOT, WallClock, open_engine, queue_token
+
+pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
 PASSWORD = "246813"
 
@@ -26,7 +29,7 @@ PASSWORD = "246813"
 @pytest.fixture
 def branch(tmp_path):
     clock = WallClock()
-    engine = open_engine(tmp_path / "queue.db", clock)
+    engine = open_engine(store_target(tmp_path / "queue.db"), clock)
     running = serve_in_thread(create_app(engine, counter_passwords={1: hash_pin(PASSWORD), 2: hash_pin("1234")},
                                          kiosk_tokens=[queue_token("K1"), queue_token("K2")], clock=clock))
     yield SimpleNamespace(url=running.url, clock=clock, anyone=httpx.Client(base_url=running.url, timeout=5),
@@ -53,7 +56,7 @@ def test_a_priority_ticket_needs_a_kiosk_token(branch, token):
 
 
 def test_a_server_without_kiosk_tokens_refuses_every_kiosk_call(tmp_path):
-    engine = open_engine(tmp_path / "queue.db", WallClock())
+    engine = open_engine(store_target(tmp_path / "queue.db"), WallClock())
     running = serve_in_thread(create_app(engine, counter_passwords={}))
     try:
         refused = httpx.post(f"{running.url}/api/blocks", json={"service": "HT", "size": 10},
