@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -125,14 +126,14 @@ def clean_env(**secrets: str) -> dict[str, str]:
     return {**kept, **secrets}
 
 
-def queue_config(path: Path, data_dir: Path, branches: int, counters_per_branch: int) -> list[list[int]]:
+def queue_config(path: Path, data_dir: Path, branches: list[int], counters_per_branch: int) -> list[list[int]]:
     """A queue server config with one service per branch (``B01``…), each with its own counters; returns the
-    counter numbers of each branch. The counters share one password whose scrypt hash is cheap (N = 2^10): logging
-    120 counters in at the start is not what the bench measures."""
+    counter numbers of each branch (numbered across the city, so no two deployments share one). The counters share
+    one password whose scrypt hash is cheap (N = 2^10): logging them in at the start is not what is measured."""
     pin_hash = hash_pin(COUNTER_PASSWORD, n=2**10)
     lines = [f'data_dir = "{data_dir}"', "[queue]", "services = ["]
     counters = []
-    for b in range(branches):
+    for b in branches:
         numbers = list(range(b * counters_per_branch + 1, (b + 1) * counters_per_branch + 1))
         counters.append(numbers)
         lines.append(f'  {{ code = "{branch_code(b)}", name_vi = "Chi nhánh {b + 1}", prefix = "{_prefix(b)}", '
@@ -155,35 +156,40 @@ def _prefix(branch: int) -> str:
 
 
 class Stores:
-    """Where one configuration's data lives: two SQLite files, or two new databases on the bench's cluster."""
+    """Where one configuration's data lives: SQLite files, or new databases on the bench's cluster — the backend's
+    and one per queue deployment."""
 
-    def __init__(self, setup: Setup, tmp: Path, cluster: object | None) -> None:
+    def __init__(self, setup: Setup, tmp: Path, cluster: Any, queue_servers: int) -> None:
         self.cluster = cluster
         if setup.engine == "sqlite":
-            self.backend, self.queue = str(tmp / "backend.db"), str(tmp / "queue.db")
+            self.backend = str(tmp / "backend.db")
+            self.queues = [str(tmp / f"queue-{d}.db") for d in range(queue_servers)]
         else:
-            self.backend = cluster.fresh_database("city_backend")  # type: ignore[union-attr]
-            self.queue = cluster.fresh_database("city_queue")  # type: ignore[union-attr]
+            self.backend = cluster.fresh_database("city_backend")
+            self.queues = [cluster.fresh_database(f"city_queue{d}") for d in range(queue_servers)]
 
     def database_pids(self) -> list[int]:
         """The PostgreSQL postmaster (its tree is every backend process); none for SQLite."""
         if self.cluster is None:
             return []
-        return [int((self.cluster.root / "data" / "postmaster.pid").read_text().split()[0])]  # type: ignore[attr-defined]
+        return [int((self.cluster.root / "data" / "postmaster.pid").read_text().split()[0])]
 
 
-def ticket_audit(target: str) -> dict[str, int]:
-    """What the queue's database holds after a run: tickets, numbers given twice in a service's day, and
+def ticket_audit(targets: list[str]) -> dict[str, int]:
+    """What the queues' databases hold after a run: tickets, numbers given twice in a service's day, and
     service-days whose sequence has a gap (numbers must be dense: no number lost to a rollback)."""
     from contracts.sqldb import open_database
 
-    db = open_database(target if "://" in target else Path(target))
-    try:
-        tickets = db.query("SELECT count(*) FROM tickets")[0][0]
-        duplicates = db.query("SELECT count(*) FROM (SELECT day, service, number FROM tickets "
-                              "GROUP BY day, service, number HAVING count(*) > 1) AS d")[0][0]
-        gaps = db.query("SELECT count(*) FROM (SELECT day, service FROM tickets WHERE seq IS NOT NULL "
-                        "GROUP BY day, service HAVING max(seq) - min(seq) + 1 <> count(*)) AS g")[0][0]
-    finally:
-        db.close()
-    return {"tickets": tickets, "duplicates": duplicates, "gapped_services": gaps}
+    totals = {"tickets": 0, "duplicates": 0, "gapped_services": 0}
+    for target in targets:
+        db = open_database(target if "://" in target else Path(target))
+        try:
+            totals["tickets"] += db.query("SELECT count(*) FROM tickets")[0][0]
+            totals["duplicates"] += db.query("SELECT count(*) FROM (SELECT day, service, number FROM tickets "
+                                             "GROUP BY day, service, number HAVING count(*) > 1) AS d")[0][0]
+            totals["gapped_services"] += db.query(
+                "SELECT count(*) FROM (SELECT day, service FROM tickets WHERE seq IS NOT NULL "
+                "GROUP BY day, service HAVING max(seq) - min(seq) + 1 <> count(*)) AS g")[0][0]
+        finally:
+            db.close()
+    return totals

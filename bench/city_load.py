@@ -14,10 +14,16 @@ publishes a signed content bundle, logs the counters in, and then:
 3. ticket saturation: ``POST /api/tickets`` the same way, then the queue's database is audited: no number given
    twice in a service's day, no gap in a sequence, as many tickets as kiosks were answered.
 
-The 30 branches: a real city runs a queue server per centre, but 30 server processes (120 with 4 workers each) on
-2 cores would measure the scheduler, not the queue. So the 30 branch queues are 30 services of one queue
-deployment, each with its own counters: a ticket's number is drawn under its service's own lock, so 30 services
-contend as 30 separate branches would, and the deployment's process count is what scales.
+The 30 branch queues: a real city runs a queue server per centre, but 30 servers (150 processes with 4 workers
+each, each with its own PostgreSQL connection pool) on 2 cores would measure the scheduler and the connection limit,
+not the queue. One deployment holding all 30 branches as 30 services would be as wrong the other way: every
+kiosk's 5-second sync (``GET /api/services``) would answer for 30 services instead of its own centre's few (3 ms of
+server CPU against 1.3 ms for 6, measured here), and the syncs alone would cost more than everything else. So the
+branches are spread over ``--queue-servers`` deployments (5: 6 branches each, one service per branch — a sync
+answers 6 services, as a centre's own server with ~6 services would), each its own ``queue serve`` with N
+processes on its own database (separate SQLite files, or separate databases on the one PostgreSQL cluster).
+Numbers are drawn under each service's own lock, so branches contend as separate centres would. The ticket
+saturation phase drives the first deployment alone: "tickets/s across 2 queue processes" is one deployment's.
 
 The backend's look-up limits are raised for the bench (the limiter still runs on every look-up): the saturation
 phase sends thousands a second from 127.0.0.1, and in the city run each kiosk makes ~5 a minute, under the
@@ -69,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kiosks", type=int, default=600)
     parser.add_argument("--branches", type=int, default=30)
     parser.add_argument("--counters-per-branch", type=int, default=4)
+    parser.add_argument("--queue-servers", type=int, default=5, help="queue deployments the branches are spread "
+                                                                      "over (default 5)")
     parser.add_argument("--levels", default="1,2,4,8,16,32,64", help="clients per saturation step")
     parser.add_argument("--step-seconds", type=float, default=3.0,
                         help="length of a saturation step; 0 skips the saturation phases (default 3)")
@@ -83,6 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.levels = [int(n) for n in args.levels.split(",")]
     if not 1 <= args.branches <= 99 or args.kiosks < args.branches or args.counters_per_branch < 1:
         parser.error("give 1-99 branches, at least a kiosk and a counter per branch")
+    if not 1 <= args.queue_servers <= args.branches:
+        parser.error("give 1 to --branches queue servers")
     if args.branches * args.counters_per_branch > 999:
         parser.error("counter numbers go up to 999: fewer branches or counters per branch")
     if traffic.DOSSIERS_PER_S * args.speed * args.seconds * 1.2 > MAX_DAILY_DOSSIERS:
@@ -120,10 +130,11 @@ class Site:
     stores: servers.Stores
     admin_token: str
     queue_tokens: list[str]  # "<kiosk id>:<secret>" of each kiosk
+    deployment: list[int]  # the queue deployment of each branch
     counters: list[list[int]]  # the counter numbers of each branch
     bundle: bytes
     backend: servers.Served
-    queue: servers.Served
+    queues: list[servers.Served]
 
     @classmethod
     def start(cls, setup: servers.Setup, args: argparse.Namespace, stores: servers.Stores, tmp: Path) -> Site:
@@ -132,24 +143,35 @@ class Site:
         admin_token = secrets.token_urlsafe(24)
         queue_tokens = [f"K{i + 1:03d}:{secrets.token_urlsafe(18)}" for i in range(args.kiosks)]
         workers = ["--workers", str(setup.workers)] if setup.workers > 1 else []
-        config = tmp / "queue.toml"
-        counters = servers.queue_config(config, tmp, args.branches, args.counters_per_branch)
-        backend = servers.Served(
-            ["backend", "serve", "--db", stores.backend, *workers, "--lookup-rate-per-token", "1000000",
-             "--lookup-rate-per-address", "1000000"],
-            servers.clean_env(BACKEND_ADMIN_TOKEN=admin_token, BACKEND_CONTENT_TRUSTED_KEYS=trusted_key),
-            tmp / "backend.log")
+        deployment = [b * args.queue_servers // args.branches for b in range(args.branches)]
+        started: list[servers.Served] = []
         try:
-            queue = servers.Served(["--config", str(config), "queue", "serve", "--db", stores.queue, *workers],
-                                   servers.clean_env(QUEUE_KIOSK_TOKEN=",".join(queue_tokens)), tmp / "queue.log")
+            started.append(servers.Served(
+                ["backend", "serve", "--db", stores.backend, *workers, "--lookup-rate-per-token", "1000000",
+                 "--lookup-rate-per-address", "1000000"],
+                servers.clean_env(BACKEND_ADMIN_TOKEN=admin_token, BACKEND_CONTENT_TRUSTED_KEYS=trusted_key),
+                tmp / "backend.log"))
+            counters = []
+            for d, target in enumerate(stores.queues):
+                config, data = tmp / f"queue-{d}.toml", tmp / f"queue-{d}"
+                data.mkdir()
+                branches = [b for b in range(args.branches) if deployment[b] == d]
+                counters += servers.queue_config(config, data, branches, args.counters_per_branch)
+                started.append(servers.Served(
+                    ["--config", str(config), "queue", "serve", "--db", target, *workers],
+                    servers.clean_env(QUEUE_KIOSK_TOKEN=",".join(queue_tokens)), tmp / f"queue-{d}.log"))
         except BaseException:
-            backend.stop()
+            for server in started:
+                server.stop()
             raise
-        return cls(stores, admin_token, queue_tokens, counters, bundle, backend, queue)
+        return cls(stores, admin_token, queue_tokens, deployment, counters, bundle, started[0], started[1:])
+
+    def queue_port(self, branch: int) -> int:
+        return self.queues[self.deployment[branch]].port
 
     def stop(self) -> None:
-        self.backend.stop()
-        self.queue.stop()
+        for server in (self.backend, *self.queues):
+            server.stop()
 
 
 async def build_city(args: argparse.Namespace, site: Site) -> traffic.City:
@@ -171,9 +193,9 @@ async def build_city(args: argparse.Namespace, site: Site) -> traffic.City:
     admin.close()
     kiosks = [traffic.Kiosk(kiosk_id, i % args.branches,
                             Pool(HOST, site.backend.port, {"Authorization": f"Bearer {t['token']}"}),
-                            Pool(HOST, site.queue.port, {"Authorization": f"Bearer {queue_token}"}))
+                            Pool(HOST, site.queue_port(i % args.branches), {"Authorization": f"Bearer {queue_token}"}))
               for i, (kiosk_id, t, queue_token) in enumerate(zip(kiosk_ids, tokens, site.queue_tokens, strict=True))]
-    pcs = [traffic.CounterPc(number, branch, Pool(HOST, site.queue.port))
+    pcs = [traffic.CounterPc(number, branch, Pool(HOST, site.queue_port(branch)))
            for branch, numbers in enumerate(site.counters) for number in numbers]
     logins = await asyncio.gather(*(checked(pc.pool, 200, "POST", f"/api/counters/{pc.number}/login",
                                             json={"password": servers.COUNTER_PASSWORD}) for pc in pcs))
@@ -186,8 +208,9 @@ class Meter:
     """CPU seconds of the backend's and the queue's process trees, the database's and this client process."""
 
     def __init__(self, site: Site) -> None:
-        self._roots = {"backend": [site.backend.proc.pid], "queue": [site.queue.proc.pid],
+        self._roots = {"backend": [site.backend.proc.pid], "queue": [q.proc.pid for q in site.queues],
                        "database": site.stores.database_pids()}
+        self._first_queue = [site.queues[0].proc.pid]
 
     def read(self) -> dict[str, float]:
         cpu = {name: servers.tree_cpu(pids)[0] for name, pids in self._roots.items()}
@@ -198,7 +221,8 @@ class Meter:
         return {name: now[name] - before[name] for name in now}
 
     def processes(self) -> dict[str, int]:
-        return {name: servers.tree_cpu(pids)[1] for name, pids in self._roots.items() if name != "database"}
+        """Processes of the backend and of one queue deployment."""
+        return {"backend": servers.tree_cpu(self._roots["backend"])[1], "queue": servers.tree_cpu(self._first_queue)[1]}
 
 
 async def measure(args: argparse.Namespace, site: Site) -> dict[str, Any]:
@@ -229,9 +253,11 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
         mine = replace(kiosk, backend=Pool(HOST, site.backend.port, kiosk.backend.headers))
         return (lambda i: traffic.lookup(city, rec, mine, 0.0)), mine.backend.close
 
+    first = [kiosk for kiosk in city.kiosks if site.deployment[kiosk.branch] == 0]
+
     def ticket_client(n: int, rec: traffic.Recorder) -> tuple[Any, Any]:
-        kiosk = city.kiosks[n % len(city.kiosks)]
-        mine = replace(kiosk, queue=Pool(HOST, site.queue.port, kiosk.queue.headers))
+        kiosk = first[n % len(first)]
+        mine = replace(kiosk, queue=Pool(HOST, site.queues[0].port, kiosk.queue.headers))
         return (lambda i: traffic.ticket(city, rec, mine, 0.0)), mine.queue.close
 
     for phase, kind, client, server, bound in (("lookups", "lookup", lookup_client, "backend", report.LOOKUP_P99_MS),
@@ -247,7 +273,8 @@ def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_c
     if setup.engine == "postgresql" and cluster is None:
         return {**result, "unavailable": no_cluster}
     with tempfile.TemporaryDirectory(prefix="city-load-") as name:
-        stores = servers.Stores(setup, Path(name), cluster if setup.engine == "postgresql" else None)
+        stores = servers.Stores(setup, Path(name), cluster if setup.engine == "postgresql" else None,
+                                args.queue_servers)
         try:
             site = Site.start(setup, args, stores, Path(name))
         except servers.ServerDidNotStart as exc:
@@ -258,7 +285,7 @@ def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_c
             return {**result, "unavailable": f"setting the city up failed: {exc}"}
         finally:
             site.stop()
-        result["ticket_audit"] = {**servers.ticket_audit(stores.queue), **result.pop("answered")}
+        result["ticket_audit"] = {**servers.ticket_audit(stores.queues), **result.pop("answered")}
     return result
 
 
@@ -268,14 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     rates = traffic.Rates(args.kiosks, args.branches * args.counters_per_branch, speed=args.speed)
     head = {"machine": f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}",
             "seconds": args.seconds, "speed": args.speed, "kiosks": args.kiosks, "branches": args.branches,
-            "counters": args.branches * args.counters_per_branch,
+            "counters": args.branches * args.counters_per_branch, "queue_servers": args.queue_servers,
             "rates_per_s": {kind: round(rate, 2) for kind, rate in rates.as_dict().items()},
             "dossier_rate": "531,269 dossiers a quarter / 65 working days = 8,173 a day; x10 in one peak hour = "
                             f"{traffic.DOSSIERS_PER_S:.1f}/s (x{args.speed:g} speed)"}
+    head["topology"] = (f"{args.branches} branch queues (a service each, {args.counters_per_branch} counters) on "
+                        f"{args.queue_servers} queue deployments: one server per centre would be {args.branches} "
+                        "servers x N processes with their own connection pools on 2 cores, one deployment for all "
+                        "would make each kiosk sync answer for every branch; a deployment per few branches answers "
+                        "a sync with about a centre's services, and each service draws numbers under its own lock")
     if not args.json:
         print(head["machine"])
-        print(f"city: {args.kiosks} kiosks, {args.branches} branch queues (one service each), {head['counters']} "
-              f"counters; {head['dossier_rate']}; look-ups 2 per dossier, one ticket and one call per dossier")
+        print(f"city: {args.kiosks} kiosks; {head['topology']}")
+        print(f"dossiers: {head['dossier_rate']}; 2 look-ups, one ticket and one call per dossier")
         print("rates/s: " + ", ".join(f"{k} {v:g}" for k, v in head["rates_per_s"].items()))
     cluster, no_cluster = None, None
     if any(s.engine == "postgresql" for s in args.setups):

@@ -12,7 +12,8 @@ import pytest
 
 from tests.support import ROOT
 
-TINY = ["--seconds", "3", "--kiosks", "30", "--branches", "3", "--counters-per-branch", "2", "--levels", "1,2",
+TINY = ["--seconds", "3", "--kiosks", "30", "--branches", "4", "--queue-servers", "2", "--counters-per-branch", "2",
+        "--levels", "1,2",
         "--step-seconds", "1", "--speed", "2", "--json"]
 KINDS = {"heartbeat", "content", "submit", "lookup", "queue-sync", "counter-view", "ticket", "call-next"}
 
