@@ -28,6 +28,7 @@ import httpx
 
 from config.schema import KioskConfig
 from contracts.storage import check_and_repair
+from kiosk import tls
 from kiosk.tls import transport_for, untrusted_certificate, untrusted_message
 
 RETRIES_FOR_IDEMPOTENT = 2
@@ -92,7 +93,7 @@ class BackendClient:
     def __init__(self, url: str, token: str, *, timeout_s: float = 5.0, cache_path: Path | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.url, self.token = url, token  # content sync and heartbeats talk to the same backend
-        self._http = httpx.Client(base_url=url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+        self._http = tls.client(base_url=url, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
                                   headers={"Authorization": f"Bearer {token}"}, transport=transport)
         self._cache = _StatusCache(cache_path) if cache_path else None
         self.online: bool | None = None

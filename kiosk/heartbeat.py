@@ -28,6 +28,7 @@ import httpx
 
 from config.schema import KioskConfig
 from contracts.fleet import LOG_LINE_CHARS, LOG_TAIL_LINES, short
+from kiosk import tls
 from kiosk.content.apply import content_store
 from kiosk.doctor import CHECKS, Check, check_printer
 
@@ -147,7 +148,7 @@ class Heartbeat:
         self.interval_s = interval_s
         self._collect = collect
         self._rng = rng or random.Random()
-        self._http = httpx.Client(base_url=client_url, headers={"Authorization": f"Bearer {token}"},
+        self._http = tls.client(base_url=client_url, headers={"Authorization": f"Bearer {token}"},
                                   timeout=httpx.Timeout(min(5.0, max(1.0, interval_s))), transport=transport)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -38,6 +38,7 @@ import sqlite_utils
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
 from contracts.migrations import Migrations
+from kiosk import tls
 from queueing.db import immediate
 from queueing.errors import (
     DailyCapReached,
@@ -213,7 +214,7 @@ class BranchQueue:
         :param sync_interval_s: how often the background thread syncs with the server; None runs no thread
             (call :meth:`sync` yourself)."""
         self.kiosk_id = kiosk_id
-        self._http = httpx.Client(base_url=server_url, transport=transport,
+        self._http = tls.client(base_url=server_url, transport=transport,
                                   headers={"Authorization": f"Bearer {token}"} if token else None,
                                   timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)))
         self._store = OfflineStore(state_path)

@@ -25,6 +25,7 @@ import httpx
 
 from config.schema import KioskConfig
 from contracts.content.bundle import MIB, BundleRejected, Limits, verify_bundle
+from kiosk import tls
 from kiosk.content.apply import apply_bundle, content_store
 from kiosk.content.store import StoreBusy
 
@@ -57,7 +58,7 @@ class ContentSync:
         self._session_active = session_active
         self._on_result = on_result
         self._rng = rng or random.Random()
-        self._http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, transport=transport,
+        self._http = tls.client(base_url=url, headers={"Authorization": f"Bearer {token}"}, transport=transport,
                                   timeout=config.backend.timeout_s)
         self._downloads = content_store(config).root / "downloads"
         self._etag: str | None = None
