@@ -53,6 +53,17 @@ def ramp_summary(steps: list[Step], cpu: dict[str, float], server: str, p99_ms: 
                                                total if server == "queue" else 0, total)}
 
 
+def cost_summary(costs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per kind measured alone: rate, p50/p99 and the CPU per request of its server and of the database."""
+    out = {}
+    for kind, ramp in costs.items():
+        step = ramp["steps"][0]
+        cpu = ramp["cpu_ms_per_request"]
+        out[kind] = {**step, "server_cpu_ms": cpu["backend"] if cpu["backend"] is not None else cpu["queue"],
+                     "database_cpu_ms": cpu["database"], "client_cpu_ms": cpu["client"]}
+    return out
+
+
 def scaling(results: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Each configuration's best look-ups/s and tickets/s as a multiple of PostgreSQL with 1 process."""
     def rate(result: dict[str, Any], phase: str) -> float | None:
@@ -119,6 +130,11 @@ def print_setup(result: dict[str, Any]) -> None:
         print(f"  best{bound}: " + (f"{top['per_s']:,.0f}/s ({top['clients']} clients, p50 {top['p50_ms']:.1f} ms, "
                                     f"p99 {top['p99_ms']:.1f} ms)" if top else "none")
               + f"; CPU per request: {_cpu_text(ramp['cpu_ms_per_request'])}")
+    cost = result.get("cost")
+    if cost:
+        print("CPU per request, each kind alone from 2 clients (a call is call-next + finish): " + "; ".join(
+            f"{kind} {c['server_cpu_ms']:.2f}" + (f" + db {c['database_cpu_ms']:.2f}" if c["database_cpu_ms"] else "")
+            + " ms" + (f" ({c['errors']} err)" if c["errors"] else "") for kind, c in cost.items()))
     audit = result.get("ticket_audit")
     if audit:
         print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks), "

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bench._http import Answer, HttpFailure, Pool
 
@@ -190,6 +190,27 @@ async def call(city: City, rec: Recorder, counter: CounterPc, at: float) -> None
         answer = await rec.send("call-next", (200,), counter.pool.request("POST", f"{base}/call-next"))
         if answer is not None and answer.status == 200 and answer.json()["ticket"] is not None:
             await rec.send("finish", (200,), counter.pool.request("POST", f"{base}/finish"))
+
+
+def fresh(actor: Kiosk | CounterPc) -> Kiosk | CounterPc:
+    """The same kiosk or counter on new connections of its own (a saturation client)."""
+    if isinstance(actor, Kiosk):
+        return replace(actor, backend=actor.backend.clone(), queue=actor.queue.clone())
+    return replace(actor, pool=actor.pool.clone(), busy=asyncio.Lock())
+
+
+def close(actor: Kiosk | CounterPc) -> None:
+    for pool in (actor.backend, actor.queue) if isinstance(actor, Kiosk) else (actor.pool,):
+        pool.close()
+
+
+def costed(kiosks: list[Kiosk], queue_kiosks: list[Kiosk], counters: list[CounterPc]) -> list[tuple]:
+    """(kind as recorded, action, actors, server) of each kind whose CPU per request is measured alone; queue
+    requests go to one deployment (``queue_kiosks``, ``counters``); a call is its call-next and its finish."""
+    return [("heartbeat", heartbeat, kiosks, "backend"), ("content", content_poll, kiosks, "backend"),
+            ("submit", submit, kiosks, "backend"), ("lookup", lookup, kiosks, "backend"),
+            ("queue-sync", queue_sync, queue_kiosks, "queue"), ("counter-view", counter_view, counters, "queue"),
+            ("ticket", ticket, queue_kiosks, "queue"), ("call-next", call, counters, "queue")]
 
 
 # -- the schedule -----------------------------------------------------------------------------------------------------

@@ -150,6 +150,10 @@ class Pool:
             self._idle.append(conn)
         return answer
 
+    def clone(self) -> Pool:
+        """A pool to the same server with the same headers and no connection yet."""
+        return Pool(self.host, self.port, self.headers, self.timeout_s)
+
     def close(self) -> None:
         for conn in self._idle:
             conn.close()

@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ from bench._city_saturation import ramp  # noqa: E402
 from bench._http import Pool  # noqa: E402
 
 HOST = "127.0.0.1"
+COST_CLIENTS = 2
+COST_MAX = 2000  # requests of a kind in the cost phase at most (submissions use up the day's dossier codes)
 MAX_DAILY_DOSSIERS = 9999  # one agency's codes a day (backend.store): a longer run would be refused numbers
 
 
@@ -80,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--levels", default="1,2,4,8,16,32,64", help="clients per saturation step")
     parser.add_argument("--step-seconds", type=float, default=3.0,
                         help="length of a saturation step; 0 skips the saturation phases (default 3)")
+    parser.add_argument("--cost-seconds", type=float, default=2.0,
+                        help="each request kind alone from 2 clients, for its CPU per request; 0 skips (default 2)")
     parser.add_argument("--max-per-step", type=int, default=50_000, help="requests per saturation step at most")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
@@ -245,26 +249,30 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
     before = meter.read()
     played = await traffic.play(city, rec, events)
     result["city"] = report.city_summary(rec, played, meter.since(before))
-    if args.step_seconds <= 0:
-        return result
 
-    def lookup_client(n: int, rec: traffic.Recorder) -> tuple[Any, Any]:
-        kiosk = city.kiosks[n % len(city.kiosks)]
-        mine = replace(kiosk, backend=Pool(HOST, site.backend.port, kiosk.backend.headers))
-        return (lambda i: traffic.lookup(city, rec, mine, 0.0)), mine.backend.close
+    def clients(action: traffic.Action, actors: list) -> Any:
+        """``ramp``'s client maker: client n is actor n (round the list) on connections of its own."""
+        def make(n: int, rec: traffic.Recorder) -> tuple[Any, Any]:
+            mine = traffic.fresh(actors[n % len(actors)])
+            return (lambda i: action(city, rec, mine, float(i))), lambda: traffic.close(mine)
+        return make
 
-    first = [kiosk for kiosk in city.kiosks if site.deployment[kiosk.branch] == 0]
-
-    def ticket_client(n: int, rec: traffic.Recorder) -> tuple[Any, Any]:
-        kiosk = first[n % len(first)]
-        mine = replace(kiosk, queue=Pool(HOST, site.queues[0].port, kiosk.queue.headers))
-        return (lambda i: traffic.ticket(city, rec, mine, 0.0)), mine.queue.close
-
-    for phase, kind, client, server, bound in (("lookups", "lookup", lookup_client, "backend", report.LOOKUP_P99_MS),
-                                               ("tickets", "ticket", ticket_client, "queue", None)):
-        before = meter.read()
-        steps = await ramp(kind, client, args.levels, args.step_seconds, args.max_per_step)
-        result[phase] = report.ramp_summary(steps, meter.since(before), server, bound)
+    first_kiosks = [kiosk for kiosk in city.kiosks if site.deployment[kiosk.branch] == 0]
+    if args.step_seconds > 0:
+        for phase, kind, make, server, bound in (
+                ("lookups", "lookup", clients(traffic.lookup, city.kiosks), "backend", report.LOOKUP_P99_MS),
+                ("tickets", "ticket", clients(traffic.ticket, first_kiosks), "queue", None)):
+            before = meter.read()
+            steps = await ramp(kind, make, args.levels, args.step_seconds, args.max_per_step)
+            result[phase] = report.ramp_summary(steps, meter.since(before), server, bound)
+    if args.cost_seconds > 0:  # after the ticket ramp: the first deployment's counters have lines to call
+        first_counters = [pc for pc in city.counters if site.deployment[pc.branch] == 0]
+        costs = {}
+        for kind, action, actors, server in traffic.costed(city.kiosks, first_kiosks, first_counters):
+            before = meter.read()
+            steps = await ramp(kind, clients(action, actors), [COST_CLIENTS], args.cost_seconds, COST_MAX)
+            costs[kind] = report.ramp_summary(steps, meter.since(before), server, None)
+        result["cost"] = report.cost_summary(costs)
     return result
 
 

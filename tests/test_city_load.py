@@ -14,7 +14,7 @@ from tests.support import ROOT
 
 TINY = ["--seconds", "3", "--kiosks", "30", "--branches", "4", "--queue-servers", "2", "--counters-per-branch", "2",
         "--levels", "1,2",
-        "--step-seconds", "1", "--speed", "2", "--json"]
+        "--step-seconds", "1", "--cost-seconds", "0.5", "--speed", "2", "--json"]
 KINDS = {"heartbeat", "content", "submit", "lookup", "queue-sync", "counter-view", "ticket", "call-next"}
 
 
@@ -43,6 +43,9 @@ def check_setup(result: dict) -> None:
     for phase in ("lookups", "tickets"):
         assert [step["clients"] for step in result[phase]["steps"]] == [1, 2]
         assert result[phase]["errors"] == 0 and result[phase]["best"]["per_s"] > 0
+    assert set(result["cost"]) == KINDS  # each kind alone: its server's CPU per request
+    for kind, cost in result["cost"].items():
+        assert cost["requests"] > 0 and cost["errors"] == 0 and cost["server_cpu_ms"] > 0, (kind, cost)
     audit = result["ticket_audit"]
     assert audit["tickets"] == audit["answered"] > 0  # every ticket a kiosk got is in the database, and no other
     assert audit["duplicates"] == audit["answered_duplicates"] == audit["gapped_services"] == 0
