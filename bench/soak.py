@@ -321,7 +321,7 @@ def soak(sessions: int, every: int, per_day: int, max_seconds: float, data_dir: 
     app, kiosk, clock = start_app(data_dir, backend, size)
     core = app.core
     calendar = Calendar(per_day, core.config.spool_dir)
-    retention = Retention(core.config, core.outbox, clock=calendar)
+    retention = Retention(core.config, core.outbox, clock=calendar, survey=core.survey)
     citizen = Citizen(kiosk, clock)
     kinds = citizen.kinds
     started = time.monotonic()
