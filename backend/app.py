@@ -11,6 +11,7 @@ a kiosk can tell "try again later" (5xx, network) from "rejected" (4xx) without 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,22 @@ from starlette.responses import JSONResponse, Response
 from backend.admin import PublishingShelf, admin_routes
 from backend.content_routes import content_endpoints
 from backend.fleet import FleetStore, fleet_endpoints
-from backend.http import backend_style
+from backend.http import backend_style, store_unavailable
 from backend.kiosk_api import kiosk_endpoints
+from backend.layout import BESIDE
 from backend.store import BackendStore
 from backend.surveys import SurveyLedger, survey_endpoints
 from contracts.content.signing import encode_public_key
 from contracts.http import Call, Endpoint, bind_all, no_such_endpoint
 from contracts.openapi import document, published
-from contracts.ratelimit import LookupLimit
+from contracts.ratelimit import LookupLimit, SharedLookupLimit
+from contracts.sqldb import Database, StoreBusy, StoreUnavailable, is_url
 
 INFO = {"title": "Public-service kiosk reference backend", "version": "0.1.0",
         "description": "Dossiers, catalogue, bookings, payments, content publishing, fleet and surveys. Refusals "
-                       "are 4xx JSON {error: code, message}."}
+                       "are 4xx JSON {error: code, message}; a store that does not answer is 503 "
+                       "{error: store_unavailable} with Retry-After."}
+Throttle = Callable[[Any, Any], None]
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,11 @@ class BackendSettings:
     # HMAC-SHA256 key the bank signs payment callbacks with (BACKEND_PAYMENT_SECRET). No default: a secret written
     # in the code is a secret everyone has, so without one every callback is refused.
     payment_secret: str | None = None
-    content_db: str = ":memory:"  # SQLite file keeping published content bundles
-    fleet_db: str = ":memory:"  # SQLite file keeping each kiosk's last heartbeat and the admin pages' sessions
-    survey_db: str = ":memory:"  # SQLite file keeping satisfaction survey answers
+    # On SQLite each of these is a file of its own (``:memory:`` keeps it for the life of the process); on PostgreSQL
+    # they are not used: every table lives in the backend's one database, which all its processes share.
+    content_db: str = ":memory:"  # published content bundles
+    fleet_db: str = ":memory:"  # each kiosk's last heartbeat and the admin pages' sessions
+    survey_db: str = ":memory:"  # satisfaction survey answers
     signing_key: SigningKey | None = None  # signs bundles published from the admin pages (--signing-key)
     # Code look-ups (dossier status, fee, booking check-in) allowed a minute per kiosk token and per client address
     # (contracts.ratelimit): a kiosk makes one or two a minute; a stolen token cannot walk the sequential codes.
@@ -63,30 +70,53 @@ class BackendSettings:
         return own + self.trusted_keys
 
     @classmethod
-    def beside(cls, db: Path, **changes: Any) -> BackendSettings:
-        """Content, fleet and survey files next to the backend's database, so all of it survives a restart."""
-        files = {f"{name}_db": str(db.with_name(f"{name}.db")) for name in ("content", "fleet", "survey")}
+    def beside(cls, db: Path | str, **changes: Any) -> BackendSettings:
+        """Content, fleet and survey files next to the backend's SQLite file, so all of it survives a restart (on
+        PostgreSQL everything is in the one database anyway)."""
+        if is_url(db):
+            return cls(**changes)
+        files = {f"{name}_db": str(Path(db).with_name(f"{name}.db")) for name in BESIDE}
         return cls(**files, **changes)
 
 
-async def _health(_call: Call) -> Response:
-    return JSONResponse({"ok": True})
+def health(db: Database) -> Callable[[Call], Awaitable[Response]]:
+    """``GET /health`` for a load balancer: 200 once the store answers a ``SELECT 1``, else 503 (the handler of
+    :func:`backend.http.store_unavailable` words it)."""
+
+    async def check(_call: Call) -> Response:
+        db.query("SELECT 1")
+        return JSONResponse({"ok": True})
+
+    return check
 
 
 def create_app(store: BackendStore, settings: BackendSettings = BackendSettings()) -> Starlette:
     """The API routes (declared once: see ``contracts.http``), their OpenAPI document and the admin pages."""
-    shelf, fleet = PublishingShelf(settings.content_db, settings.content_signers()), FleetStore(settings.fleet_db)
+    shared = store.db.dialect == "postgresql"
+
+    def beside(path: str) -> Database | str:
+        return store.db if shared else path
+
+    shelf = PublishingShelf(beside(settings.content_db), settings.content_signers())
+    fleet = FleetStore(beside(settings.fleet_db))
+    if shared:
+        lookups: Throttle = SharedLookupLimit(store.db, settings.lookups_per_token_per_min,
+                                              settings.lookups_per_address_per_min)
+    else:
+        lookups = LookupLimit.per_minute(settings.lookups_per_token_per_min, settings.lookups_per_address_per_min)
     endpoints = [
-        Endpoint("GET", "/health", _health, "Liveness"),
+        Endpoint("GET", "/health", health(store.db), "Readiness: the store answers (503 store_unavailable if not)",
+                 errors=(503,)),
         *kiosk_endpoints(store, bank_bin=settings.bank_bin, bank_account=settings.bank_account,
-                         payment_secret=settings.payment_secret,
-                         lookups=LookupLimit.per_minute(settings.lookups_per_token_per_min,
-                                                        settings.lookups_per_address_per_min)),
-        *content_endpoints(shelf), *fleet_endpoints(fleet), *survey_endpoints(SurveyLedger(settings.survey_db)),
+                         payment_secret=settings.payment_secret, lookups=lookups),
+        *content_endpoints(shelf), *fleet_endpoints(fleet),
+        *survey_endpoints(SurveyLedger(beside(settings.survey_db))),
     ]
     style = backend_style(store)
-    return Starlette(exception_handlers={HTTPException: no_such_endpoint(style)}, routes=[
-        *bind_all(endpoints, style), published(document(INFO, endpoints, style)),
-        *admin_routes(store.token_role, fleet, shelf, sessions_db=settings.fleet_db, signing_key=settings.signing_key,
-                      tokens=store),
-    ])
+    unavailable = store_unavailable(style)
+    return Starlette(
+        exception_handlers={HTTPException: no_such_endpoint(style), StoreUnavailable: unavailable,
+                            StoreBusy: unavailable},
+        routes=[*bind_all(endpoints, style), published(document(INFO, endpoints, style)),
+                *admin_routes(store.token_role, fleet, shelf, sessions_db=fleet.db, signing_key=settings.signing_key,
+                              tokens=store)])

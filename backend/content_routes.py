@@ -19,28 +19,32 @@ targets, so the newest bundle for a kiosk is the highest version whose target is
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
-import sqlite_utils
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from backend.store import opened
 from contracts.content.bundle import BundleRejected, InspectedBundle, Limits, check_not_expired, inspect_bundle
 from contracts.http import Call, Endpoint, Param, RawBody, Refused
 from contracts.migrations import Migrations
+from contracts.sqldb import Connection, Database
 
 MAX_UPLOAD = 64 * 1024 * 1024
 TRUST_SETTING = "backend serve --signing-key, --trusted-key or BACKEND_CONTENT_TRUSTED_KEYS"
 content_migrations = Migrations()
+# the bundles meant for a kiosk (parameters: its id, its group): for all kiosks, its group or itself
+FOR_KIOSK = ("(target_kind = 'all' OR (target_kind = 'kiosk' AND target_value = ?) "
+             "OR (target_kind = 'group' AND target_value = ?))")
 
 
 @content_migrations("0001_content_bundles")
-def _schema(db: sqlite_utils.Database) -> None:
-    db.execute("CREATE TABLE content_bundles (version INTEGER PRIMARY KEY, target_kind TEXT NOT NULL, "
-               "target_value TEXT, sha256 TEXT NOT NULL, published_at TEXT NOT NULL, data BLOB NOT NULL)")
+def _schema(conn: Connection) -> None:
+    blob, version = ("BYTEA", "BIGINT") if conn.dialect == "postgresql" else ("BLOB", "INTEGER")
+    conn.execute(f"CREATE TABLE content_bundles (version {version} PRIMARY KEY, target_kind TEXT NOT NULL, "
+                 f"target_value TEXT, sha256 TEXT NOT NULL, published_at TEXT NOT NULL, data {blob} NOT NULL)")
 
 
 class Rejected(Refused):
@@ -48,14 +52,14 @@ class Rejected(Refused):
 
 
 class ContentShelf:
-    """Published bundles in SQLite (``:memory:`` keeps them for the life of the process), each signed by one of
-    ``trusted_keys`` (Ed25519 public keys, base64 or hex) when it was published."""
+    """Published bundles, bytes included, in a database (a SQLite file or ``:memory:``, or the PostgreSQL database
+    every backend process shares, so a kiosk may poll any of them), each signed by one of ``trusted_keys``
+    (Ed25519 public keys, base64 or hex) when it was published."""
 
-    def __init__(self, path: str, trusted_keys: Sequence[str] = ()) -> None:
+    def __init__(self, target: Database | str | Path, trusted_keys: Sequence[str] = ()) -> None:
         self.trusted_keys = tuple(trusted_keys)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._lock = threading.Lock()
-        content_migrations.apply(sqlite_utils.Database(self._conn))
+        self.db = opened(target)
+        self.db.migrate(content_migrations)
 
     def inspect(self, data: bytes) -> InspectedBundle:
         """``data`` checked against this shelf's trusted keys (whatever its age).
@@ -72,30 +76,32 @@ class ContentShelf:
         except BundleRejected as exc:
             raise Rejected(422, exc.code, exc.reason) from None
         digest = hashlib.sha256(data).hexdigest()
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                newest = self._conn.execute("SELECT max(version) FROM content_bundles").fetchone()[0] or 0
-                if manifest.version <= newest:
-                    raise Rejected(409, "version_too_low", f"version {manifest.version} is not above the newest "
-                                                           f"published version {newest}")
-                kind, value = next(iter(manifest.target.model_dump(exclude_none=True).items()))
-                self._conn.execute("INSERT INTO content_bundles VALUES (?, ?, ?, ?, ?, ?)", [
-                    manifest.version, kind, None if kind == "all" else value, digest,
-                    datetime.now(UTC).isoformat(timespec="seconds"), data])
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self.db.transaction(lock="content_bundles") as conn:
+            newest = conn.execute("SELECT max(version) FROM content_bundles").fetchone()[0] or 0
+            if manifest.version <= newest:
+                raise Rejected(409, "version_too_low", f"version {manifest.version} is not above the newest "
+                                                       f"published version {newest}")
+            kind, value = next(iter(manifest.target.model_dump(exclude_none=True).items()))
+            conn.execute("INSERT INTO content_bundles (version, target_kind, target_value, sha256, published_at, "
+                         "data) VALUES (?, ?, ?, ?, ?, ?)", [
+                             manifest.version, kind, None if kind == "all" else value, digest,
+                             datetime.now(UTC).isoformat(timespec="seconds"), data])
         return {"version": manifest.version, "target": str(manifest.target), "sha256": digest, "size": len(data)}
+
+    def newest_for(self, kiosk_id: str, group: str | None) -> tuple[int, str] | None:
+        """(version, sha256) of the newest bundle targeting this kiosk, or None: what a poll compares its ETag with,
+        before any bytes are read."""
+        rows = self.db.query(f"SELECT version, sha256 FROM content_bundles WHERE {FOR_KIOSK} "
+                             "ORDER BY version DESC LIMIT 1", [kiosk_id, group])
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def bundle(self, version: int) -> bytes:
+        return bytes(self.db.query("SELECT data FROM content_bundles WHERE version = ?", [version])[0][0])
 
     def latest_for(self, kiosk_id: str, group: str | None) -> tuple[int, str, bytes] | None:
         """(version, sha256, bytes) of the newest bundle targeting this kiosk, or None."""
-        with self._lock:
-            return self._conn.execute(
-                "SELECT version, sha256, data FROM content_bundles WHERE target_kind = 'all' "
-                "OR (target_kind = 'kiosk' AND target_value = ?) OR (target_kind = 'group' AND target_value = ?) "
-                "ORDER BY version DESC LIMIT 1", [kiosk_id, group]).fetchone()
+        newest = self.newest_for(kiosk_id, group)
+        return (*newest, self.bundle(newest[0])) if newest else None
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -115,14 +121,15 @@ def content_endpoints(shelf: ContentShelf) -> list[Endpoint]:
         role, own_kiosk = call.caller
         if role != "admin" and own_kiosk is not None and own_kiosk != kiosk_id:
             raise Refused(403, "forbidden", "a kiosk token may only fetch content for its own kiosk")
-        found = shelf.latest_for(kiosk_id, group)
+        found = shelf.newest_for(kiosk_id, group)
         if found is None:
             raise Refused(404, "no_content", f"no content published for kiosk {kiosk_id}")
-        version, digest, data = found
+        version, digest = found
         headers = {"ETag": f'"{digest}"', "X-Content-Version": str(version)}
         if _etag_matches(call.request.headers.get("if-none-match", ""), headers["ETag"]):
             return Response(status_code=304, headers=headers)
-        return Response(data, media_type="application/zip", headers=headers)
+        return Response(await run_in_threadpool(shelf.bundle, version), media_type="application/zip",
+                        headers=headers)
 
     return [
         Endpoint("POST", "/api/content/bundles", publish, "Publish a signed content bundle", auth="admin",

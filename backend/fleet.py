@@ -17,22 +17,22 @@ scrubbed again on arrival, so a kiosk running older software cannot leave an ide
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import JSONResponse, Response
 
+from backend.store import opened
 from contracts.fleet import LOG_LINE_CHARS, LOG_TAIL_LINES, SHORT_TEXT_CHARS
 from contracts.http import Call, Endpoint, Param, Refused
 from contracts.migrations import Migrations
 from contracts.scrub import scrub
+from contracts.sqldb import Connection, Database
 
 MAX_HEARTBEAT_BYTES = 128 * 1024
 KIOSK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
@@ -43,10 +43,12 @@ fleet_migrations = Migrations()
 
 
 @fleet_migrations("fleet_0001_heartbeats")
-def _schema(db: sqlite_utils.Database) -> None:
-    db.execute("CREATE TABLE heartbeats (kiosk_id TEXT PRIMARY KEY, branch TEXT NOT NULL, kiosk_group TEXT, "
-               "received_at REAL NOT NULL, interval_s REAL NOT NULL, status TEXT NOT NULL, log_tail TEXT NOT NULL)")
-    db.execute("CREATE INDEX heartbeats_branch ON heartbeats (branch)")
+def _schema(conn: Connection) -> None:
+    real = "DOUBLE PRECISION" if conn.dialect == "postgresql" else "REAL"
+    conn.execute(f"CREATE TABLE heartbeats (kiosk_id TEXT PRIMARY KEY, branch TEXT NOT NULL, kiosk_group TEXT, "
+                 f"received_at {real} NOT NULL, interval_s {real} NOT NULL, status TEXT NOT NULL, "
+                 "log_tail TEXT NOT NULL)")
+    conn.execute("CREATE INDEX heartbeats_branch ON heartbeats (branch)")
 
 
 class _Model(BaseModel):
@@ -134,15 +136,13 @@ def flags_for(status: dict[str, Any], age_s: float) -> tuple[str, ...]:
 
 
 class FleetStore:
-    """The newest heartbeat per kiosk in SQLite (``:memory:`` keeps them for the life of the process)."""
+    """The newest heartbeat per kiosk in a database: a SQLite file (``:memory:`` keeps them for the life of the
+    process) or the PostgreSQL database every backend process shares, so any of them shows the whole fleet."""
 
-    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._lock = threading.Lock()
+    def __init__(self, target: Database | str | Path, clock: Callable[[], float] = time.time) -> None:
+        self.db = opened(target)
         self._clock = clock
-        fleet_migrations.apply(sqlite_utils.Database(self._conn))
+        self.db.migrate(fleet_migrations)
 
     def record(self, beat: HeartbeatBody) -> float:
         """Keep ``beat`` as the kiosk's newest heartbeat; returns the time it was received."""
@@ -153,18 +153,20 @@ class FleetStore:
         for check in status["doctor"]:
             check["detail"] = scrub(check["detail"])
         lines = [scrub(line)[:LOG_LINE_CHARS] for line in beat.log_tail]
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                beat.kiosk_id, beat.branch, beat.group, now, beat.interval_s,
-                json.dumps(status, ensure_ascii=False), json.dumps(lines, ensure_ascii=False)])
+        with self.db.connection() as conn:
+            conn.execute(
+                "INSERT INTO heartbeats (kiosk_id, branch, kiosk_group, received_at, interval_s, status, log_tail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE SET branch = excluded.branch, "
+                "kiosk_group = excluded.kiosk_group, received_at = excluded.received_at, "
+                "interval_s = excluded.interval_s, status = excluded.status, log_tail = excluded.log_tail", [
+                    beat.kiosk_id, beat.branch, beat.group, now, beat.interval_s,
+                    json.dumps(status, ensure_ascii=False), json.dumps(lines, ensure_ascii=False)])
         return now
 
     def kiosks(self, branch: str | None = None) -> list[KioskState]:
         """Every kiosk (of ``branch`` when given), by branch then id."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT received_at, status FROM heartbeats WHERE ?1 IS NULL OR branch = ?1 "
-                "ORDER BY branch, kiosk_id", [branch]).fetchall()
+        where, params = ("WHERE branch = ?", [branch]) if branch is not None else ("", [])
+        rows = self.db.query(f"SELECT received_at, status FROM heartbeats {where} ORDER BY branch, kiosk_id", params)
         now = self._clock()
         states = []
         for received_at, text in rows:
@@ -177,21 +179,17 @@ class FleetStore:
         return self._clock()
 
     def branches(self) -> list[str]:
-        with self._lock:
-            return [row[0] for row in self._conn.execute("SELECT DISTINCT branch FROM heartbeats ORDER BY branch")]
+        return [row[0] for row in self.db.query("SELECT DISTINCT branch FROM heartbeats ORDER BY branch")]
 
     def group_of(self, kiosk_id: str) -> str | None:
         """The content group the kiosk last reported (None when it has none or never reported)."""
-        with self._lock:
-            row = self._conn.execute("SELECT kiosk_group FROM heartbeats WHERE kiosk_id = ?", [kiosk_id]).fetchone()
-        return row[0] if row else None
+        rows = self.db.query("SELECT kiosk_group FROM heartbeats WHERE kiosk_id = ?", [kiosk_id])
+        return rows[0][0] if rows else None
 
     def log_tail(self, kiosk_id: str) -> tuple[float, list[str], dict[str, Any]] | None:
         """(received at, log lines, status) of the kiosk's newest heartbeat, or None."""
-        with self._lock:
-            row = self._conn.execute("SELECT received_at, log_tail, status FROM heartbeats WHERE kiosk_id = ?",
-                                     [kiosk_id]).fetchone()
-        return (row[0], json.loads(row[1]), json.loads(row[2])) if row else None
+        rows = self.db.query("SELECT received_at, log_tail, status FROM heartbeats WHERE kiosk_id = ?", [kiosk_id])
+        return (rows[0][0], json.loads(rows[0][1]), json.loads(rows[0][2])) if rows else None
 
 
 def fleet_endpoints(fleet: FleetStore) -> list[Endpoint]:

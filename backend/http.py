@@ -10,15 +10,20 @@ procedure on submission).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
+from starlette.responses import Response
 
 from backend.store import BackendStore, Conflict, Invalid, NotFound
 from contracts.http import HttpStyle, Refused, Role, bearer, refusal
 
+log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
+STORE_RETRY_AFTER_S = 5  # what a 503 store_unavailable asks a kiosk to wait before trying again
 ERROR_SCHEMA = {"type": "object", "required": ["error", "message"], "properties": {
     "error": {"type": "string", "description": "machine code, e.g. not_found, invalid"},
     "message": {"type": "string", "description": "one line for people"}}}
@@ -64,3 +69,17 @@ def backend_style(store: BackendStore) -> HttpStyle:
         too_large="too_large", max_body=MAX_BODY,
         errors={NotFound: refusal(404, "not_found"), Invalid: refusal(422, "invalid"),
                 Conflict: refusal(409, "idempotency_conflict")})
+
+
+def store_unavailable(style: HttpStyle) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The app's handler of a store that does not answer (``StoreUnavailable``: PostgreSQL down or unreachable;
+    ``StoreBusy``: a SQLite file locked too long) on every route, admin pages included: 503 ``store_unavailable``
+    with Retry-After, never a 500, so a kiosk keeps the request and tries again and a load balancer looks
+    elsewhere. The detail (host, driver message) goes to the log, not to the caller."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return style.respond(Refused(503, "store_unavailable", "the backend's database is not answering; try again "
+                                     "shortly", headers={"Retry-After": str(STORE_RETRY_AFTER_S)}))
+
+    return handler

@@ -17,6 +17,7 @@ import uvicorn
 
 from backend.app import BackendSettings, create_app
 from backend.store import BackendStore
+from contracts.sqldb import is_url, open_database
 from contracts.storage import check_and_repair
 
 # The seeded local backend's fee account (embedded kiosk, tests, benches), so the demo shows a VietQR; labelled as
@@ -38,6 +39,13 @@ class RunningServer:
 @dataclass
 class RunningBackend(RunningServer):
     token: str = ""
+    store: BackendStore | None = None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, then release the store's database (a PostgreSQL pool's connections)."""
+        super().stop(timeout)
+        if self.store is not None:
+            self.store.close()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -46,10 +54,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def open_store(path: Path) -> BackendStore:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    check_and_repair(path)
-    store = BackendStore(path)
+def open_store(target: Path | str, *, create_dir: bool = True) -> BackendStore:
+    """The backend's store at ``target`` (a SQLite path, whose file is checked and repaired first, or a
+    ``postgresql://`` URL), migrated and seeded.
+
+    :param create_dir: create a SQLite file's missing directory (the embedded backend's, the default location).
+    :raises contracts.sqldb.DatabaseTargetError: ``target`` cannot be used.
+    """
+    if not is_url(target):
+        path = Path(target)
+        if create_dir:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.is_dir():
+            check_and_repair(path)
+    store = BackendStore(open_database(target))
     store.seed()
     return store
 
@@ -77,9 +95,12 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
     return RunningServer(f"http://{host}:{port}", server, thread)
 
 
-def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
+def start_in_thread(db_path: Path | str, *, host: str = "127.0.0.1", port: int = 0,
                     settings: BackendSettings | None = None, kiosk_id: str = "embedded") -> RunningBackend:
     """Start a seeded backend on a thread; returns once it accepts connections with a token for ``kiosk_id``.
+
+``db_path`` is a SQLite file (content, fleet and surveys as ``settings`` say: in memory unless
+:meth:`BackendSettings.beside` it) or a ``postgresql://`` URL (everything in that database).
 
     Local and seeded like its demo data, it takes fees into :data:`DEMO_BANK` unless ``settings`` name an account.
     """
@@ -89,4 +110,4 @@ def start_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
     store = open_store(db_path)
     token = store.add_token("kiosk", kiosk_id)
     running = serve_in_thread(create_app(store, settings), host=host, port=port, name="embedded-backend")
-    return RunningBackend(running.url, running.server, running.thread, token)
+    return RunningBackend(running.url, running.server, running.thread, token, store)

@@ -47,12 +47,14 @@ def kiosk_config(tmp_path: Path):
 
 @pytest.fixture
 def admin_backend(tmp_path):
-    """A seeded reference backend on 127.0.0.1 that also accepts :data:`ADMIN_TOKEN`."""
+    """A seeded reference backend on 127.0.0.1 that also accepts :data:`ADMIN_TOKEN` (on the engine of the run for
+    tests marked ``stores``)."""
     from backend.server import start_in_thread
-    from backend.store import BackendStore
+    from tests.support import add_token
 
-    running = start_in_thread(tmp_path / "backend.db")
-    BackendStore(tmp_path / "backend.db").add_token("admin", None, ADMIN_TOKEN)
+    target = stores.store_target(tmp_path / "backend.db")
+    running = start_in_thread(target)
+    add_token(target, "admin", ADMIN_TOKEN)
     yield running
     running.stop()
 
@@ -70,6 +72,6 @@ def signed_backend(tmp_path, key):
     """A reference backend on 127.0.0.1 that signs and trusts content with ``key`` (and accepts the admin token)."""
     from tests.support import content_backend
 
-    running = content_backend(tmp_path / "backend.db", key)
+    running = content_backend(stores.store_target(tmp_path / "backend.db"), key)
     yield running
     running.stop()

@@ -153,16 +153,27 @@ def kiosk_token(backend: Any, kiosk_id: str = KIOSK_ID, admin_token: str = ADMIN
     return response.json()["token"]
 
 
-def content_backend(db: Path, *keys: SigningKey) -> Any:
-    """A seeded backend on 127.0.0.1 that accepts :data:`ADMIN_TOKEN` and bundles signed with ``keys``; ``stop()`` it."""
+def content_backend(db: Path | str, *keys: SigningKey) -> Any:
+    """A seeded backend on 127.0.0.1 (``db``: a SQLite path or a PostgreSQL URL) that accepts :data:`ADMIN_TOKEN`
+    and bundles signed with ``keys``; ``stop()`` it."""
     from backend.app import BackendSettings
     from backend.server import start_in_thread
-    from backend.store import BackendStore
 
     running = start_in_thread(db, settings=BackendSettings(trusted_keys=tuple(encode_public_key(key.verify_key)
                                                                               for key in keys)))
-    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
+    add_token(db, "admin", ADMIN_TOKEN)
     return running
+
+
+def add_token(db: Path | str, role: str, token: str, kiosk_id: str | None = None) -> None:
+    """Give a backend's store (a SQLite path or a PostgreSQL URL) one more token, closing what it opened."""
+    from backend.store import BackendStore
+
+    store = BackendStore(db)
+    try:
+        store.add_token(role, kiosk_id, token)
+    finally:
+        store.close()
 
 
 def content_config(data_dir: Path, key: SigningKey, *extra: str):

@@ -1,5 +1,6 @@
 """The admin pages on a real backend on 127.0.0.1: login, CSRF, the fleet dashboard, kiosk logs, publishing an
-announcement that a kiosk then downloads and verifies, content versions; and once in a real headless Chromium."""
+announcement that a kiosk then downloads and verifies, content versions; and once in a real headless Chromium.
+The tests marked ``stores`` run on SQLite and again on PostgreSQL (tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ from nacl.signing import SigningKey
 
 from backend.app import BackendSettings
 from backend.server import start_in_thread
-from backend.store import BackendStore
 from config.loader import load_config
 from contracts.content.bundle import build_bundle, verify_bundle
 from contracts.content.models import Target
 from contracts.content.signing import encode_public_key
 from kiosk.heartbeat import Heartbeat
-from tests.support import ARTIFACTS, kiosk_token, make_bundle
+from tests.stores import store_target
+from tests.support import ARTIFACTS, add_token, kiosk_token, make_bundle
 
 ADMIN_TOKEN = "admin-pages-token"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -37,8 +38,10 @@ def signing_key() -> SigningKey:
 
 
 def start_backend(db: Path, key: SigningKey | None):
-    running = start_in_thread(db, settings=BackendSettings(signing_key=key))
-    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
+    """A backend at ``db``, or on PostgreSQL in a run with ``--store postgresql`` (tests/stores.py)."""
+    target = store_target(db)
+    running = start_in_thread(target, settings=BackendSettings(signing_key=key))
+    add_token(target, "admin", ADMIN_TOKEN)
     return running
 
 
@@ -90,6 +93,7 @@ def kiosk_config(tmp_path: Path, key: SigningKey, kiosk_id: str):
                               f'content.trusted_keys=["{encode_public_key(key.verify_key)}"]'])
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("path", ["/admin/fleet", "/admin/content", "/admin/services", "/admin/announcements?target=all",
                                   "/admin/kiosks/K01/log"])
 def test_pages_redirect_to_login_without_a_session(browser_client, path):
@@ -98,6 +102,7 @@ def test_pages_redirect_to_login_without_a_session(browser_client, path):
     assert response.headers["location"].startswith("/admin/login?next=%2Fadmin%2F")
 
 
+@pytest.mark.stores
 def test_login_page_then_back_to_the_page_asked_for(browser_client):
     assert browser_client.get("/admin").headers["location"] == "/admin/fleet"
     form = browser_client.get("/admin/login?next=/admin/content")
@@ -112,6 +117,7 @@ def test_login_page_then_back_to_the_page_asked_for(browser_client):
     assert browser_client.get("/admin/content").status_code == 200
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/admin/", "/api/fleet"])
 def test_login_never_redirects_outside_the_admin_pages(browser_client, next_url):
     form = browser_client.get("/admin/login")
@@ -120,6 +126,7 @@ def test_login_never_redirects_outside_the_admin_pages(browser_client, next_url)
     assert response.headers["location"] == "/admin/fleet"
 
 
+@pytest.mark.stores
 def test_wrong_token_and_kiosk_token_are_refused(backend, browser_client):
     for token in ("not-the-token", kiosk_token(backend, "K01", ADMIN_TOKEN)):
         response = login(browser_client, token)
@@ -128,6 +135,7 @@ def test_wrong_token_and_kiosk_token_are_refused(backend, browser_client):
     assert browser_client.get("/admin/fleet").status_code == 303
 
 
+@pytest.mark.stores
 def test_login_form_needs_its_csrf_cookie(backend):
     with httpx.Client(base_url=backend.url) as first, httpx.Client(base_url=backend.url) as attacker:
         token = csrf_of(first.get("/admin/login").text)
@@ -135,6 +143,7 @@ def test_login_form_needs_its_csrf_cookie(backend):
     assert response.status_code == 403 and "CSRF" in response.text
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("csrf", [None, "", "forged-token"])
 def test_publishing_needs_the_session_csrf_token(backend, browser_client, csrf):
     logged_in_csrf(browser_client)
@@ -148,6 +157,7 @@ def test_publishing_needs_the_session_csrf_token(backend, browser_client, csrf):
     assert latest(backend, "K01").status_code == 404
 
 
+@pytest.mark.stores
 def test_logout_needs_csrf_and_ends_the_session(browser_client):
     csrf = logged_in_csrf(browser_client)
     assert browser_client.post("/admin/logout", data={"csrf": "wrong"}).status_code == 403
@@ -156,6 +166,7 @@ def test_logout_needs_csrf_and_ends_the_session(browser_client):
     assert browser_client.get("/admin/fleet").status_code == 303
 
 
+@pytest.mark.stores
 def test_published_announcement_reaches_the_kiosk_signed_and_targeted(backend, browser_client, signing_key,
                                                                        tmp_path):
     csrf = logged_in_csrf(browser_client)
@@ -180,6 +191,7 @@ def test_published_announcement_reaches_the_kiosk_signed_and_targeted(backend, b
         verify_bundle(download.content, other, applied_version=0)
 
 
+@pytest.mark.stores
 def test_publishing_keeps_the_targets_other_content_and_bumps_the_version(backend, browser_client, signing_key,
                                                                            tmp_path):
     source = tmp_path / "content"
@@ -203,6 +215,7 @@ def test_publishing_keeps_the_targets_other_content_and_bumps_the_version(backen
         assert json.loads(archive.read("announcements.json")) == {"announcements": [{"text": NOTICE}]}
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize(("row", "message"), [
     (("x" * 501, "", ""), "Dòng 1: nội dung dài quá 500 ký tự."),
     ((NOTICE, "2025-11-20T10:00", "2025-11-20T09:00"), "Dòng 1: thời điểm kết thúc phải sau thời điểm bắt đầu."),
@@ -215,6 +228,7 @@ def test_invalid_rows_are_explained_in_vietnamese_and_nothing_is_published(backe
     assert latest(backend, "K01").status_code == 404
 
 
+@pytest.mark.stores
 def test_bad_target_is_refused(browser_client):
     csrf = logged_in_csrf(browser_client)
     response = browser_client.post("/admin/announcements", data=announcement_form(csrf, "kiosk:../x", (NOTICE, "",
@@ -222,6 +236,7 @@ def test_bad_target_is_refused(browser_client):
     assert response.status_code == 422 and "không hợp lệ" in response.text
 
 
+@pytest.mark.stores
 def test_without_a_signing_key_the_page_says_how_to_enable_publishing(tmp_path):
     running = start_backend(tmp_path / "nokey.db", None)
     try:
@@ -234,14 +249,15 @@ def test_without_a_signing_key_the_page_says_how_to_enable_publishing(tmp_path):
         running.stop()
 
 
+@pytest.mark.stores
 def test_an_unverifiable_newest_bundle_is_explained_and_publishing_on_it_is_refused(tmp_path, signing_key):
     """GIVEN the newest bundle for all kiosks was signed by a key the backend trusted then but no longer does
     WHEN an administrator opens the editors THEN each says why it shows none of that content and offers no
     publishing (building on it would re-sign content of unknown origin), and a publish is refused with a 409."""
-    stranger, db = SigningKey.generate(), tmp_path / "backend.db"
+    stranger, db = SigningKey.generate(), store_target(tmp_path / "backend.db")
     trusting = start_in_thread(db, settings=BackendSettings.beside(
         db, signing_key=signing_key, trusted_keys=(encode_public_key(stranger.verify_key),)))
-    BackendStore(db).add_token("admin", None, ADMIN_TOKEN)
+    add_token(db, "admin", ADMIN_TOKEN)
     foreign = make_bundle(tmp_path, stranger, 5, text="Nội dung không rõ nguồn")
     uploaded = httpx.post(f"{trusting.url}/api/content/bundles", content=foreign.read_bytes(),
                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -263,6 +279,7 @@ def test_an_unverifiable_newest_bundle_is_explained_and_publishing_on_it_is_refu
         running.stop()
 
 
+@pytest.mark.stores
 def test_fleet_page_flags_and_filters_and_the_log_page_shows_scrubbed_lines(backend, browser_client):
     beat(backend, "K01", printer="paper_out", log_tail=["ticket A012 printed", "lookup 001190012345 failed"],
          doctor=[{"check": "disk space", "ok": False, "detail": "80 MiB free (need 200 MiB)"}])
@@ -281,6 +298,7 @@ def test_fleet_page_flags_and_filters_and_the_log_page_shows_scrubbed_lines(back
     assert browser_client.get("/admin/kiosks/K99/log").status_code == 404
 
 
+@pytest.mark.stores
 def test_content_page_shows_which_kiosks_run_which_version(backend, browser_client):
     csrf = logged_in_csrf(browser_client)
     browser_client.post("/admin/announcements", data=announcement_form(csrf, "all", (NOTICE, "", "")))
@@ -348,6 +366,7 @@ def test_in_a_real_browser_login_publish_and_see_the_fleet(backend, signing_key,
     assert item.text == NOTICE and item.start == datetime(2025, 9, 1, 7, 30, tzinfo=HANOI)
 
 
+@pytest.mark.stores
 def test_services_and_opening_hours_are_edited_checked_and_published_beside_announcements(
         backend, browser_client, signing_key, tmp_path):
     csrf = logged_in_csrf(browser_client)

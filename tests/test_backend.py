@@ -1,4 +1,5 @@
-"""The reference backend over real sockets on 127.0.0.1, and the kiosk's client against it."""
+"""The reference backend over real sockets on 127.0.0.1, and the kiosk's client against it; the tests marked
+``stores`` run on SQLite and again on PostgreSQL (tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import hmac
 import json
 import secrets
 import socket
-import sqlite3
 import subprocess
 import sys
 
@@ -17,11 +17,13 @@ import pytest
 
 from backend.app import BackendSettings
 from backend.server import start_in_thread
+from contracts.sqldb import open_database
 from contracts.text import mask_name
 from contracts.workdays import add_working_days, is_working_day
 from devices.payloads import parse_payload
 from kiosk.backend_client import BackendClient, BackendRejected, BackendUnavailable, NotFound
 from kiosk.cli.parser import build_parser
+from tests.stores import store_target
 from tests.support import ROOT, ServeProcess, dossier_body, server_env
 
 DEMO = "000.00.13.H26-251120-000"
@@ -32,7 +34,7 @@ PAYMENT_SECRET = secrets.token_hex(16)  # what the bank and this backend share (
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
-    running = start_in_thread(tmp_path_factory.mktemp("backend") / "backend.db",
+    running = start_in_thread(store_target(tmp_path_factory.mktemp("backend") / "backend.db"),
                               settings=BackendSettings(payment_secret=PAYMENT_SECRET))
     yield running
     running.stop()
@@ -45,6 +47,7 @@ def client(backend, tmp_path):
     c.close()
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize(("seq", "status"), list(enumerate(
     ["received", "processing", "needs_documents", "result_ready", "returned"], start=1)))
 def test_demo_dossiers_in_every_status(client, seq, status):
@@ -53,6 +56,7 @@ def test_demo_dossiers_in_every_status(client, seq, status):
     assert result["timeline"][-1]["status"] == status
 
 
+@pytest.mark.stores
 def test_submission_is_idempotent_and_code_is_national_format(client, backend):
     body = dossier_body("HT05")
     first = client.submit("kiosk-1-0001", body)
@@ -65,6 +69,7 @@ def test_submission_is_idempotent_and_code_is_national_format(client, backend):
     assert err.value.status == 409
 
 
+@pytest.mark.stores
 def test_payment_qr_for_an_unpaid_fee_and_the_signed_bank_callback(client, backend):
     dossier = client.submit("kiosk-1-0002", dossier_body("HT05"))
     payment = client.payment(dossier["code"])
@@ -84,10 +89,11 @@ def test_payment_qr_for_an_unpaid_fee_and_the_signed_bank_callback(client, backe
     assert client.payment(dossier["code"])["vietqr"] is None
 
 
+@pytest.mark.stores
 def test_without_a_payment_secret_every_bank_callback_is_refused(tmp_path):
     """GIVEN a backend started without BACKEND_PAYMENT_SECRET WHEN a callback arrives, signed with any key,
     THEN it is refused (401) and the dossier stays unpaid: no secret has a default."""
-    running = start_in_thread(tmp_path / "backend.db")
+    running = start_in_thread(store_target(tmp_path / "backend.db"))
     try:
         client = BackendClient(running.url, running.token, timeout_s=3)
         code = client.submit("kiosk-nosecret-1", dossier_body("HT05"))["code"]
@@ -103,6 +109,7 @@ def test_without_a_payment_secret_every_bank_callback_is_refused(tmp_path):
         running.stop()
 
 
+@pytest.mark.stores
 def test_booking_check_in_once(client):
     assert client.check_in("BK-251120-DEMO01")["service"] == "HT"
     with pytest.raises(BackendRejected) as err:
@@ -112,6 +119,7 @@ def test_booking_check_in_once(client):
         client.check_in("BK-251120-NOPE00")
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize(
     ("headers", "body", "status"),
     [
@@ -134,6 +142,7 @@ def test_bad_submissions_get_4xx_with_a_message(backend, headers, body, status):
     assert response.json()["message"]
 
 
+@pytest.mark.stores
 def test_openapi_and_admin_token_required(backend):
     spec = httpx.get(f"{backend.url}/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/dossiers" in spec["paths"]
@@ -178,17 +187,21 @@ def test_dossier_status_cli_with_the_embedded_backend(tmp_path):
     assert missing.returncode == 1 and json.loads(missing.stdout)["found"] is False
 
 
+@pytest.mark.stores
 def test_the_days_last_code_has_four_digits_and_the_next_filing_waits_for_midnight(tmp_path, caplog):
-    """GIVEN an agency that has filed 9,998 dossiers today (its counter set in the SQLite file) WHEN two more
+    """GIVEN an agency that has filed 9,998 dossiers today (its counter set in the database) WHEN two more
     arrive THEN the first gets ``-9999``, which the kiosk's strict parser reads, and the second a 503 with
     Retry-After up to midnight and a log line, instead of a 5-digit code no reader accepts; a repeat of an
     accepted filing still returns its dossier."""
-    running = start_in_thread(tmp_path / "backend.db")
+    target = store_target(tmp_path / "backend.db")
+    running = start_in_thread(target)
     client = BackendClient(running.url, running.token, timeout_s=3)
     try:
         day = client.submit("sequence-first", dossier_body("HT05"))["code"].split("-")[1]
-        with sqlite3.connect(tmp_path / "backend.db") as db:
-            db.execute("UPDATE day_counters SET last = 9998 WHERE day = ?", [day])
+        db = open_database(target)
+        with db.connection() as conn:
+            conn.execute("UPDATE day_counters SET last = 9998 WHERE day = ?", [day])
+        db.close()
         last = client.submit("sequence-9999", dossier_body("HT05"))["code"]
         assert last.endswith(f"-{day}-9999") and parse_payload(last) == {"kind": "dossier", "code": last}
         headers = {"Authorization": f"Bearer {running.token}", "Idempotency-Key": "sequence-10000"}
@@ -203,6 +216,7 @@ def test_the_days_last_code_has_four_digits_and_the_next_filing_waits_for_midnig
         running.stop()
 
 
+@pytest.mark.stores
 def test_backend_serve_takes_the_look_up_rate_per_token_and_defaults_to_the_settings(tmp_path):
     """GIVEN ``backend serve --lookup-rate-per-token 2`` WHEN one kiosk token looks up three times in a row THEN
     the third gets 429 with Retry-After; and the flags' defaults are BackendSettings' own."""
@@ -210,7 +224,8 @@ def test_backend_serve_takes_the_look_up_rate_per_token_and_defaults_to_the_sett
     assert (serve.lookup_rate_per_token, serve.lookup_rate_per_address) == (
         BackendSettings.lookups_per_token_per_min, BackendSettings.lookups_per_address_per_min)
     token = secrets.token_urlsafe(24)
-    server = ServeProcess("backend", "serve", "--db", str(tmp_path / "backend.db"), "--lookup-rate-per-token", "2",
+    server = ServeProcess("backend", "serve", "--db", str(store_target(tmp_path / "backend.db")),
+                          "--lookup-rate-per-token", "2",
                           env=server_env(BACKEND_KIOSK_TOKEN=token))
     try:
         answers = [httpx.get(f"{server.url}/api/dossiers/{DEMO}1", headers={"Authorization": f"Bearer {token}"})

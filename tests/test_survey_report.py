@@ -1,6 +1,6 @@
 """Survey round trip against a real backend on 127.0.0.1: answers taken while the backend is away reach it exactly
 once through the outbox, the daily report per branch and service adds up, bad answers and wrong tokens are refused,
-and the CSV parses."""
+and the CSV parses. The tests marked ``stores`` run on SQLite and again on PostgreSQL (tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from config.localtime import LOCAL_TZ
 from kiosk.backend_client import BackendClient, BackendRejected
 from kiosk.outbox import Outbox
 from kiosk.survey import REASONS, InvalidAnswer, SurveyStore
+from tests.stores import store_target
 from tests.support import KIOSK_ID, dossier_body, eventually
 
 ADMIN, KIOSK, READER = "survey-admin-token", "survey-kiosk-token", "survey-report-token"
@@ -31,18 +32,27 @@ DAY = (dt.datetime.now(LOCAL_TZ) - dt.timedelta(days=2)).date()  # in the past w
 
 
 @pytest.fixture
-def backend_db(tmp_path) -> Path:
-    path = tmp_path / "backend" / "backend.db"
-    store = open_store(path)
+def backend_db(tmp_path) -> Path | str:
+    """The backend's database: a SQLite file, or a PostgreSQL database in a ``--store postgresql`` run."""
+    target = store_target(tmp_path / "backend" / "backend.db")
+    store = open_store(target)
     store.add_token("admin", None, ADMIN)
     store.add_token("kiosk", KIOSK_ID, KIOSK)
     store.add_token("report", None, READER)
-    return path
+    store.close()
+    return target
 
 
-def start(backend_db: Path, port: int = 0) -> RunningBackend:
-    settings = BackendSettings(survey_db=str(backend_db.with_name("surveys.db")))
-    return start_in_thread(backend_db, port=port, settings=settings, kiosk_id=KIOSK_ID)
+def start(backend_db: Path | str, port: int = 0) -> RunningBackend:
+    return start_in_thread(backend_db, port=port, settings=BackendSettings.beside(backend_db), kiosk_id=KIOSK_ID)
+
+
+def count_dossiers(backend_db: Path | str) -> int:
+    store = BackendStore(backend_db)
+    try:
+        return store.count_dossiers()
+    finally:
+        store.close()
 
 
 @pytest.fixture
@@ -78,6 +88,7 @@ KIOSK_ANSWERS = [  # (score, reasons, service, counter, kind)
 ]
 
 
+@pytest.mark.stores
 def test_answers_taken_while_the_backend_is_down_arrive_exactly_once_when_it_is_back(tmp_path, backend_db):
     """GIVEN a kiosk whose backend does not answer WHEN citizens rate, the kiosk restarts, and the backend comes
     back THEN the sender thread delivers every answer once and the backend's figures are the kiosk's own."""
@@ -117,6 +128,7 @@ def test_answers_taken_while_the_backend_is_down_arrive_exactly_once_when_it_is_
             local[service["service"]].satisfied_share)
 
 
+@pytest.mark.stores
 def test_an_outbox_lost_after_delivery_hands_answers_over_again_and_the_backend_keeps_one(tmp_path, backend):
     """GIVEN answers delivered but not yet settled locally WHEN the outbox file is lost (rebuilt empty after damage)
     THEN reconcile hands them over again, the backend answers "already have it", and nothing is counted twice."""
@@ -140,9 +152,10 @@ def test_an_outbox_lost_after_delivery_hands_answers_over_again_and_the_backend_
         close_kiosk(outbox, survey)
 
 
+@pytest.mark.stores
 def test_dossiers_and_answers_share_one_outbox_and_go_to_their_own_endpoints(tmp_path, backend, backend_db):
     outbox, survey = open_kiosk(tmp_path / "kiosk", lambda: at(9))
-    before = BackendStore(backend_db).count_dossiers()
+    before = count_dossiers(backend_db)
     survey.record(5, ("guidance",), "HT", kind="ticket")
     ref = outbox.add("dossier-key-0001", dossier_body("HT01"))
     survey.record(1, ("wait_time",), kind="standalone")
@@ -154,7 +167,7 @@ def test_dossiers_and_answers_share_one_outbox_and_go_to_their_own_endpoints(tmp
     finally:
         client.close()
         close_kiosk(outbox, survey)
-    assert BackendStore(backend_db).count_dossiers() == before + 1
+    assert count_dossiers(backend_db) == before + 1
     assert report(backend.url, day=DAY.isoformat()).json()["branches"][0]["count"] == 2
 
 
@@ -234,6 +247,7 @@ def answered(backend) -> list[dict[str, Any]]:
     return answers
 
 
+@pytest.mark.stores
 def test_the_report_has_each_branch_and_service_figures_of_the_local_day(backend, answered):
     body = report(backend.url, day=DAY.isoformat()).json()
     assert body["day"] == DAY.isoformat() and body["reasons"] == list(REASONS)
@@ -246,6 +260,7 @@ def test_the_report_has_each_branch_and_service_figures_of_the_local_day(backend
     assert report(backend.url, day="2020-01-01").json()["branches"] == []
 
 
+@pytest.mark.stores
 def test_the_csv_has_a_total_row_per_branch_then_its_services(backend, answered):
     response = report(backend.url, path="/api/reports/surveys.csv", day=DAY.isoformat())
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -269,6 +284,7 @@ VALID = {"rating": 4, "reasons": ["guidance"], "service": "HT", "counter": 3, "k
          "answered_at": at(9).isoformat()}
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize(("body", "key"), [
     ({**VALID, "rating": 0}, "rating"), ({**VALID, "rating": 6}, "rating"), ({**VALID, "rating": "5"}, "rating"),
     ({**VALID, "rating": 4.5}, "rating"), ({**VALID, "reasons": ["rude"]}, "reasons.0"),
@@ -290,6 +306,7 @@ def test_bad_answers_are_refused_with_a_message_naming_the_key(backend, body, ke
     assert refused.value.status == 422 and refused.value.message.startswith(f"{key}:")
 
 
+@pytest.mark.stores
 def test_a_key_counts_once_and_cannot_carry_another_answer(backend):
     client = BackendClient(backend.url, KIOSK, timeout_s=2)
     try:
@@ -306,6 +323,7 @@ def test_a_key_counts_once_and_cannot_carry_another_answer(backend):
     assert report(backend.url, day=DAY.isoformat()).json()["branches"][0]["count"] == 1
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("path", ["/api/reports/surveys", "/api/reports/surveys.csv"])
 def test_only_a_report_token_or_an_administrator_reads_the_reports(backend, path):
     assert report(backend.url, READER, path, day=DAY.isoformat()).status_code == 200
@@ -317,6 +335,7 @@ def test_only_a_report_token_or_an_administrator_reads_the_reports(backend, path
     assert report(backend.url, path=path).status_code == 200, "without a day: today"
 
 
+@pytest.mark.stores
 def test_openapi_documents_the_survey_routes(backend):
     spec = httpx.get(f"{backend.url}/openapi.json").json()
     assert {"/api/surveys", "/api/reports/surveys", "/api/reports/surveys.csv"} <= set(spec["paths"])

@@ -16,12 +16,14 @@ from backend.admin.sessions import AdminSessions
 from backend.admin.tokens import KioskTokens, token_routes
 from backend.fleet import FleetStore
 from config.loader import load_config
+from contracts.sqldb import Database
 
 __all__ = ["PublishingShelf", "admin_routes"]
 
 
-def admin_routes(token_role: TokenRole, fleet: FleetStore, shelf: PublishingShelf, *, sessions_db: str,
-                 signing_key: SigningKey | None, tokens: KioskTokens | None = None) -> list[BaseRoute]:
+def admin_routes(token_role: TokenRole, fleet: FleetStore, shelf: PublishingShelf, *,
+                 sessions_db: Database | str, signing_key: SigningKey | None,
+                 tokens: KioskTokens | None = None) -> list[BaseRoute]:
     """The admin pages under ``/admin``; without ``signing_key`` they work but cannot publish."""
     sessions = AdminSessions(sessions_db)
     pages = AdminPages(token_role, fleet, shelf, sessions, signing_key, load_config(None, []), sessions.guard())

@@ -55,24 +55,18 @@ class PublishingShelf(ContentShelf):
 
     def newest_version(self) -> int:
         """The highest version published to any target (0 before the first)."""
-        with self._lock:
-            return self._conn.execute("SELECT max(version) FROM content_bundles").fetchone()[0] or 0
+        return self.db.query("SELECT max(version) FROM content_bundles")[0][0] or 0
 
     def published(self, limit: int = 50) -> list[Published]:
         """The newest ``limit`` bundles, newest first (without their bytes)."""
-        with self._lock:
-            rows = self._conn.execute("SELECT version, target_kind, target_value, published_at, length(data) "
-                                      "FROM content_bundles ORDER BY version DESC LIMIT ?", [limit]).fetchall()
+        rows = self.db.query("SELECT version, target_kind, target_value, published_at, length(data) "
+                             "FROM content_bundles ORDER BY version DESC LIMIT ?", [limit])
         return [Published(*row) for row in rows]
 
     def version_for(self, kiosk_id: str, group: str | None) -> int | None:
         """The version a kiosk should be running: the newest for all kiosks, its group or its id."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT max(version) FROM content_bundles WHERE target_kind = 'all' "
-                "OR (target_kind = 'kiosk' AND target_value = ?) OR (target_kind = 'group' AND target_value = ?)",
-                [kiosk_id, group]).fetchone()
-        return row[0]
+        newest = self.newest_for(kiosk_id, group)
+        return newest[0] if newest else None
 
 
 def receiver(target: Target, group_of: Callable[[str], str | None]) -> tuple[str, str | None]:

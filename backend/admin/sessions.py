@@ -1,5 +1,5 @@
-"""Administrator sessions for the web pages: an opaque cookie in the browser, its hash and CSRF token in SQLite;
-and the login lockout (:class:`LoginGuard`).
+"""Administrator sessions for the web pages: an opaque cookie in the browser, its hash and CSRF token in the
+database; and the login lockout (:class:`LoginGuard`).
 
 Kept in the database, not in process memory, so several backend processes behind a load balancer share them and
 logging out ends the session everywhere. The browser only ever holds a random id (HttpOnly, SameSite=Strict, and
@@ -11,30 +11,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-import sqlite_utils
-
+from backend.store import opened
 from contracts.migrations import Migrations
+from contracts.sqldb import Connection, Database
 
 SESSION_TTL_S = 8 * 3600  # one working day; then the administrator logs in again
 session_migrations = Migrations()
 
 
 @session_migrations("admin_0001_sessions")
-def _schema(db: sqlite_utils.Database) -> None:
-    db.execute("CREATE TABLE admin_sessions (id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL, expires_at REAL NOT NULL)")
+def _schema(conn: Connection) -> None:
+    conn.execute(f"CREATE TABLE admin_sessions (id_hash TEXT PRIMARY KEY, csrf TEXT NOT NULL, "
+                 f"expires_at {_real(conn)} NOT NULL)")
 
 
 @session_migrations("admin_0002_login_failures")
-def _failures(db: sqlite_utils.Database) -> None:
+def _failures(conn: Connection) -> None:
     # scope: "ip:<address>" or "global"; blocked_until and last_failure are epoch seconds
-    db.execute("CREATE TABLE admin_login_failures (scope TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
-               "blocked_until REAL NOT NULL, last_failure REAL NOT NULL)")
+    conn.execute(f"CREATE TABLE admin_login_failures (scope TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
+                 f"blocked_until {_real(conn)} NOT NULL, last_failure {_real(conn)} NOT NULL)")
+
+
+def _real(conn: Connection) -> str:
+    return "DOUBLE PRECISION" if conn.dialect == "postgresql" else "REAL"
 
 
 def _hash(session_id: str) -> str:
@@ -47,39 +51,40 @@ def same_token(given: str | None, expected: str) -> bool:
 
 
 class AdminSessions:
-    def __init__(self, path: str, *, ttl_s: float = SESSION_TTL_S, clock: Callable[[], float] = time.time) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._lock = threading.Lock()
+    """Sessions in ``target`` (a SQLite file, a PostgreSQL URL or an open :class:`Database`)."""
+
+    def __init__(self, target: Database | str | Path, *, ttl_s: float = SESSION_TTL_S,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db = opened(target)
         self._clock = clock
         self.ttl_s = ttl_s
-        session_migrations.apply(sqlite_utils.Database(self._conn))
+        self.db.migrate(session_migrations)
 
     def create(self) -> tuple[str, str]:
         """A new session; returns (id for the cookie, CSRF token for the forms). Expired sessions are purged."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self._clock()
-        with self._lock:
-            self._conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?", [now])
-            self._conn.execute("INSERT INTO admin_sessions VALUES (?, ?, ?)", [_hash(session_id), csrf,
-                                                                               now + self.ttl_s])
+        with self.db.transaction(lock="admin_sessions") as conn:
+            conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?", [now])
+            conn.execute("INSERT INTO admin_sessions (id_hash, csrf, expires_at) VALUES (?, ?, ?)",
+                         [_hash(session_id), csrf, now + self.ttl_s])
         return session_id, csrf
 
     def csrf_for(self, session_id: str) -> str | None:
         """The CSRF token of a live session, or None (unknown, expired or logged out)."""
         if not session_id:
             return None
-        with self._lock:
-            row = self._conn.execute("SELECT csrf FROM admin_sessions WHERE id_hash = ? AND expires_at > ?",
-                                     [_hash(session_id), self._clock()]).fetchone()
-        return row[0] if row else None
+        rows = self.db.query("SELECT csrf FROM admin_sessions WHERE id_hash = ? AND expires_at > ?",
+                             [_hash(session_id), self._clock()])
+        return rows[0][0] if rows else None
 
     def guard(self, policy: LoginPolicy | None = None) -> LoginGuard:
-        """The login lockout, in the same database (and under the same lock) as the sessions."""
-        return LoginGuard(self._conn, self._lock, self._clock, policy or LoginPolicy())
+        """The login lockout, in the same database as the sessions."""
+        return LoginGuard(self.db, self._clock, policy or LoginPolicy())
 
     def end(self, session_id: str) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM admin_sessions WHERE id_hash = ?", [_hash(session_id)])
+        with self.db.connection() as conn:
+            conn.execute("DELETE FROM admin_sessions WHERE id_hash = ?", [_hash(session_id)])
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class LoginPolicy:
 
 
 class LoginGuard:
-    """Per-address lockout with exponential backoff for the admin login, and a global limit, kept in SQLite.
+    """Per-address lockout with exponential backoff for the admin login, and a global limit, kept in the database.
 
     An address that keeps failing is blocked for ``first_block_s``, then twice as long after each further failure
     (up to ``max_block_s``); while blocked, its attempts are refused before the token is even compared, so a
@@ -103,42 +108,42 @@ class LoginGuard:
     within ``global_window_s`` (a distributed guess), every address loses its free failures, so each guessing
     address gets one try before its own backoff. An address that has not failed — the administrator's own —
     therefore logs in at once with the right token, whatever an attacker elsewhere does; a success clears that
-    address's record. Kept in the database, so restarting the backend resets nothing.
+    address's record. Kept in the database, so restarting the backend resets nothing and, on PostgreSQL, a lockout
+    made by one backend process holds on every other.
     """
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock, clock: Callable[[], float],
-                 policy: LoginPolicy = LoginPolicy()) -> None:
-        self._conn, self._lock, self._clock, self.policy = conn, lock, clock, policy
+    def __init__(self, db: Database, clock: Callable[[], float], policy: LoginPolicy = LoginPolicy()) -> None:
+        self.db, self._clock, self.policy = db, clock, policy
 
     def retry_after(self, address: str) -> float:
         """Seconds until ``address`` may try again (0: now)."""
-        with self._lock:
-            row = self._conn.execute("SELECT blocked_until FROM admin_login_failures WHERE scope = ?",
-                                     [f"ip:{address}"]).fetchone()
-        return max(0.0, row[0] - self._clock()) if row else 0.0
+        rows = self.db.query("SELECT blocked_until FROM admin_login_failures WHERE scope = ?", [f"ip:{address}"])
+        return max(0.0, rows[0][0] - self._clock()) if rows else 0.0
 
     def failed(self, address: str) -> float:
         """Record a failed login from ``address``; returns how long it is now blocked (0: not blocked)."""
         now, policy = self._clock(), self.policy
-        with self._lock:
-            global_failures = self._bump("global", now, window=policy.global_window_s)
+        # one lock for the global count and the address: processes counting failures at once add up, none is lost
+        with self.db.transaction(lock="admin_login_failures") as conn:
+            global_failures = self._bump(conn, "global", now, window=policy.global_window_s)
             free = 0 if global_failures > policy.global_failures else policy.free_failures
-            failures = self._bump(f"ip:{address}", now, window=policy.forget_after_s)
+            failures = self._bump(conn, f"ip:{address}", now, window=policy.forget_after_s)
             block = 0.0
             if failures > free:
                 block = min(policy.first_block_s * 2 ** (failures - free - 1), policy.max_block_s)
-                self._conn.execute("UPDATE admin_login_failures SET blocked_until = ? WHERE scope = ?",
-                                   [now + block, f"ip:{address}"])
+                conn.execute("UPDATE admin_login_failures SET blocked_until = ? WHERE scope = ?",
+                             [now + block, f"ip:{address}"])
         return block
 
     def succeeded(self, address: str) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM admin_login_failures WHERE scope = ?", [f"ip:{address}"])
+        with self.db.connection() as conn:
+            conn.execute("DELETE FROM admin_login_failures WHERE scope = ?", [f"ip:{address}"])
 
-    def _bump(self, scope: str, now: float, *, window: float) -> int:
+    @staticmethod
+    def _bump(conn: Connection, scope: str, now: float, *, window: float) -> int:
         """Count one more failure in ``scope``, starting afresh when the last one is older than ``window``."""
-        self._conn.execute(
-            "INSERT INTO admin_login_failures VALUES (?, 1, 0, ?) ON CONFLICT (scope) DO UPDATE SET "
-            "failures = CASE WHEN last_failure < ? THEN 1 ELSE failures + 1 END, last_failure = excluded.last_failure",
-            [scope, now, now - window])
-        return self._conn.execute("SELECT failures FROM admin_login_failures WHERE scope = ?", [scope]).fetchone()[0]
+        return conn.execute(
+            "INSERT INTO admin_login_failures (scope, failures, blocked_until, last_failure) VALUES (?, 1, 0, ?) "
+            "ON CONFLICT (scope) DO UPDATE SET failures = CASE WHEN admin_login_failures.last_failure < ? THEN 1 "
+            "ELSE admin_login_failures.failures + 1 END, last_failure = excluded.last_failure RETURNING failures",
+            [scope, now, now - window]).fetchone()[0]
