@@ -16,10 +16,12 @@ from contracts import sqldb
 from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, QueueBusy, ServiceClosed, UnknownPriority, UnknownService
-from tests.stores import store_target
+from tests.stores import on_postgres, store_target
 from tests.support import WallClock, demo_services, open_engine, take
 
 pytestmark = pytest.mark.stores  # the tests that open the engine on store_target run on PostgreSQL too
+# processes on one PostgreSQL database: tests/test_queue_processes.py
+sqlite_only = pytest.mark.skipif(on_postgres(), reason="a SQLite file's own locking")
 
 
 @pytest.fixture
@@ -166,6 +168,7 @@ def test_unknown_durability_setting_is_refused(tmp_path):
         connect(tmp_path / "q.db", "OFF")  # type: ignore[arg-type]
 
 
+@sqlite_only
 def test_a_database_locked_past_the_busy_timeout_is_a_named_error(tmp_path, clock, monkeypatch):
     engine = open_engine(tmp_path / "q.db", clock)
     holder = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
@@ -194,6 +197,7 @@ def _issue_many(path: str, worker: int, count: int) -> list[tuple[str, str]]:
     return issued
 
 
+@sqlite_only
 def test_four_processes_issue_concurrently_without_duplicates_and_densely(tmp_path):
     path = str(tmp_path / "shared.db")
     QueueEngine(path, demo_services()).close()

@@ -44,10 +44,12 @@ class CallFeed:
 
     def send(self, call: dict[str, Any]) -> None:
         """Tell the other processes about ``call`` (JSON-ready); nothing to do on SQLite."""
-        if self._thread is None:
-            return
+        if self._thread is not None:
+            self._notify({"origin": self._origin, "call": call})
+
+    def _notify(self, message: dict[str, Any]) -> None:
         with self._db.connection() as conn:
-            conn.execute("SELECT pg_notify(?, ?)", [CHANNEL, json.dumps({"origin": self._origin, "call": call})])
+            conn.execute("SELECT pg_notify(?, ?)", [CHANNEL, json.dumps(message)])
 
     def _listen(self) -> None:
         pause, first = 0.1, True
@@ -66,6 +68,8 @@ class CallFeed:
                 first, pause = False, 0.1
                 while not self._stop.is_set():
                     for note in conn.notifies(timeout=POLL_S):
+                        if self._stop.is_set():
+                            break
                         self._receive(note.payload)
             except Exception as exc:  # the connection dropped: reconnect and resync
                 log.warning("call feed lost its connection: %s", exc)
@@ -76,12 +80,17 @@ class CallFeed:
     def _receive(self, payload: str) -> None:
         try:
             message = json.loads(payload)
-            if message["origin"] != self._origin:
+            if message["origin"] != self._origin and "call" in message:  # not our own, nor a wake-up
                 self._deliver(message["call"])
         except Exception:  # one bad message must not stop the feed
             log.exception("call feed could not take a call")
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=POLL_S * 3)
+        if self._thread is None:
+            return
+        try:  # wake the listener now rather than at its next poll
+            self._notify({"origin": self._origin})
+        except Exception:  # noqa: BLE001 — the database is gone: the listener stops at its next poll
+            pass
+        self._thread.join(timeout=POLL_S * 3)
