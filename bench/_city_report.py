@@ -29,7 +29,7 @@ def city_summary(rec: Recorder, played: dict[str, float], cpu: dict[str, float])
                        "statuses": {str(status): n for status, n in sorted(stats.statuses.items(), key=str)}}
     backend = sum(kinds[k]["requests"] for k in BACKEND_KINDS if k in kinds)
     queue = sum(kinds[k]["requests"] for k in QUEUE_KINDS if k in kinds)
-    samples = [f"{kind}: {text} (×{n})" for kind, stats in rec.kinds.items() for text, n in stats.errors.most_common(3)]
+    samples = rec.samples()
     return {"wall_s": round(wall, 2), "requests": backend + queue, "errors": rec.errors() + int(played["unfinished"]),
             "unfinished": int(played["unfinished"]), "late_ms_max": round(played["late_ms_max"], 1),
             "error_samples": samples[:8], "kinds": kinds,
@@ -104,8 +104,8 @@ def print_setup(result: dict[str, Any]) -> None:
     if "unavailable" in result:
         print(f"not measured: {result['unavailable']}")
         return
-    print(f"processes: backend {result['processes']['backend']}, queue {result['processes']['queue']} "
-          f"(the supervisor counts as one when there are workers)")
+    print(f"processes answering: backend {result['processes']['backend']}, each queue deployment "
+          f"{result['processes']['queue']}")
     city = result["city"]
     if city:
         print(f"city: {city['requests']:,} requests in {city['wall_s']:.1f} s, {city['errors']} errors"
@@ -135,11 +135,19 @@ def print_setup(result: dict[str, Any]) -> None:
         print("CPU per request, each kind alone from 2 clients (a call is call-next + finish): " + "; ".join(
             f"{kind} {c['server_cpu_ms']:.2f}" + (f" + db {c['database_cpu_ms']:.2f}" if c["database_cpu_ms"] else "")
             + " ms" + (f" ({c['errors']} err)" if c["errors"] else "") for kind, c in cost.items()))
+    for phase in ("lookups", "tickets"):
+        _print_samples(step["error_samples"] for step in result.get(phase, {}).get("steps", []))
+    _print_samples(c["error_samples"] for c in (cost or {}).values())
     audit = result.get("ticket_audit")
     if audit:
         print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks), "
               f"{audit['duplicates']} duplicate numbers, {audit['gapped_services']} services with a gap; "
               f"{audit['answered_duplicates']} duplicates among the numbers kiosks got")
+
+
+def _print_samples(lists: Any) -> None:
+    for sample in dict.fromkeys(sample for samples in lists for sample in samples):
+        print(f"  error: {sample}")
 
 
 def _cpu_text(cpu: dict[str, float | None]) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bench._city_traffic import Recorder
 
@@ -26,14 +27,16 @@ class Step:
     wall_s: float
     p50_ms: float
     p99_ms: float
+    samples: tuple[str, ...] = ()  # the commonest errors, for the reader
 
     @property
     def per_s(self) -> float:
         return self.requests / self.wall_s if self.wall_s > 0 else 0.0
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         return {"clients": self.clients, "requests": self.requests, "per_s": round(self.per_s, 1),
-                "p50_ms": round(self.p50_ms, 2), "p99_ms": round(self.p99_ms, 2), "errors": self.errors}
+                "p50_ms": round(self.p50_ms, 2), "p99_ms": round(self.p99_ms, 2), "errors": self.errors,
+                "error_samples": list(self.samples)}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,7 +74,7 @@ async def ramp(kind: str, client: Callable[[int, Recorder], tuple[Send, Callable
         stats = rec.kinds.get(kind)
         latencies = stats.latencies if stats else []
         step = Step(clients, stats.count if stats else 0, rec.errors(), wall,
-                    percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000)
+                    percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000, rec.samples())
         steps.append(step)
         if step.p99_ms > stop_above_ms:
             break

@@ -69,9 +69,7 @@ def _proc_table() -> dict[int, tuple[int, float]]:
     return table
 
 
-def tree_cpu(roots: list[int]) -> tuple[float, int]:
-    """(CPU seconds, number of live processes) of the process trees under ``roots``."""
-    table = _proc_table()
+def _tree(roots: list[int], table: dict[int, tuple[int, float]]) -> set[int]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _cpu) in table.items():
         children.setdefault(ppid, []).append(pid)
@@ -81,7 +79,24 @@ def tree_cpu(roots: list[int]) -> tuple[float, int]:
         if pid not in seen:
             seen.add(pid)
             stack.extend(children.get(pid, []))
-    return sum(table[pid][1] for pid in seen), len(seen)
+    return seen
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds of the process trees under ``roots``."""
+    table = _proc_table()
+    return sum(table[pid][1] for pid in _tree(roots, table))
+
+
+def serving_processes(root: int) -> int:
+    """How many processes answer requests: uvicorn's workers (spawned by ``multiprocessing``), else the one."""
+    workers = 0
+    for pid in _tree([root], _proc_table()):
+        try:
+            workers += b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+    return workers or 1
 
 
 class Served:

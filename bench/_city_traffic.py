@@ -80,6 +80,11 @@ class Recorder:
     def errors(self) -> int:
         return sum(sum(s.errors.values()) for s in self.kinds.values())
 
+    def samples(self, each: int = 3) -> tuple[str, ...]:
+        """The ``each`` commonest errors of every kind, as "kind: error (×n)"."""
+        return tuple(f"{kind}: {text} (×{n})" for kind, stats in self.kinds.items()
+                     for text, n in stats.errors.most_common(each))
+
 
 @dataclass
 class Kiosk:
@@ -188,7 +193,10 @@ async def call(city: City, rec: Recorder, counter: CounterPc, at: float) -> None
     base = f"/api/counters/{counter.number}"
     async with counter.busy:
         answer = await rec.send("call-next", (200,), counter.pool.request("POST", f"{base}/call-next"))
-        if answer is not None and answer.status == 200 and answer.json()["ticket"] is not None:
+        if answer is None:
+            return
+        # 409 counter_busy: an earlier call was made but its answer was lost (an error already); staff finish it
+        if (answer.status == 200 and answer.json()["ticket"] is not None) or answer.status == 409:
             await rec.send("finish", (200,), counter.pool.request("POST", f"{base}/finish"))
 
 

@@ -217,7 +217,7 @@ class Meter:
         self._first_queue = [site.queues[0].proc.pid]
 
     def read(self) -> dict[str, float]:
-        cpu = {name: servers.tree_cpu(pids)[0] for name, pids in self._roots.items()}
+        cpu = {name: servers.tree_cpu(pids) for name, pids in self._roots.items()}
         return {**cpu, "client": time.process_time()}
 
     def since(self, before: dict[str, float]) -> dict[str, float]:
@@ -225,8 +225,9 @@ class Meter:
         return {name: now[name] - before[name] for name in now}
 
     def processes(self) -> dict[str, int]:
-        """Processes of the backend and of one queue deployment."""
-        return {"backend": servers.tree_cpu(self._roots["backend"])[1], "queue": servers.tree_cpu(self._first_queue)[1]}
+        """Processes answering requests: the backend's and one queue deployment's."""
+        return {"backend": servers.serving_processes(self._roots["backend"][0]),
+                "queue": servers.serving_processes(self._first_queue[0])}
 
 
 async def measure(args: argparse.Namespace, site: Site) -> dict[str, Any]:

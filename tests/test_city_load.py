@@ -65,6 +65,6 @@ def test_a_tiny_city_on_postgresql_with_two_processes() -> None:
     report = run_bench("pg1", "pg2")
     for result in report["setups"]:
         check_setup(result)
-    assert report["setups"][1]["processes"]["backend"] >= 3  # uvicorn's supervisor and its two workers
+    assert report["setups"][1]["processes"] == {"backend": 2, "queue": 2}  # uvicorn's two workers each
     assert set(report["scaling"]["PostgreSQL, 2 processes"]) == {"lookups", "tickets"}
     assert report["goals"]["measured_on"] == "PostgreSQL, 2 processes"
