@@ -10,6 +10,7 @@ test: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
 	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -m stores --store postgresql -q
 
 bootstrap:
 	@bash scripts/bootstrap.sh

@@ -149,8 +149,8 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
     serve = actions.add_parser("serve", help="serve the reference backend (OpenAPI at /openapi.json)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8600)
-    serve.add_argument("--db", metavar="PATH", help="SQLite file, created and seeded; its directory must exist "
-                       "(default: backend-data/backend.db)")
+    _database(serve, "BACKEND_DATABASE_URL", "backend-data/backend.db")
+    _workers(serve)
     serve.add_argument("--kiosk-token-file", type=Path, metavar="FILE",
                        help="kiosk bearer tokens, comma-separated (default: $BACKEND_KIOSK_TOKEN)")
     serve.add_argument("--admin-token-file", type=Path, metavar="FILE",
@@ -179,6 +179,19 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
                        help="the same per client address, whatever the token (default: %(default)s)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.backend_serve:run_serve")
+    migrate = actions.add_parser("migrate", help="bring the database's tables up to this version, then exit")
+    _database(migrate, "BACKEND_DATABASE_URL", "backend-data/backend.db")
+    migrate.set_defaults(handler="kiosk.cli.backend_data:run_migrate")
+    copy = actions.add_parser("copy-data", help="move a site's SQLite data into a (new, empty) PostgreSQL database")
+    copy.add_argument("--from", dest="source", required=True, type=Path, metavar="SQLITE",
+                      help="the site's backend.db (content.db, fleet.db and survey.db beside it come along)")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://USER@HOST/DATABASE")
+    copy.set_defaults(handler="kiosk.cli.backend_data:run_copy_data")
+    backup = actions.add_parser("backup", help="a consistent copy of the SQLite data while the server runs")
+    _database(backup, "BACKEND_DATABASE_URL", "backend-data/backend.db")
+    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="DIR",
+                        help="an existing directory; the copies keep their file names")
+    backup.set_defaults(handler="kiosk.cli.backend_data:run_backup")
 
 
 def _dossier(subparsers: argparse._SubParsersAction) -> None:
@@ -235,7 +248,8 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
     serve = actions.add_parser("serve", help="run the branch queue server (OpenAPI at /openapi.json)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
-    serve.add_argument("--db", metavar="PATH", help="queue SQLite file (default: DATA_DIR/queue-server.db)")
+    _database(serve, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db")
+    _workers(serve)
     serve.add_argument("--kiosk-token-file", type=Path, metavar="FILE",
                        help="kiosk tokens '<kiosk id>:<secret>,…' (default: the QUEUE_KIOSK_TOKEN variable)")
     serve.add_argument("--report-token-file", type=Path, metavar="FILE",
@@ -243,6 +257,26 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
                             "variable)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
+    migrate = actions.add_parser("migrate", help="bring the queue database's tables up to this version, then exit")
+    _database(migrate, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db")
+    migrate.set_defaults(handler="kiosk.cli.queue_serve:run_migrate")
+    backup = actions.add_parser("backup", help="a consistent copy of the queue's SQLite file while the server runs")
+    _database(backup, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db")
+    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE",
+                        help="the copy (its directory must exist; an existing file is replaced)")
+    backup.set_defaults(handler="kiosk.cli.queue_serve:run_backup")
+
+
+def _database(parser: argparse.ArgumentParser, env: str, default: str) -> None:
+    parser.add_argument("--db", metavar="PATH|URL",
+                        help=f"a SQLite file (its directory must exist) or a postgresql:// URL (default: ${env}, "
+                             f"else {default})")
+
+
+def _workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="serve from N processes (uvicorn's); more than one needs a postgresql:// --db "
+                             "(default: %(default)s)")
 
 
 def _scan_parse(subparsers: argparse._SubParsersAction) -> None:
