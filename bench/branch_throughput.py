@@ -1,7 +1,12 @@
-"""Branch queue server throughput on loopback: tickets/s from 8 kiosk clients, calls/s from 20 counters.
+"""Branch queue server throughput on loopback: tickets/s from 8 kiosk clients, calls/s from 20 counters, on SQLite
+and on PostgreSQL with several server processes.
 
 The server runs as in production (``python main.py queue serve`` in its own process, one uvicorn worker); each
 kiosk or counter is its own client process with a keep-alive httpx connection, as real kiosks and counter PCs are.
+With ``--postgres`` (a durable throw-away cluster, ``tests.pgcluster``) or ``--db postgresql://…`` the same phases
+then run against ``--processes N`` server processes on that database, clients spread over them round-robin, right
+after the SQLite run (one process: a SQLite file is served by one), so the two are measured side by side. After each
+run the tickets are counted in the database: numbers must be dense and never duplicated.
 
 1. ceiling: ``GET /health`` from the same 8 clients, i.e. what the HTTP stack alone allows on this machine;
 2. tickets: 8 clients each ``POST /api/tickets`` (4 services, fresh request ids), latency per request;
@@ -13,7 +18,8 @@ other machines, as in a centre, and it is far less noisy than the rates on a bus
 Every run is bounded in count (``--tickets``, ``--calls``) and time (``--max-seconds`` per client).
 ``--waiting N`` puts N tickets in every service's line (one in ten a priority ticket) before the server starts, so
 the phases run against a long line: issuing should cost the same whatever N is.
-Usage: ``python bench/branch_throughput.py [--tickets 500] [--calls 40] [--max-seconds 30] [--waiting 0]``.
+Usage: ``python bench/branch_throughput.py [--tickets 500] [--calls 40] [--max-seconds 30] [--waiting 0]
+[--postgres | --db URL] [--processes 2]``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from backend.server import free_port  # noqa: E402
 from config.loader import load_config  # noqa: E402
 from contracts.pin import hash_pin  # noqa: E402
+from contracts.sqldb import open_database  # noqa: E402
 from queueing.engine import QueueEngine  # noqa: E402
 
 CLIENTS = 8
@@ -61,7 +68,7 @@ def site_config(path: Path, data_dir: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def prefill(db: Path, config: Path, waiting: int) -> None:
+def prefill(db: Path | str, config: Path, waiting: int) -> None:
     """``waiting`` tickets in every service's line, issued through the engine as the server would."""
     engine = QueueEngine(db, load_config(config).queue.services, synchronous="NORMAL")
     try:
@@ -133,13 +140,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(pool, fn, url: str, workers: list, count: int, max_s: float,
-        server_pid: int) -> tuple[list[float], float, float]:
-    """Latencies, wall-clock seconds, and server CPU seconds of one phase."""
-    cpu_before = cpu_seconds(server_pid)
-    results = pool.starmap(fn, [(url, w, count, max_s) for w in workers])
+def run(pool, fn, urls: list[str], workers: list, count: int, max_s: float,
+        server_pids: list[int]) -> tuple[list[float], float, float]:
+    """Latencies, wall-clock seconds, and the servers' CPU seconds of one phase (client i talks to server i mod N)."""
+    cpu_before = sum(cpu_seconds(pid) for pid in server_pids)
+    results = pool.starmap(fn, [(urls[i % len(urls)], w, count, max_s) for i, w in enumerate(workers)])
     wall = max(r[2] for r in results) - min(r[1] for r in results)
-    return [x for r in results for x in r[0]], wall, cpu_seconds(server_pid) - cpu_before
+    return [x for r in results for x in r[0]], wall, sum(cpu_seconds(pid) for pid in server_pids) - cpu_before
 
 
 def show(label: str, unit: str, latencies: list[float], wall: float, server_cpu: float, per: int = 1) -> None:
@@ -151,6 +158,65 @@ def show(label: str, unit: str, latencies: list[float], wall: float, server_cpu:
           f"= {1000 / cpu_ms:,.0f} {unit}/s per core")
 
 
+def check_numbers(target: Path | str) -> str:
+    """Duplicated and missing numbers per service and day, counted in the database after the run."""
+    db = open_database(target)
+    try:
+        duplicates, gaps, total = db.query(
+            "SELECT COALESCE(SUM(n - d), 0), COALESCE(SUM(top - d), 0), COALESCE(SUM(n), 0) FROM ("
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS d, MAX(seq) AS top FROM tickets WHERE seq IS NOT NULL "
+            "GROUP BY day, service) AS per_line")[0]
+    finally:
+        db.close()
+    return f"{total:,} tickets in the database: {duplicates} duplicate numbers, {gaps} missing"
+
+
+def bench(label: str, target: Path | str, processes: int, args: argparse.Namespace, tmp: Path) -> None:
+    """Every phase against ``processes`` servers on ``target``."""
+    print(f"-- {label}: {processes} server process{'es' if processes > 1 else ''}")
+    config = tmp / "bench.toml"
+    site_config(config, tmp)
+    started = time.monotonic()
+    prefill(target, config, args.waiting)
+    if args.waiting:
+        print(f"  ({args.waiting * SERVICES:,} tickets put in the lines in {time.monotonic() - started:.0f} s)")
+    ports = [free_port() for _ in range(processes)]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    servers = [subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
+                                 str(port), "--db", str(target)], cwd=ROOT,
+                                env={**os.environ, "QUEUE_KIOSK_TOKEN": KIOSK_TOKEN}) for port in ports]
+    pids = [server.pid for server in servers]
+    try:
+        for url, server in zip(urls, servers):
+            wait_ready(url, server)
+        with multiprocessing.get_context("spawn").Pool(COUNTERS) as pool:
+            show("ceiling, GET /health, 8 clients", "requests", *run(
+                pool, health_client, urls, list(range(CLIENTS)), args.tickets, args.max_seconds, pids))
+            latencies, wall, cpu = run(pool, ticket_client, urls, list(range(CLIENTS)), args.tickets,
+                                       args.max_seconds, pids)
+            show("tickets, POST /api/tickets, 8 kiosk clients", "tickets", latencies, wall, cpu)
+            p99 = statistics.quantiles(latencies, n=100)[98]
+            rate = len(latencies) / wall
+            print(f"  goal >= 1,000 tickets/s and p99 <= 20 ms: "
+                  f"{'met' if rate >= 1000 and p99 <= 0.020 else 'MISSED'}")
+            # enough waiting tickets for every call
+            with httpx.Client(base_url=urls[0], timeout=10, headers=AUTH) as http:
+                for i in range(COUNTERS * args.calls - len(latencies) - args.waiting * SERVICES):
+                    http.post("/api/tickets", json={"service": f"S{i % SERVICES}", "request_id": f"pre-{i}"})
+                # log in before timing: a login is a deliberately slow scrypt check, not part of calling; the
+                # token works on every process (logins are in the database)
+                logins = [(n, http.post(f"/api/counters/{n}/login", json={"password": PASSWORD}).json()["token"])
+                          for n in range(1, COUNTERS + 1)]
+            show("calls, call-next (+ finish) from 20 counters", "calls", *run(
+                pool, counter_client, urls, logins, args.calls, args.max_seconds, pids), per=2)
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+    print(f"  {check_numbers(target)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=500, help="tickets per kiosk client (default 500)")
@@ -158,41 +224,30 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=30, help="time limit per client and phase")
     parser.add_argument("--waiting", type=int, default=0, help="tickets waiting in each service's line at the "
                                                                "start (default 0)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="also run on a throw-away durable PostgreSQL cluster")
+    where.add_argument("--db", metavar="URL", help="also run on this (empty) postgresql:// database")
+    parser.add_argument("--processes", type=int, default=2, help="server processes on PostgreSQL (default 2)")
     args = parser.parse_args()
     print(f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}; "
           f"{args.waiting:,} waiting per service at the start")
     with tempfile.TemporaryDirectory() as tmp:
-        config, port = Path(tmp) / "bench.toml", free_port()
-        site_config(config, Path(tmp))
-        prefill(Path(tmp) / "queue.db", config, args.waiting)
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
-                                   str(port), "--db", str(Path(tmp) / "queue.db")], cwd=ROOT,
-                                  env={**os.environ, "QUEUE_KIOSK_TOKEN": KIOSK_TOKEN})
+        (Path(tmp) / "sqlite").mkdir()
+        bench("SQLite", Path(tmp) / "sqlite" / "queue.db", 1, args, Path(tmp) / "sqlite")
+        if not (args.postgres or args.db):
+            return
+        (Path(tmp) / "pg").mkdir()
+        if args.db:
+            bench(f"PostgreSQL at {args.db.split('@')[-1]}", args.db, args.processes, args, Path(tmp) / "pg")
+            return
+        from tests.pgcluster import start_cluster
+
+        cluster = start_cluster(durable=True)
         try:
-            wait_ready(url, server)
-            with multiprocessing.get_context("spawn").Pool(COUNTERS) as pool:
-                show("ceiling, GET /health, 8 clients", "requests", *run(
-                    pool, health_client, url, list(range(CLIENTS)), args.tickets, args.max_seconds, server.pid))
-                latencies, wall, cpu = run(pool, ticket_client, url, list(range(CLIENTS)), args.tickets,
-                                           args.max_seconds, server.pid)
-                show("tickets, POST /api/tickets, 8 kiosk clients", "tickets", latencies, wall, cpu)
-                p99 = statistics.quantiles(latencies, n=100)[98]
-                rate = len(latencies) / wall
-                print(f"  goal >= 1,000 tickets/s and p99 <= 20 ms: "
-                      f"{'met' if rate >= 1000 and p99 <= 0.020 else 'MISSED'}")
-                # enough waiting tickets for every call
-                with httpx.Client(base_url=url, timeout=10, headers=AUTH) as http:
-                    for i in range(COUNTERS * args.calls - len(latencies) - args.waiting * SERVICES):
-                        http.post("/api/tickets", json={"service": f"S{i % SERVICES}", "request_id": f"pre-{i}"})
-                    # log in before timing: a login is a deliberately slow scrypt check, not part of calling
-                    logins = [(n, http.post(f"/api/counters/{n}/login", json={"password": PASSWORD}).json()["token"])
-                              for n in range(1, COUNTERS + 1)]
-                show("calls, call-next (+ finish) from 20 counters", "calls", *run(
-                    pool, counter_client, url, logins, args.calls, args.max_seconds, server.pid), per=2)
+            bench("PostgreSQL 15, durable cluster on this machine", cluster.fresh_database("bench"),
+                  args.processes, args, Path(tmp) / "pg")
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            cluster.stop()
 
 
 if __name__ == "__main__":

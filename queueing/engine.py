@@ -285,12 +285,11 @@ class QueueEngine:
     @_serialized
     def waiting(self, service_code: str) -> list[Ticket]:
         """Today's waiting tickets of a service in the order they would be called (priority first, then by place)."""
-        with self._snapshot():
-            rows = self._conn.execute(
-                "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
-                "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
-            # in this order a ticket's place is the number of people ahead of it (``estimate.people_ahead``)
-            return [self._ticket(row[0], ahead=place) for place, row in enumerate(rows)]
+        rows = self._conn.execute(
+            "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
+            "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
+        # in this order a ticket's place is the number of people ahead of it (``estimate.people_ahead``)
+        return [self._ticket(row[0], ahead=place) for place, row in enumerate(rows)]
 
     @_serialized
     def current(self, counter: int) -> Ticket | None:
@@ -450,31 +449,15 @@ class QueueEngine:
         if self._sync is not None:
             self._sync.committed()
 
-    @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        """Several reads that must agree (a line's length and a place counted in it): on PostgreSQL one read-only
-        snapshot, as other processes commit meanwhile; on SQLite the engine's lock already keeps writers out."""
-        if self.db.dialect == "sqlite" or getattr(self._local, "snapshot", False):
-            yield
-            return
-        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        self._local.snapshot = True
-        try:
-            yield
-        finally:
-            self._local.snapshot = False
-            self._conn.execute("COMMIT")
-
     def _ticket(self, ticket_id: str, ahead: int | None = None) -> Ticket:
         """The ticket as a citizen sees it; ``ahead`` when the caller already knows the people ahead of it."""
-        with self._snapshot():
-            row = self._row(ticket_id)
-            if ahead is None:
-                ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"],
-                                              row["queue_at"], row["rowid"]) if row["state"] == "waiting" else 0
-            service = self.services.get(row["service"])
-            wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
-                                            service.counters if service else [])
+        row = self._row(ticket_id)
+        if ahead is None:
+            ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"], row["queue_at"],
+                                          row["rowid"]) if row["state"] == "waiting" else 0
+        service = self.services.get(row["service"])
+        wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
+                                        service.counters if service else [])
         return Ticket(id=row["id"], number=row["number"], service=row["service"], priority=row["priority"],
                       issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], counter=row["counter"],
                       people_ahead=ahead, estimated_wait_s=wait, kiosk_id=row["kiosk_id"])

@@ -36,31 +36,43 @@ _AFTER = " AND queue_at >= ? AND (queue_at, rowid) > (?, ?)"
 FIRST_PROBE = 16  # index entries counted from each end in the first turn
 
 
-def line_length(conn: Connection, day: str, service: str, ordinary: bool) -> int:
-    """How many wait in one line: a row of ``line_counts``, which triggers keep exact (``queueing.db``)."""
-    row = conn.execute("SELECT waiting FROM line_counts WHERE day = ? AND service = ? AND ordinary = ?",
-                       [day, service, ordinary]).fetchone()
-    return row[0] if row else 0
+# how many wait in one line: a row of ``line_counts``, which triggers keep exact (``queueing.db``)
+_LENGTH = "SELECT waiting FROM line_counts WHERE day = ? AND service = ? AND ordinary = ?"
+
 
 
 def people_ahead(conn: Connection, day: str, service: str, priority: str | None, queue_at: str,
                  rowid: int) -> int:
-    """People ahead of a waiting ticket (see the module's docstring), without counting the line through."""
+    """People ahead of a waiting ticket (see the module's docstring), without counting the line through.
+
+    The lengths of both lines and the first probe from each end are one statement: one round trip to PostgreSQL,
+    and one snapshot, so the figures agree even while other processes change the line. Only a ticket more than
+    ``FIRST_PROBE`` from both ends (the middle of a long line) takes further probes (``_place``)."""
     ordinary = priority is None
-    line = [day, service, ordinary]
-    place = _place(conn, line, [queue_at, queue_at, rowid], line_length(conn, day, service, ordinary))
-    return place + (line_length(conn, day, service, False) if ordinary else 0)
+    line, ticket = [day, service, ordinary], [queue_at, queue_at, rowid]
+    probe = f"SELECT COUNT(*) FROM (SELECT 1 {_LINE}{{}} LIMIT ?) AS entries"
+    length, priority_line, before, after = conn.execute(
+        f"SELECT ({_LENGTH}), ({_LENGTH}), ({probe.format(_BEFORE)}), ({probe.format(_AFTER)})",
+        [*line, day, service, False, *line, *ticket, FIRST_PROBE, *line, *ticket, FIRST_PROBE]).fetchone()
+    length = length or 0
+    if before < FIRST_PROBE:
+        place = before
+    elif after < FIRST_PROBE:
+        place = length - 1 - after
+    else:
+        place = _place(conn, line, ticket, length, FIRST_PROBE * 4)
+    return place + ((priority_line or 0) if ordinary else 0)
 
 
-def _place(conn: Connection, line: list[object], ticket: list[object], length: int) -> int:
+def _place(conn: Connection, line: list[object], ticket: list[object], length: int, probe: int) -> int:
     """How many of the ``length`` tickets waiting in ``line``, this one among them, come before it.
 
     SQLite counts an index range entry by entry, so this counts from the nearer end of the line: a few entries
-    from the front, then from the back, then four times as many from each, and so on. A ticket near either end
-    (a new ticket is at the back, the next to be called at the front) costs a few index steps; one in the middle
-    of the line about as many as the line is long, as counting from the front always did.
+    from the front, then from the back, then four times as many from each, and so on (``people_ahead`` made the
+    first turn; this goes on with ``probe`` entries). A ticket near either end (a new ticket is at the back, the
+    next to be called at the front) costs a few index steps; one in the middle of the line about as many as the
+    line is long, as counting from the front always did.
     """
-    probe = FIRST_PROBE
     while True:
         before = _count(conn, _BEFORE, line, ticket, probe)
         if before < probe:
@@ -87,10 +99,15 @@ def average_service_s(conn: Connection, service: str) -> float:
 
 
 def open_counters(conn: Connection, day: str, service: str, configured: list[int]) -> int:
-    # one index look-up (tickets_day_counter) per configured counter, not a pass over the day's called tickets
-    working = sum(1 for counter in set(configured) if conn.execute(
-        "SELECT 1 FROM tickets WHERE day = ? AND service = ? AND counter = ? LIMIT 1",
-        [day, service, counter]).fetchone())
+    # one index look-up (tickets_day_counter) per configured counter, not a pass over the day's called tickets,
+    # all in one statement (one round trip to PostgreSQL)
+    counters = sorted(set(configured))
+    if not counters:
+        return 1
+    probes = ", ".join(["(SELECT 1 FROM tickets WHERE day = ? AND service = ? AND counter = ? LIMIT 1)"] *
+                       len(counters))
+    found = conn.execute(f"SELECT {probes}", [v for c in counters for v in (day, service, c)]).fetchone()
+    working = sum(1 for hit in found if hit)
     return max(1, working or len(configured))
 
 
