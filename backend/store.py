@@ -310,20 +310,21 @@ class BackendStore:
 
         Codes here are canonical (``contracts.codes.canonical_code``, applied by the routes), as in every method.
         """
-        with self.db.reading() as conn:
-            row = conn.execute("SELECT d.code, d.procedure_id, d.status, d.applicant_name, d.received_at, d.due_date, "
-                               "d.fee, d.paid, d.missing, d.pickup, p.data FROM dossiers d JOIN procedures p "
-                               "ON p.id = d.procedure_id WHERE d.code = ?", [code]).fetchone()
-            if row is None:
-                raise NotFound(f"no dossier {code}")
-            steps = conn.execute("SELECT at, status, note FROM timeline WHERE code = ? ORDER BY rowid",
-                                 [code]).fetchall()
-        code, proc_id, status, name, received, due, fee, paid, missing, pickup, data = row
+        # one statement (a row per timeline step): on PostgreSQL each statement is a round trip
+        rows = self.db.query(
+            "SELECT d.code, d.procedure_id, d.status, d.applicant_name, d.received_at, d.due_date, d.fee, d.paid, "
+            "d.missing, d.pickup, p.data, t.at, t.status, t.note FROM dossiers d JOIN procedures p "
+            "ON p.id = d.procedure_id LEFT JOIN timeline t ON t.code = d.code WHERE d.code = ? ORDER BY t.rowid",
+            [code])
+        if not rows:
+            raise NotFound(f"no dossier {code}")
+        code, proc_id, status, name, received, due, fee, paid, missing, pickup, data = rows[0][:11]
         proc = json.loads(data)
         return {"code": code, "procedure_id": proc_id, "procedure_vi": proc["name_vi"],
                 "procedure_en": proc["name_en"], "status": status, "applicant": mask_name(name),
                 "received_at": received, "due_date": due, "fee": fee, "paid": bool(paid), "missing": missing,
-                "pickup": pickup, "timeline": [{"at": at, "status": st, "note": note} for at, st, note in steps]}
+                "pickup": pickup, "timeline": [{"at": at, "status": st, "note": note}
+                                               for *_dossier, at, st, note in rows if at is not None]}
 
     def count_dossiers(self) -> int:
         return self._query("SELECT COUNT(*) FROM dossiers")[0][0]
