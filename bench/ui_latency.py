@@ -10,8 +10,14 @@ once pinned to one (``--cpus``), so a machine busy with other work shows in the 
 queue server or the network printer down, answering after 5 s, or dropping the connection mid-answer, the
 citizen touching the screen all along: it reports the longest frame and what each path ended with, which must be
 one of the kiosk's own messages. ``--histogram PNG`` draws the frame-time distribution with and without faults.
-Usage: ``python bench/ui_latency.py [--rounds 3] [--cpus all,1] [--faults] [--histogram docs/ui-frames.png]``.
-Each child is bounded by ``--rounds`` and a 300 s timeout.
+
+``--draw-cost`` measures instead what one frame of each screen costs to draw: the screen is put up, then redrawn
+in full (``on_draw``, flip, ``glFinish``) ``--redraws`` times with nothing changed, and the median wall time and
+process CPU time (Mesa's rasterizer threads included, so a loaded machine moves it less) are reported against an
+empty window's in the same process: where a touch's frame goes, screen by screen.
+Usage: ``python bench/ui_latency.py [--rounds 3] [--cpus all,1] [--faults] [--histogram docs/ui-frames.png]``,
+``python bench/ui_latency.py --draw-cost [--redraws 15]``. Each child is bounded by ``--rounds`` (or
+``--redraws``) and a 300 s timeout.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,23 +142,33 @@ class KioskPaths:
             tap(keys[char], lambda typed=typed: self.shows(lookup.ids.typed, typed), "key → glyph")
         self.home()
 
-    def filing(self, tap: Callable[..., None]) -> None:
-        from devices.sim.scanner import send_payload
-
-        screen = self.app.screen("submit")
+    def filing_steps(self, screen: Any, tap: Callable[..., None]) -> Iterator[str]:
+        """Home → catalogue → a life event's results → a procedure's detail → the form, by ``tap``; yields each
+        part of the filing screen reached."""
         parts = screen.ids.parts
 
         def at(part: str) -> Callable[[], bool]:
             return lambda: self.app.manager.current == "submit" and parts.current == part
 
         tap(self.app.manager.get_screen("home").ids.submit, at("catalogue"), "home → filing")
+        yield "catalogue"
         tap(list(reversed(screen.ids.events.children))[0], at("results"), "filing: catalogue → results")
+        yield "results"
         row = self.driver.until(lambda: next((w for w in screen.ids.result_list.walk()
                                               if getattr(w, "proc_id", "") == "HT05"), None)
                                 or next((w for w in screen.ids.result_list.walk()
                                          if getattr(w, "proc_id", "")), None), "a procedure row")
         tap(row, at("detail"), "filing: results → detail")
+        yield "detail"
         tap(screen.ids.start, at("form"), "filing: detail → form")
+        yield "form"
+
+    def filing(self, tap: Callable[..., None]) -> None:
+        from devices.sim.scanner import send_payload
+
+        screen = self.app.screen("submit")
+        for _part in self.filing_steps(screen, tap):
+            pass
         host, port = self.app.core.scanner.address
         send_payload(host, port, (CCCD + "\r\n").encode())
         self.driver.until(lambda: screen.ids.form_keys.text == "Lê Thị Hoa", "the CCCD filling the form")
@@ -197,6 +214,70 @@ def kiosk_child(data: Path, rounds: int, fault: str, url: str) -> dict[str, Any]
     for n in range(rounds + 1):
         paths.round(record=n > 0)
     return {"samples": toucher.samples, "frames": toucher.watch.frames}
+
+
+def draw_views(paths: KioskPaths) -> Iterator[str]:
+    """Put up each screen (and each state a path ends in) in turn, by real touches; yields the view's name."""
+    app, tap = paths.app, paths.t.tap
+    home = app.manager.get_screen("home")
+    yield "home"
+    app.idle_overlay.opacity = 1
+    yield "home + idle warning"
+    app.idle_overlay.opacity = 0
+    for flow in ("queue", "lookup", "survey"):
+        tap(home.ids[flow], paths.on(flow))
+        yield flow
+        if flow == "lookup":
+            lookup = app.manager.current_screen
+            tap(lookup.ids.type_code, lambda lookup=lookup: lookup.state == "entry")
+            yield "lookup: keyboard"
+        paths.home()
+    screen = app.screen("submit")
+    for part in paths.filing_steps(screen, tap):
+        yield f"filing: {part}"
+    paths.home()
+
+
+def draw_child(data: Path, redraws: int) -> dict[str, Any]:
+    """Median cost of a full redraw of each view, and of an empty window, in one process."""
+    import resource
+
+    from tests.ui.driver import start_kiosk
+
+    settings, backend = kiosk_settings("", "")
+    driver = start_kiosk(data, settings, width=SIZE[0], height=SIZE[1], backend=backend,
+                         prebuilt=("queue", "ticket", "lookup", "survey", "submit"))
+    from kivy.core.window import Window  # Kivy only once the kiosk has prepared it
+    from kivy.graphics.opengl import glFinish
+    from touch_frames import Toucher
+
+    core = driver.app.core
+    driver.until(lambda: core.backend_client is not None and core.catalogue is not None, "the embedded backend")
+
+    def cpu_s() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def cost() -> dict[str, float]:
+        driver.frames(3)
+        walls, cpus = [], []
+        for _ in range(redraws + 1):  # the first one uploads what the view has new
+            wall, cpu = time.perf_counter(), cpu_s()
+            Window.dispatch("on_draw")
+            Window.flip()
+            glFinish()
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((cpu_s() - cpu) * 1000)
+        return {"wall": statistics.median(walls[1:]), "cpu": statistics.median(cpus[1:])}
+
+    root = Window.children[0]
+    Window.remove_widget(root)
+    views = {"empty window": cost()}
+    Window.add_widget(root)
+    paths = KioskPaths(driver, Toucher())
+    for view in draw_views(paths):
+        views[view] = cost()
+    return {"views": views}
 
 
 class FaultPaths(KioskPaths):
@@ -253,8 +334,12 @@ class FaultPaths(KioskPaths):
 def child(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {int(cpu) for cpu in args.child_cpus.split(",")})  # before any thread starts
     data = Path(args.child_data)
-    result = bare_child(data, args.rounds) if args.child == "bare" else \
-        kiosk_child(data, args.rounds, args.child_fault, args.child_url)
+    if args.child == "draw":
+        result = draw_child(data, args.rounds)  # --redraws, passed down as --rounds
+    elif args.child == "bare":
+        result = bare_child(data, args.rounds)
+    else:
+        result = kiosk_child(data, args.rounds, args.child_fault, args.child_url)
     Path(args.child_out).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     os._exit(0)  # the app's threads and Kivy's window go with the process
 
@@ -376,6 +461,13 @@ def print_report(runs: list[dict[str, Any]], faults: list[dict[str, Any]]) -> No
               f"{fault['max_wall_ms']:.1f} ms | {ended} |{flag}")
 
 
+def print_draw_costs(views: dict[str, dict[str, float]]) -> None:
+    empty = views["empty window"]
+    print("| view | redraw, CPU (× empty window) | redraw, wall |\n|---|---:|---:|")
+    for view, cost in views.items():
+        print(f"| {view} | {cost['cpu']:.1f} ms (×{cost['cpu'] / empty['cpu']:.1f}) | {cost['wall']:.1f} ms |")
+
+
 def histogram(png: Path, series: dict[str, list[float]]) -> None:
     """A bar chart of frame times (share of frames per 2 ms bin, one colour per series), drawn with PIL."""
     from PIL import Image, ImageDraw, ImageFont
@@ -420,6 +512,8 @@ def main() -> None:
                         help=f"run one fault case: TARGET of {', '.join(TARGETS)}, MODE of {', '.join(MODES)}")
     parser.add_argument("--histogram", type=Path, help="draw the frame-time distribution into this PNG")
     parser.add_argument("--json", type=Path, help="write every figure into this file too")
+    parser.add_argument("--draw-cost", action="store_true", help="measure each screen's redraw instead")
+    parser.add_argument("--redraws", type=int, default=15, help="redraws per screen with --draw-cost (default 15)")
     for name in ("child", "child-cpus", "child-data", "child-out", "child-fault", "child-url"):
         parser.add_argument(f"--{name}", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -430,6 +524,12 @@ def main() -> None:
         parser.error(f"unknown fault case {bad[0]!r}: use TARGET:MODE, e.g. backend:down")
     all_cpus = sorted(os.sched_getaffinity(0))
     print(f"{platform.node()}: {len(all_cpus)} CPUs, Python {platform.python_version()}, {SIZE[0]}×{SIZE[1]}")
+    if args.draw_cost:
+        views = run_child("draw", ",".join(map(str, all_cpus)), args.redraws)["views"]
+        print_draw_costs(views)
+        if args.json:
+            args.json.write_text(json.dumps({"views": views}, ensure_ascii=False), encoding="utf-8")
+        return
     runs = [measure_cpus(f"{len(all_cpus)} CPUs" if word == "all" else "1 CPU",
                          ",".join(map(str, all_cpus)) if word == "all" else str(all_cpus[0]), args.rounds)
             for word in args.cpus.split(",")]
