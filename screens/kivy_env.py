@@ -29,6 +29,10 @@ def prepare_kivy(kivy_home: Path, *, width: int, height: int, fullscreen: bool) 
     Config.set("graphics", "borderless", "1" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "resizable", "0" if fullscreen else "1")
+    # Kivy asks for 2× multisampling by default; without a GPU, Mesa's llvmpipe then shades every pixel of the
+    # window several times: a forced redraw of the home screen cost 202 ms of CPU with it, 71 ms without
+    # (docs/BENCHMARKS.md, touch to frame).
+    Config.set("graphics", "multisamples", "0")
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "log_level", "warning")
     Config.set("input", "mouse", "mouse,disable_multitouch")
