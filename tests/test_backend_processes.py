@@ -1,7 +1,8 @@
 """Several `backend serve` processes on one PostgreSQL database behave as one backend.
 
 Two real processes (A and B, started at the same moment, so their migrations and seeds race too) share a throw-away
-PostgreSQL database: duplicate submissions sent to both at once make one dossier, concurrent filings get dense
+PostgreSQL database: duplicate submissions sent to both at once make one dossier (a survey key one answer, a
+booking one check-in), concurrent filings get dense
 unique codes, sessions, login lockouts, look-up limits, content bundles and heartbeats made on one are seen by the
 other; one process SIGKILLed under load loses no acknowledged dossier. These always need PostgreSQL (the
 ``pg_cluster`` fixture), whatever ``--store`` says.
@@ -111,6 +112,24 @@ def test_the_same_key_sent_to_both_at_once_makes_one_dossier_and_both_answers_ca
         db.close()
     assert len(per_key) == ROUNDS and all(count == 1 for _key, count in per_key)
     assert_dense(todays_codes(url))
+
+
+def test_a_survey_key_and_a_booking_check_in_sent_to_both_at_once_count_once(pair):
+    a, b, url = pair
+    answer = {"rating": 4, "kind": "standalone", "branch": "Hoàn Kiếm", "answered_at": "2026-11-30T10:00:00+07:00"}
+    key = f"survey-twin-{secrets.token_hex(4)}"
+    recorded = at_once([lambda p=process: httpx.post(f"{p.url}/api/surveys", json=answer, timeout=30,
+                                                      headers=kiosk({"Idempotency-Key": key})) for process in (a, b)])
+    assert sorted(r.status_code for r in recorded) == [200, 201] and recorded[0].json() == recorded[1].json()
+    checked = at_once([lambda p=process: httpx.post(f"{p.url}/api/bookings/BK-251120-DEMO01/checkin", headers=kiosk(),
+                                                     timeout=30) for process in (a, b)])
+    assert sorted(r.status_code for r in checked) == [200, 409]
+    assert [r.json()["error"] for r in checked if r.status_code == 409] == ["used"]
+    db = open_database(url)
+    try:
+        assert db.query("SELECT COUNT(*) FROM survey_answers WHERE key = ?", [key]) == [(1,)]
+    finally:
+        db.close()
 
 
 def test_concurrent_filings_across_both_get_dense_unique_codes(pair):
