@@ -19,7 +19,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from backend.app import BackendSettings
-from backend.server import start_in_thread
+from backend.server import open_store, start_in_thread
 from config.localtime import LOCAL_TZ
 from contracts.content.signing import encode_public_key
 from contracts.sqldb import open_database
@@ -158,3 +158,23 @@ def test_backup_of_postgres_says_which_tools_and_refusals_are_one_line(tmp_path,
     assert list(tmp_path.iterdir()) == []
     not_a_url = main("copy-data", "--from", str(tmp_path / "x.db"), "--to", str(tmp_path / "y.db"))
     assert not_a_url.returncode == 2 and "postgresql://" in not_a_url.stderr
+
+
+def test_a_copy_that_fails_half_way_leaves_the_target_empty(tmp_path, pg_cluster):
+    """GIVEN a site whose file holds a table this version does not know WHEN it is copied THEN copy-data stops
+    with one line and the target holds none of the rows copied before it (one transaction)."""
+    source = tmp_path / "backend.db"
+    open_store(source).close()  # seeded: demo dossiers and the catalogue
+    with sqlite3.connect(source) as db:
+        db.execute("CREATE TABLE zz_unknown (x INTEGER)")
+        db.execute("INSERT INTO zz_unknown VALUES (1)")
+    url = pg_cluster.fresh_database()
+    stopped = main("copy-data", "--from", str(source), "--to", url)
+    assert stopped.returncode == 1 and len(stopped.stderr.strip().splitlines()) == 1, stopped.stderr
+    assert "zz_unknown" in stopped.stderr and "nothing copied" in stopped.stderr
+    target = open_database(url)
+    try:
+        assert target.query("SELECT COUNT(*) FROM dossiers") == [(0,)]
+        assert target.query("SELECT COUNT(*) FROM procedures") == [(0,)]
+    finally:
+        target.close()

@@ -19,6 +19,8 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
+
 from backend.layout import close_all, migrate_all, open_all, sqlite_files
 from contracts.sqldb import Connection, DatabaseTargetError, SqliteDatabase, StoreUnavailable, is_url
 from kiosk.cli import EXIT_CONFIG
@@ -82,6 +84,9 @@ def run_copy_data(args: argparse.Namespace) -> int:
     except StoreUnavailable as exc:
         print(f"{target.describe()}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except (sqlite3.Error, psycopg.Error) as exc:  # nothing was copied: the transaction rolled back
+        print(f"copy-data stopped, nothing copied: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_REFUSED
     finally:
         close_all(databases)
     for table, count in counts:
