@@ -104,8 +104,9 @@ class LookupLimit:
 class SharedLookupLimit:
     """The same throttle counted in ``db``, shared by every process on it (see the module's docstring).
 
-    Each key's row holds its current minute, the hits in it and the hits of the minute before; a refused look-up
-    counts too, so a caller hammering past the limit stays refused until it slows down.
+    Each key's row holds its current minute, the hits in it and the hits of the minute before. A refused look-up
+    is taken back, as a token bucket refuses without taking: a caller that waits the Retry-After it was given gets
+    through then (a hammering one is refused without paying for it, and the limit still holds it).
     """
 
     def __init__(self, db: Database, per_token: float, per_address: float, *,
@@ -138,10 +139,14 @@ class SharedLookupLimit:
                 "hits = CASE WHEN rate_limit_hits.minute = excluded.minute THEN rate_limit_hits.hits + 1 ELSE 1 END, "
                 "minute = excluded.minute RETURNING key, hits, previous",
                 [value for key in keys for value in (key, int(minute))]).fetchall()
+            wait = max(_sliding_wait(hits, previous, limits[key], into) for key, hits, previous in rows)
+            if wait:  # a refused look-up is not counted: a caller that waits its Retry-After gets through then
+                conn.execute(f"UPDATE rate_limit_hits SET hits = hits - 1 WHERE minute = ? AND key IN "
+                             f"({', '.join('?' * len(keys))})", [int(minute), *keys])
             if int(minute) > self._swept:
                 self._swept = int(minute)
                 conn.execute("DELETE FROM rate_limit_hits WHERE minute < ?", [int(minute) - 1])
-        return max(_sliding_wait(hits, previous, limits[key], into) for key, hits, previous in rows)
+        return wait
 
 
 def _sliding_wait(hits: int, previous: int, limit: float, into: float) -> float:
