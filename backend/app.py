@@ -6,7 +6,12 @@
 
 Kiosks authenticate with a bearer token issued per kiosk, administrators with an admin token; both are stored as
 SHA-256 hashes. Every input is validated and every refusal is a 4xx JSON ``{"error": code, "message": text}``:
-a kiosk can tell "try again later" (5xx, network) from "rejected" (4xx) without parsing prose.
+a kiosk can tell "try again later" (5xx, network) from "rejected" (4xx) without parsing prose; a database that
+does not answer is a 503 ``store_unavailable`` with Retry-After on every route, and ``/health`` asks the database.
+
+The stores run on SQLite (``backend.db`` and files beside it: one process) or on one PostgreSQL database shared
+by every process (``backend.layout``); nothing that must agree between processes is kept in a process's memory:
+sessions, login lockouts, content, fleet, surveys and, on PostgreSQL, the look-up limits are in the database.
 """
 
 from __future__ import annotations
