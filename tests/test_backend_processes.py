@@ -207,6 +207,24 @@ def test_a_heartbeat_posted_to_one_process_shows_on_the_others_fleet(pair):
     fleet = httpx.get(f"{b.url}/api/fleet", headers={"Authorization": f"Bearer {ADMIN}"}).json()
     shown = [k for k in fleet["kiosks"] if k["kiosk_id"] == "K-ONE-TRUTH"]
     assert len(shown) == 1 and shown[0]["flags"] == ["paper_low"]
+    with httpx.Client(timeout=10) as browser:
+        assert login(b, browser, ADMIN).status_code == 303
+        assert 'class="sev-orange" data-kiosk="K-ONE-TRUTH"' in browser.get(f"{b.url}/admin/fleet").text
+
+
+def test_the_database_url_may_come_from_the_environment(pg_cluster, tmp_path):
+    url = pg_cluster.fresh_database()
+    migrated = subprocess.run([sys.executable, str(ROOT / "main.py"), "backend", "migrate"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60,
+                              env=server_env(BACKEND_DATABASE_URL=url))
+    assert migrated.returncode == 0 and "applied 0001_backend" in migrated.stdout, migrated.stderr
+    server = ServeProcess("backend", "serve", env=server_env(BACKEND_DATABASE_URL=url, BACKEND_KIOSK_TOKEN=KIOSK),
+                          cwd=tmp_path)
+    try:
+        code = submit(server, "from-the-environment", dossier_body("HT05")).json()["code"]
+    finally:
+        server.stop()
+    assert code in todays_codes(url) and list(tmp_path.iterdir()) == []  # no backend-data/ made beside it
 
 
 def test_a_process_killed_mid_load_loses_no_acknowledged_dossier_and_the_other_keeps_answering(pg_cluster):
