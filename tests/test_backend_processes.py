@@ -97,6 +97,20 @@ def submit(process: ServeProcess, key: str, body: dict[str, Any], timeout: float
                       timeout=timeout)
 
 
+def test_two_processes_starting_together_migrate_and_seed_once(pair):
+    _a, _b, url = pair
+    db = open_database(url)
+    try:
+        names = [row[0] for row in db.query("SELECT name FROM _migrations")]
+        demo = db.query("SELECT COUNT(*) FROM dossiers WHERE code LIKE '%-251120-%'")
+        counter = db.query("SELECT last FROM day_counters WHERE day = '251120'")
+        timeline = db.query("SELECT COUNT(*) FROM timeline WHERE code LIKE '%-251120-%'")
+    finally:
+        db.close()
+    assert len(names) == len(set(names)) and "0001_backend" in names and "ratelimit_0001_hits" in names
+    assert demo == [(5,)] and counter == [(5,)] and timeline == [(13,)]
+
+
 def test_the_same_key_sent_to_both_at_once_makes_one_dossier_and_both_answers_carry_it(pair):
     a, b, url = pair
     for round_ in range(ROUNDS):
