@@ -221,12 +221,13 @@ def draw_views(paths: KioskPaths) -> Iterator[str]:
     app, tap = paths.app, paths.t.tap
     home = app.manager.get_screen("home")
     yield "home"
-    app.idle_overlay.opacity = 1
-    yield "home + idle warning"
-    app.idle_overlay.opacity = 0
     for flow in ("queue", "lookup", "survey"):
         tap(home.ids[flow], paths.on(flow))
         yield flow
+        if flow == "queue":  # the citizen stopped touching: the "more time?" warning over the screen
+            paths.driver.clock.advance(app.core.config.session.idle_warning_s + 1)
+            paths.driver.until(lambda: app.idle_overlay.opacity == 1, "the idle warning")
+            yield "queue + idle warning"
         if flow == "lookup":
             lookup = app.manager.current_screen
             tap(lookup.ids.type_code, lambda lookup=lookup: lookup.state == "entry")

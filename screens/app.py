@@ -215,7 +215,6 @@ class KioskApp(App):
             return
         self.idle_overlay.seconds = idle.seconds_left
         self.idle_overlay.opacity = 1 if idle.warning else 0
-        self.idle_overlay.disabled = not idle.warning
 
     def stop_with(self, status: int) -> None:
         """Stop and make the process exit with ``status`` (non-zero: systemd restarts the kiosk)."""
