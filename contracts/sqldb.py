@@ -18,8 +18,8 @@ parameter, and run on either through this module:
 * :meth:`Database.reading` is a connection for reads that must not wait for a writer: SQLite opens a second,
   read-only connection (WAL readers never block the writer); PostgreSQL lends a pooled one.
 
-Why SQLAlchemy only underneath: its engine gives the PostgreSQL connection pool, URL parsing and a ping before a
-connection that PostgreSQL dropped (a restart, a fail-over) is lent again, and ``copy-data`` reflects tables with it;
+Why SQLAlchemy only underneath: its engine gives the PostgreSQL connection pool (renewed whole when PostgreSQL
+drops a connection: a restart, a fail-over) and URL parsing, and ``copy-data`` reflects tables with it;
 but its execution layer costs 50–80 µs a statement where SQLite's own costs 16 µs (measured on this machine), which
 would halve the queue's tickets per second. So statements go to the DBAPI connection (sqlite3, psycopg 3) directly;
 for psycopg the ``?`` marks become ``%s`` once per distinct statement (psycopg then prepares repeated statements on
@@ -334,8 +334,12 @@ class PostgresDatabase(Database):
                       f"{parsed.host or parsed.query.get('host') or 'the local socket'}"
         self.integrity_errors = (psycopg.IntegrityError,)
         self._operational = (psycopg.OperationalError, sqlalchemy.exc.OperationalError)
+        self._pool_timeout = sqlalchemy.exc.TimeoutError
+        # No ping before each loan (a round trip per borrow: a ticket borrows several times): a connection that
+        # PostgreSQL dropped fails its request with StoreUnavailable (503, the client retries) and the whole pool is
+        # renewed then, since after a restart or fail-over every idle connection is as stale.
         self._engine = sqlalchemy.create_engine(
-            parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=BUSY_TIMEOUT_S,
+            parsed, pool_size=pool_size, max_overflow=pool_size, pool_timeout=BUSY_TIMEOUT_S,
             isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
         try:
             with self._lend():
@@ -346,17 +350,24 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _lend(self) -> Iterator[Connection]:
-        try:
-            proxy = self._engine.raw_connection()
-        except self._operational as exc:
-            raise StoreUnavailable(_first_line(exc)) from None
+        proxy = self._borrow()
         try:
             yield _PgConnection(proxy.driver_connection)
         except self._operational as exc:
-            proxy.invalidate()
+            if proxy.driver_connection.broken or proxy.driver_connection.closed:
+                proxy.invalidate()
+                self._engine.dispose()  # the idle ones are as stale; connections on loan are dropped when returned
             raise StoreUnavailable(_first_line(exc)) from None
         finally:
             proxy.close()
+
+    def _borrow(self) -> Any:
+        try:
+            return self._engine.raw_connection()
+        except self._operational as exc:
+            raise StoreUnavailable(_first_line(exc)) from None
+        except self._pool_timeout:
+            raise StoreBusy(f"every connection to {self._where} stayed in use for {BUSY_TIMEOUT_S:.0f} s") from None
 
     @contextmanager
     def _transaction(self, conn: Connection, lock: str) -> Iterator[None]:
@@ -371,10 +382,7 @@ class PostgresDatabase(Database):
     def dedicated(self) -> Any:
         """A psycopg connection of its own, outside the pool and in autocommit mode, for a caller that holds it for
         long (``LISTEN``); the caller closes it. :raises StoreUnavailable:"""
-        try:
-            proxy = self._engine.raw_connection()
-        except self._operational as exc:
-            raise StoreUnavailable(_first_line(exc)) from None
+        proxy = self._borrow()
         conn = proxy.driver_connection
         proxy.detach()  # the pool forgets it: closing it really closes it
         return conn

@@ -64,6 +64,13 @@ class Cluster:
         self.psql(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def restart(self) -> None:
+        """Stop at once (every connection cut, as in a crash or fail-over) and start again."""
+        data = str(self.root / "data")
+        _as_owner([str(binaries() / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], self.user)
+        _as_owner([str(binaries() / "pg_ctl"), "-D", data, "-l", str(self.root / "server.log"), "-w", "-t", "60",
+                   "start"], self.user)
+
     def stop(self) -> None:
         _as_owner([str(binaries() / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"],
                   self.user, check=False)
