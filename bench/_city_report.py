@@ -105,7 +105,8 @@ def print_setup(result: dict[str, Any]) -> None:
         print(f"not measured: {result['unavailable']}")
         return
     print(f"processes answering: backend {result['processes']['backend']}, each queue deployment "
-          f"{result['processes']['queue']}")
+          f"{result['processes']['queue']}; machine load (1-minute average) {result['load_before']} before, "
+          f"{result['load_after']} after: other work on the machine slows every rate and latency here")
     city = result["city"]
     if city:
         print(f"city: {city['requests']:,} requests in {city['wall_s']:.1f} s, {city['errors']} errors"
@@ -138,6 +139,10 @@ def print_setup(result: dict[str, Any]) -> None:
     for phase in ("lookups", "tickets"):
         _print_samples(step["error_samples"] for step in result.get(phase, {}).get("steps", []))
     _print_samples(c["error_samples"] for c in (cost or {}).values())
+    print(f"waited for the servers to be idle after each phase: {', '.join(map(str, result['settled_s']))} s")
+    if result["city"]["errors"]:
+        for name, lines in result["server_logs"].items():
+            print(f"  {name} log: " + " | ".join(lines))
     audit = result.get("ticket_audit")
     if audit:
         print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks), "

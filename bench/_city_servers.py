@@ -122,9 +122,12 @@ class Served:
         except httpx.HTTPError:
             return False
 
+    def log_tail(self, lines: int = 5) -> list[str]:
+        """The last lines the server wrote (its start-up banner and warnings, or its errors)."""
+        return [line[:300] for line in self.log.read_text(errors="replace").splitlines() if line.strip()][-lines:]
+
     def last_words(self) -> str:
-        lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
-        return lines[-1][:300] if lines else f"exited with {self.proc.returncode}"
+        return (self.log_tail(1) or [f"exited with {self.proc.returncode}"])[0]
 
     def stop(self) -> None:
         self.proc.terminate()

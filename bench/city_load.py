@@ -30,7 +30,7 @@ phase sends thousands a second from 127.0.0.1, and in the city run each kiosk ma
 default 30. The load generator is one asyncio process with a lean HTTP/1.1 client (``bench/_http``); its own CPU
 per request is reported beside the servers'. CPU is read from /proc (the server's whole process tree, and the
 PostgreSQL cluster's), so a figure is what that part costs, whatever the noisy shared machine does to rates.
-Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--json]``.
+Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import platform
 import secrets
 import subprocess
@@ -59,6 +60,7 @@ from bench._city_saturation import ramp  # noqa: E402
 from bench._http import Pool  # noqa: E402
 
 HOST = "127.0.0.1"
+SETTLE_S, SETTLE_POLL_S, IDLE_SHARE = 120.0, 0.5, 0.1  # idle: servers and database use < 10 % of a core
 COST_CLIENTS = 2
 COST_MAX = 2000  # requests of a kind in the cost phase at most (submissions use up the day's dossier codes)
 MAX_DAILY_DOSSIERS = 9999  # one agency's codes a day (backend.store): a longer run would be refused numbers
@@ -86,7 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="each request kind alone from 2 clients, for its CPU per request; 0 skips (default 2)")
     parser.add_argument("--max-per-step", type=int, default=50_000, help="requests per saturation step at most")
     parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
     args = parser.parse_args(argv)
     try:
         args.setups = [servers.Setup.parse(word.strip()) for word in args.setups.split(",") if word.strip()]
@@ -224,6 +226,19 @@ class Meter:
         now = self.read()
         return {name: now[name] - before[name] for name in now}
 
+    async def settle(self, timeout_s: float = SETTLE_S) -> float:
+        """Wait until the servers and the database are idle — requests the clients gave up on may still be running
+        there — so that the next phase measures the servers, not a backlog; returns the seconds waited."""
+        began = time.monotonic()
+        before = self.read()
+        while time.monotonic() - began < timeout_s:
+            await asyncio.sleep(SETTLE_POLL_S)
+            now = self.read()
+            if sum(now[k] - before[k] for k in ("backend", "queue", "database")) < IDLE_SHARE * SETTLE_POLL_S:
+                break
+            before = now
+        return round(time.monotonic() - began, 1)
+
     def processes(self) -> dict[str, int]:
         """Processes answering requests: the backend's and one queue deployment's."""
         return {"backend": servers.serving_processes(self._roots["backend"][0]),
@@ -250,6 +265,7 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
     before = meter.read()
     played = await traffic.play(city, rec, events)
     result["city"] = report.city_summary(rec, played, meter.since(before))
+    result["settled_s"] = [await meter.settle()]
 
     def clients(action: traffic.Action, actors: list) -> Any:
         """``ramp``'s client maker: client n is actor n (round the list) on connections of its own."""
@@ -266,6 +282,7 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
             before = meter.read()
             steps = await ramp(kind, make, args.levels, args.step_seconds, args.max_per_step)
             result[phase] = report.ramp_summary(steps, meter.since(before), server, bound)
+            result["settled_s"].append(await meter.settle())
     if args.cost_seconds > 0:  # after the ticket ramp: the first deployment's counters have lines to call
         first_counters = [pc for pc in city.counters if site.deployment[pc.branch] == 0]
         costs = {}
@@ -278,7 +295,8 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
 
 
 def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_cluster: str | None) -> dict[str, Any]:
-    result: dict[str, Any] = {"setup": setup.label, "engine": setup.engine, "workers": setup.workers}
+    result: dict[str, Any] = {"setup": setup.label, "engine": setup.engine, "workers": setup.workers,
+                              "load_before": round(os.getloadavg()[0], 1)}
     if setup.engine == "postgresql" and cluster is None:
         return {**result, "unavailable": no_cluster}
     with tempfile.TemporaryDirectory(prefix="city-load-") as name:
@@ -294,7 +312,9 @@ def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_c
             return {**result, "unavailable": f"setting the city up failed: {exc}"}
         finally:
             site.stop()
+        result["server_logs"] = {"backend": site.backend.log_tail(), "queue": site.queues[0].log_tail()}
         result["ticket_audit"] = {**servers.ticket_audit(stores.queues), **result.pop("answered")}
+    result["load_after"] = round(os.getloadavg()[0], 1)
     return result
 
 
@@ -313,11 +333,10 @@ def main(argv: list[str] | None = None) -> int:
                         "servers x N processes with their own connection pools on 2 cores, one deployment for all "
                         "would make each kiosk sync answer for every branch; a deployment per few branches answers "
                         "a sync with about a centre's services, and each service draws numbers under its own lock")
-    if not args.json:
-        print(head["machine"])
-        print(f"city: {args.kiosks} kiosks; {head['topology']}")
-        print(f"dossiers: {head['dossier_rate']}; 2 look-ups, one ticket and one call per dossier")
-        print("rates/s: " + ", ".join(f"{k} {v:g}" for k, v in head["rates_per_s"].items()))
+    print(head["machine"])
+    print(f"city: {args.kiosks} kiosks; {head['topology']}")
+    print(f"dossiers: {head['dossier_rate']}; 2 look-ups, one ticket and one call per dossier")
+    print("rates/s: " + ", ".join(f"{k} {v:g}" for k, v in head["rates_per_s"].items()), flush=True)
     cluster, no_cluster = None, None
     if any(s.engine == "postgresql" for s in args.setups):
         cluster, no_cluster = _start_cluster()
@@ -325,16 +344,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for setup in args.setups:
             results.append(run_setup(setup, args, cluster, no_cluster))
-            if not args.json:
-                report.print_setup(results[-1])
+            report.print_setup(results[-1])
+            sys.stdout.flush()
     finally:
         if cluster is not None:
             cluster.stop()
     out = {**head, "setups": results, "scaling": report.scaling(results), "goals": report.goals(results)}
+    report.print_summary(out)
     if args.json:
-        print(json.dumps(out, ensure_ascii=False, indent=1))
-    else:
-        report.print_summary(out)
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
 
 

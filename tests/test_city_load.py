@@ -8,21 +8,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support import ROOT
 
 TINY = ["--seconds", "3", "--kiosks", "20", "--branches", "2", "--queue-servers", "1", "--counters-per-branch", "2",
-        "--levels", "1,2", "--step-seconds", "1", "--cost-seconds", "0.5", "--speed", "2", "--json"]
+        "--levels", "1,2", "--step-seconds", "1", "--cost-seconds", "0.5", "--speed", "2"]
 KINDS = {"heartbeat", "content", "submit", "lookup", "queue-sync", "counter-view", "ticket", "call-next"}
 
 
-def run_bench(*setups: str) -> dict:
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "city_load.py"), *TINY, "--setups", ",".join(setups)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+def run_bench(tmp_path: Path, *setups: str) -> dict:
+    out = tmp_path / "city.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "city_load.py"), *TINY, "--setups", ",".join(setups),
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+    assert "== scaling" in done.stdout  # the tables are printed too
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def check_setup(result: dict) -> None:
@@ -45,8 +48,8 @@ def check_setup(result: dict) -> None:
     assert audit["duplicates"] == audit["answered_duplicates"] == audit["gapped_services"] == 0
 
 
-def test_a_tiny_city_on_sqlite() -> None:
-    report = run_bench("sqlite")
+def test_a_tiny_city_on_sqlite(tmp_path: Path) -> None:
+    report = run_bench(tmp_path, "sqlite")
     assert report["rates_per_s"]["submit"] == pytest.approx(2 * 10 * 531_269 / 65 / 3600, rel=0.01)
     [result] = report["setups"]
     assert result["processes"] == {"backend": 1, "queue": 1}
@@ -54,8 +57,8 @@ def test_a_tiny_city_on_sqlite() -> None:
     assert report["goals"]["city_errors"] == 0
 
 
-def test_a_tiny_city_on_postgresql_with_two_processes() -> None:
-    report = run_bench("pg2")
+def test_a_tiny_city_on_postgresql_with_two_processes(tmp_path: Path) -> None:
+    report = run_bench(tmp_path, "pg2")
     [result] = report["setups"]
     check_setup(result)
     assert result["processes"] == {"backend": 2, "queue": 2}  # uvicorn's two workers each
