@@ -21,12 +21,13 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.screenmanager import Screen
 
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
 from kiosk.scan_routing import route_scan
 from screens.requests import Pending, TicketDesk
+from screens.software_gl import FlatScreenManager
 from screens.theme import HIGH_CONTRAST, STANDARD, Theme
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class KioskApp(App):
         self._resize(Window, Window.size)
         for kv in ("widgets.kv", "idle.kv"):
             Builder.load_file(str(HERE / kv))
-        self.manager = ScreenManager(transition=NoTransition())
+        self.manager = FlatScreenManager()
         self.screen("home")
         root = Builder.load_string("IdleRoot:")
         root.add_widget(self.manager, index=len(root.children))
