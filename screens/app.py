@@ -27,7 +27,7 @@ from kiosk.core import KioskCore
 from kiosk.i18n import tr
 from kiosk.scan_routing import route_scan
 from screens.requests import Pending, TicketDesk
-from screens.software_gl import FlatScreenManager
+from screens.software_gl import FlatScreenManager, sample_fills_nearest
 from screens.theme import HIGH_CONTRAST, STANDARD, Theme
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class KioskApp(App):
         LabelBase.register("NotoSans", self.font_regular, fn_bold=self.font_bold)
         self.title = tr("app.title", self.lang)
         Window.clearcolor = self.theme.background
+        sample_fills_nearest()
         Window.bind(size=self._resize, on_touch_down=self._on_any_touch)
         self._resize(Window, Window.size)
         for kv in ("widgets.kv", "idle.kv"):
