@@ -12,7 +12,12 @@ publishes a signed content bundle, logs the counters in, and then:
 2. look-up saturation: ``GET /api/dossiers/{code}`` from 1, 2, 4 … keep-alive clients (closed loop,
    ``--step-seconds`` a step): the highest rate with p99 <= 50 ms;
 3. ticket saturation: ``POST /api/tickets`` the same way, then the queue's database is audited: no number given
-   twice in a service's day, no gap in a sequence, as many tickets as kiosks were answered.
+   twice in a service's day, no gap in a sequence, as many tickets as kiosks were answered;
+4. cost: each request kind alone from 2 clients (``--cost-seconds``), for its own server and database CPU per
+   request (the city mixes kinds, so there CPU is only per server).
+
+After each phase the bench waits (up to 2 minutes) for the servers and the database to be idle: requests the
+clients gave up on still run there, and the next phase must measure the servers, not that backlog.
 
 The 30 branch queues: a real city runs a queue server per centre, but 30 servers (150 processes with 4 workers
 each, each with its own PostgreSQL connection pool) on 2 cores would measure the scheduler and the connection limit,
