@@ -25,8 +25,14 @@ processes share the database:
   under the service's lock (``numbers:<service>``), so numbers stay dense and unique per service and day and a
   rolled-back issue leaves no gap; every change of an existing ticket (call, recall, start, finish, skip,
   transfer) runs under one ``queue`` lock, so two counters on two processes never call the same ticket; a request
-  id sent to two processes at the same moment (even for two services) makes one ticket: the loser's insert hits
-  the unique ``request_id`` and it answers with the winner's ticket.
+  id sent to two processes at the same moment (even for two services) makes one ticket: the loser's insert meets
+  the unique ``request_id`` (``ON CONFLICT … DO NOTHING`` waits for the winner to commit), its transaction and the
+  number it took roll back, and it answers with the winner's ticket.
+
+Round trips (each statement is one on PostgreSQL): an issue is its transaction (begin, the lock, the number in
+one ``UPDATE … RETURNING``, the ticket in one ``INSERT … RETURNING``, commit) and one read of the people ahead; the
+wait estimate's inputs are kept for a second (``estimate.WaitInputs``). The idempotency check costs nothing when
+the request id is new: the insert tells.
 
 Time comes from an injected clock returning aware datetimes, so tests move it across midnight without sleeping.
 After an NTP step back of up to ``MAX_CLOCK_HOLD`` the engine's time stands still until the clock catches up, so a
@@ -46,12 +52,13 @@ from typing import Any, ParamSpec, TypeVar
 
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
-from contracts.sqldb import Connection, StoreBusy
+from contracts.sqldb import Connection, Cursor, StoreBusy
 from queueing import estimate, numbering
 from queueing.checkpoint import DEFAULT_INTERVAL_S, Checkpointer
 from queueing.db import Synchronous, WalSync, connect
 from queueing.errors import (
     CounterBusy,
+    DailyCapReached,
     InvalidTransition,
     NotToday,
     NotYourBlock,
@@ -105,6 +112,21 @@ def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return locked
 
 
+class _RequestTaken(Exception):
+    """The request id being issued already has a ticket: roll back the number taken for it."""
+
+
+def _as_dicts(cursor: Cursor) -> list[dict[str, Any]]:
+    """Every row left in ``cursor`` by column name (fetched to the end: SQLite then ends an ``INSERT … RETURNING``)."""
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _as_dict(cursor: Cursor) -> dict[str, Any] | None:
+    rows = _as_dicts(cursor)
+    return rows[0] if rows else None
+
+
 def _stamp(moment: datetime) -> str:
     # one fixed format (local offset, microseconds) so ISO strings sort in time order inside SQL
     return moment.astimezone(LOCAL_TZ).isoformat(timespec="microseconds")
@@ -138,6 +160,7 @@ class QueueEngine:
         self._latest: datetime | None = None
         self._clock_lock = threading.Lock()
         self._on_close: list[Callable[[], None]] = []
+        self._inputs = estimate.WaitInputs()
 
     def when_closed(self, stop: Callable[[], None]) -> None:
         """Call ``stop`` when the engine closes, before its database (e.g. a server's listener thread)."""
@@ -163,19 +186,18 @@ class QueueEngine:
         try:
             with self._write(f"numbers:{service.code}") as conn:
                 now = self._now()  # under the lock: a later number never has an earlier place in line
-                ticket_id = self._by_request(request_id)
-                if ticket_id is None:
-                    if not service.is_open(now):
-                        raise ServiceClosed(service.code, service.next_opening(now))
-                    seq, _ = numbering.take(conn, service, now.date().isoformat())
-                    ticket_id = self._insert(service, seq, request_id, priority, kiosk_id, booking_code, now)
-        except self.db.integrity_errors:
-            # the same request id reached another process at the same moment (under another service's lock): its
-            # ticket won; this transaction, number included, rolled back
-            ticket_id = self._by_request(request_id)
-            if ticket_id is None:
+                if not service.is_open(now):
+                    raise ServiceClosed(service.code, service.next_opening(now))
+                seq, _ = numbering.take(conn, service, now.date().isoformat())
+                row = self._insert(service, seq, request_id, priority, kiosk_id, booking_code, now)
+        except (_RequestTaken, ServiceClosed, DailyCapReached):
+            # a repeated request id (a retry, or the same tap sent to another process at the same moment, under
+            # another service's lock) answers with the ticket it has, whatever the hours and cap say now; this
+            # transaction, number included, rolled back
+            row = self._by_request(request_id)
+            if row is None:
                 raise
-        return self._ticket(ticket_id)
+        return self._view(row)
 
     @_serialized
     def reserve_block(self, service_code: str, size: int, *, holder: str, day: date | None = None) -> NumberBlock:
@@ -219,23 +241,23 @@ class QueueEngine:
         priority = self._priority(priority, booking_code)
         now = self._now()
         try:
-            ticket_id = self._record_offline(service, block_id, seq, request_id, issued_at, priority, booking_code,
-                                             kiosk, late, now)
-        except self.db.integrity_errors:
+            row = self._record_offline(service, block_id, seq, request_id, issued_at, priority, booking_code, kiosk,
+                                       late, now)
+        except (_RequestTaken, *self.db.integrity_errors):
             # another process took the same request id in at the same moment (its ticket wins), or the number
             # was already reported under another request id
-            ticket_id = self._by_request(request_id)
-            if ticket_id is None:
+            row = self._by_request(request_id)
+            if row is None:
                 raise NumberNotLeased(f"{service.format_number(seq)} of {now.date()} was already reported with "
                                       "another request id") from None
-        return self._ticket(ticket_id)
+        return self._view(row)
 
     def _record_offline(self, service: ServiceDef, block_id: str, seq: int, request_id: str, issued_at: datetime,
                         priority: str | None, booking_code: str | None, kiosk: str | None, late: bool,
-                        now: datetime) -> str:
+                        now: datetime) -> dict[str, Any]:
         with self._write(f"numbers:{service.code}") as conn:
-            ticket_id = self._by_request(request_id)
-            if ticket_id is None:
+            row = self._by_request(request_id)
+            if row is None:
                 block, leased_at = numbering.load_block(conn, block_id, service)
                 if kiosk is not None and kiosk != block.holder:
                     raise NotYourBlock(f"block {block_id} is leased to kiosk {block.holder}, not {kiosk}")
@@ -246,24 +268,31 @@ class QueueEngine:
                         not leased_at - CLOCK_SKEW <= local <= now + CLOCK_SKEW:
                     raise NumberNotLeased(f"{service.format_number(seq)} at {local:%d/%m %H:%M} is not in block "
                                           f"{block.first_seq}-{block.last_seq} leased {leased_at:%d/%m %H:%M}")
-                ticket_id = self._insert(service, seq, request_id, priority, block.holder, booking_code, local,
-                                         queue_at=now if late else min(local, now))
-        return ticket_id
+                row = self._insert(service, seq, request_id, priority, block.holder, booking_code, local,
+                                   queue_at=now if late else min(local, now))
+        return row
 
-    def _by_request(self, request_id: str) -> str | None:
-        row = self._conn.execute("SELECT id FROM tickets WHERE request_id = ?", [request_id]).fetchone()
-        return row[0] if row else None
+    def _by_request(self, request_id: str) -> dict[str, Any] | None:
+        return _as_dict(self._conn.execute("SELECT rowid, * FROM tickets WHERE request_id = ?", [request_id]))
 
     def _insert(self, service: ServiceDef, seq: int, request_id: str, priority: str | None, kiosk_id: str | None,
-                booking_code: str | None, issued_at: datetime, queue_at: datetime | None = None) -> str:
-        ticket_id = secrets.token_urlsafe(9)
+                booking_code: str | None, issued_at: datetime, queue_at: datetime | None = None) -> dict[str, Any]:
+        """The new ticket's row, as inserted (no read back).
+
+        :raises _RequestTaken: ``request_id`` has a ticket (maybe committed by another process this moment): the
+            caller's transaction rolls back and answers with that one.
+        """
         stamp = _stamp(issued_at)
-        self._conn.execute(
+        row = _as_dict(self._conn.execute(
             "INSERT INTO tickets (id, request_id, day, service, seq, number, priority, kiosk_id, booking_code,"
-            " issued_at, queue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ticket_id, request_id, issued_at.date().isoformat(), service.code, seq, service.format_number(seq),
-             priority, kiosk_id, booking_code, stamp, _stamp(queue_at) if queue_at else stamp])
-        return ticket_id
+            " issued_at, queue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING"
+            " RETURNING rowid, *",
+            [secrets.token_urlsafe(9), request_id, issued_at.date().isoformat(), service.code, seq,
+             service.format_number(seq), priority, kiosk_id, booking_code, stamp,
+             _stamp(queue_at) if queue_at else stamp]))
+        if row is None:
+            raise _RequestTaken(f"request {request_id!r} already has a ticket")
+        return row
 
     # -- reading ------------------------------------------------------------------------------------------------
     @_serialized
@@ -285,11 +314,11 @@ class QueueEngine:
     @_serialized
     def waiting(self, service_code: str) -> list[Ticket]:
         """Today's waiting tickets of a service in the order they would be called (priority first, then by place)."""
-        rows = self._conn.execute(
-            "SELECT id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
-            "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]).fetchall()
+        rows = _as_dicts(self._conn.execute(
+            "SELECT rowid, * FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
+            "ORDER BY priority IS NULL, queue_at, rowid", [self._today(), service_code]))
         # in this order a ticket's place is the number of people ahead of it (``estimate.people_ahead``)
-        return [self._ticket(row[0], ahead=place) for place, row in enumerate(rows)]
+        return [self._view(row, ahead=place) for place, row in enumerate(rows)]
 
     @_serialized
     def current(self, counter: int) -> Ticket | None:
@@ -311,7 +340,7 @@ class QueueEngine:
                 "ORDER BY priority IS NULL, queue_at, rowid LIMIT 1", [day, code]).fetchone()
             waiting = counts.get(code, 0)
             services.append(ServiceStatus(code, waiting, head[0] if head else None,
-                                          estimate.estimate_wait_s(self._conn, day, code, waiting, service.counters)))
+                                          self._inputs.wait_s(self._conn, day, code, waiting, service.counters)))
         counters = [
             CounterStatus(counter, number, service, state, datetime.fromisoformat(called_at))
             for counter, number, service, state, called_at in self._conn.execute(
@@ -324,7 +353,7 @@ class QueueEngine:
     def estimate_wait_s(self, service_code: str, people_ahead: int) -> int:
         """Seconds a citizen with ``people_ahead`` people before them can expect to wait (see ``estimate``)."""
         service = self._service(service_code)
-        return estimate.estimate_wait_s(self._conn, self._today(), service.code, people_ahead, service.counters)
+        return self._inputs.wait_s(self._conn, self._today(), service.code, people_ahead, service.counters)
 
     @_serialized
     def report(self, day: date) -> dict[str, Any]:
@@ -333,10 +362,8 @@ class QueueEngine:
 
     @_serialized
     def rows_for_day(self, day: date) -> list[dict[str, Any]]:
-        cursor = self._conn.execute("SELECT * FROM tickets WHERE day = ? ORDER BY queue_at, rowid",
-                                    [day.isoformat()])
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return _as_dicts(self._conn.execute("SELECT * FROM tickets WHERE day = ? ORDER BY queue_at, rowid",
+                                            [day.isoformat()]))
 
     # -- counters -----------------------------------------------------------------------------------------------
     @_serialized
@@ -381,6 +408,7 @@ class QueueEngine:
                          [counter, streak + 1 if take_priority else 0])
             conn.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ? WHERE id = ?",
                          [counter, _stamp(now), chosen])
+        self._inputs.changed()  # a counter may serve the service for the first time today
         return self._ticket(chosen)
 
     def recall(self, ticket_id: str) -> Ticket:
@@ -434,6 +462,7 @@ class QueueEngine:
                 raise InvalidTransition(f"cannot go from {current} to {state}")
             conn.execute(f"UPDATE tickets SET state = ?, {extra} WHERE id = ?",
                          [state, _stamp(self._now()), ticket_id])
+        self._inputs.changed()  # a finished ticket moves the average service time
         return self._ticket(ticket_id)
 
     # -- helpers ------------------------------------------------------------------------------------------------
@@ -449,25 +478,26 @@ class QueueEngine:
         if self._sync is not None:
             self._sync.committed()
 
-    def _ticket(self, ticket_id: str, ahead: int | None = None) -> Ticket:
-        """The ticket as a citizen sees it; ``ahead`` when the caller already knows the people ahead of it."""
-        row = self._row(ticket_id)
+    def _ticket(self, ticket_id: str) -> Ticket:
+        """The ticket as a citizen sees it."""
+        return self._view(self._row(ticket_id))
+
+    def _view(self, row: dict[str, Any], ahead: int | None = None) -> Ticket:
+        """A ticket's row as a citizen sees it; ``ahead`` when the caller already knows the people ahead of it."""
         if ahead is None:
             ahead = estimate.people_ahead(self._conn, row["day"], row["service"], row["priority"], row["queue_at"],
                                           row["rowid"]) if row["state"] == "waiting" else 0
         service = self.services.get(row["service"])
-        wait = estimate.estimate_wait_s(self._conn, row["day"], row["service"], ahead,
-                                        service.counters if service else [])
+        wait = self._inputs.wait_s(self._conn, row["day"], row["service"], ahead, service.counters if service else [])
         return Ticket(id=row["id"], number=row["number"], service=row["service"], priority=row["priority"],
                       issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], counter=row["counter"],
                       people_ahead=ahead, estimated_wait_s=wait, kiosk_id=row["kiosk_id"])
 
     def _row(self, ticket_id: str) -> dict[str, Any]:
-        cursor = self._conn.execute("SELECT rowid, * FROM tickets WHERE id = ?", [ticket_id])
-        row = cursor.fetchone()
+        row = _as_dict(self._conn.execute("SELECT rowid, * FROM tickets WHERE id = ?", [ticket_id]))
         if row is None:
             raise UnknownTicket(f"no ticket {ticket_id!r}")
-        return dict(zip([c[0] for c in cursor.description], row))
+        return row
 
     def _waiting_counts(self, day: str) -> dict[str, int]:
         return dict(self._conn.execute("SELECT service, SUM(waiting) FROM line_counts WHERE day = ? GROUP BY service",

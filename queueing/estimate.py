@@ -13,12 +13,15 @@ service today, or all configured counters before any did. Before any ticket was 
 
 Cost: issuing must not slow down as the line grows, so nothing here counts a line through. Line lengths are a row
 of ``line_counts``; a ticket's place is counted from the nearer end of its line (``_place``); the average reads the
-last finished tickets from an index and the counters serving are one index look-up per configured counter.
+last finished tickets from an index and the counters serving are one index look-up per configured counter; both
+are read at most once a second per process (``WaitInputs``).
 """
 
 from __future__ import annotations
 
 import statistics
+import threading
+import time
 from datetime import datetime
 
 from contracts.sqldb import Connection
@@ -111,7 +114,41 @@ def open_counters(conn: Connection, day: str, service: str, configured: list[int
     return max(1, working or len(configured))
 
 
-def estimate_wait_s(conn: Connection, day: str, service: str, ahead: int, configured: list[int]) -> int:
-    if ahead == 0:
-        return 0
-    return round(ahead * average_service_s(conn, service) / open_counters(conn, day, service, configured))
+class WaitInputs:
+    """The estimate's inputs (average service time, counters serving) per service and day, read at most once per
+    ``FRESH_S`` in a process: every ticket issued and every board refresh prints an estimate, and on PostgreSQL
+    reading them is two round trips more per ticket.
+
+    The engine calls :meth:`changed` after each call, finish or other move of a ticket it made, so in one process
+    the figures are always those on file; a call or finish made by another process of the server shows in this
+    one's estimates within ``FRESH_S``. An estimate rounds to whole minutes of a line anyway.
+    """
+
+    FRESH_S = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[str, str], tuple[float, float, int]] = {}  # (day, service) → (read at, avg, counters)
+        self._generation = 0  # moves on every change: a read that began before it is not kept
+
+    def changed(self) -> None:
+        """A ticket was called or finished here: read the inputs afresh."""
+        with self._lock:
+            self._generation += 1
+            self._kept.clear()
+
+    def wait_s(self, conn: Connection, day: str, service: str, ahead: int, configured: list[int]) -> int:
+        """Estimated wait for ``ahead`` people before the citizen (see the module's docstring)."""
+        if ahead == 0:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            kept, generation = self._kept.get((day, service)), self._generation
+        if kept is not None and now - kept[0] < self.FRESH_S:
+            average, counters = kept[1], kept[2]
+        else:
+            average, counters = average_service_s(conn, service), open_counters(conn, day, service, configured)
+            with self._lock:
+                if generation == self._generation:
+                    self._kept[(day, service)] = (now, average, counters)
+        return round(ahead * average / counters)

@@ -6,10 +6,10 @@ import pytest
 
 from queueing.engine import QueueEngine
 from queueing.errors import CounterBusy, InvalidTransition, UnknownService, UnknownTicket
-from queueing.estimate import DEFAULT_SERVICE_S
+from queueing.estimate import DEFAULT_SERVICE_S, WaitInputs
 from queueing.models import Ticket
 from tests.stores import store_target
-from tests.support import WallClock, open_engine, take
+from tests.support import WallClock, eventually, open_engine, take
 
 pytestmark = pytest.mark.stores  # each test opens the engine on store_target: SQLite, then PostgreSQL
 
@@ -185,6 +185,24 @@ def test_estimate_after_data_uses_recent_service_times_and_active_counters(engin
     engine.call_next(2)
     assert engine.ticket(waiting[1].id).estimated_wait_s == 0
     assert engine.estimate_wait_s("HT", 4) == 4 * 180 // 2
+
+
+def test_an_estimate_follows_a_finish_made_by_another_process_within_a_second(tmp_path, clock):
+    target = store_target(tmp_path / "queue.db")
+    here, there = open_engine(target, clock), open_engine(target, clock)  # two server processes, one database
+    try:
+        take(here), take(here)
+        assert here.estimate_wait_s("HT", 1) == DEFAULT_SERVICE_S // 2  # read, and kept for FRESH_S
+        ticket = there.call_next(1)
+        there.start(ticket.id)
+        clock.advance(minutes=2)
+        there.finish(ticket.id)
+        assert there.estimate_wait_s("HT", 1) == 120  # the process that finished it reads afresh at once
+        eventually(lambda: here.estimate_wait_s("HT", 1) == 120, timeout=WaitInputs.FRESH_S * 5,
+                   message="the other process's estimate")
+    finally:
+        here.close()
+        there.close()
 
 
 def test_status_shows_lines_and_counters(engine, clock):

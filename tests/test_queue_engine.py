@@ -16,6 +16,7 @@ from contracts import sqldb
 from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, QueueBusy, ServiceClosed, UnknownPriority, UnknownService
+from queueing.estimate import DEFAULT_SERVICE_S
 from tests.stores import on_postgres, store_target
 from tests.support import WallClock, demo_services, open_engine, take
 
@@ -83,6 +84,31 @@ def test_a_retry_after_closing_time_still_gets_its_ticket(tmp_path, clock):
         take(engine)
 
 
+def _statements(monkeypatch) -> list[str]:
+    """The statements the engine runs from now on, besides its transactions' own (begin, lock, commit)."""
+    seen: list[str] = []
+    for cls, run in ((sqldb.SqliteConnection, sqlite3.Connection.execute),
+                     (sqldb._PgConnection, sqldb._PgConnection.execute)):
+        def counted(conn, sql, parameters=(), run=run):
+            if not re.match(r"(BEGIN|COMMIT|ROLLBACK|PRAGMA)\b", sql):
+                seen.append(" ".join(sql.split()[:3]))
+            return run(conn, sql, parameters)
+        monkeypatch.setattr(cls, "execute", counted)
+    return seen
+
+
+def test_a_ticket_costs_three_statements_besides_its_transaction(engine, monkeypatch):
+    take(engine), take(engine)  # not the day's first number; the estimate's inputs read once (1 ahead)
+    seen = _statements(monkeypatch)
+    ticket = engine.issue("HT", request_id="counted")
+    # the number (UPDATE … RETURNING), the ticket (INSERT … RETURNING), the people ahead: each a round trip on
+    # PostgreSQL; no read-back of the ticket, no separate idempotency check, the estimate's inputs kept
+    assert seen == ["UPDATE day_sequences SET", "INSERT INTO tickets", "SELECT (SELECT waiting"]
+    assert (ticket.number, ticket.people_ahead, ticket.estimated_wait_s) == ("A003", 2, DEFAULT_SERVICE_S)
+    assert engine.issue("HT", request_id="counted") == ticket  # a retry: the insert tells, the number rolls back
+    assert take(engine).number == "A004"
+
+
 def test_numbering_resets_at_local_midnight(engine, clock):
     clock.now = datetime(2026, 11, 24, 23, 59, 30, tzinfo=LOCAL_TZ)
     assert [take(engine).number for _ in range(2)] == ["A001", "A002"]
@@ -120,10 +146,13 @@ def test_closed_service_refuses_and_names_the_next_opening(tmp_path, clock, now,
 
 
 def test_daily_cap_refuses_then_resets_the_next_day(tmp_path, clock):
-    engine = open_engine(tmp_path / "q.db", clock, daily_cap=2)
-    take(engine), take(engine)
+    engine = open_engine(store_target(tmp_path / "q.db"), clock, daily_cap=2)
+    first = engine.issue("HT", request_id="first")
+    take(engine)
     with pytest.raises(DailyCapReached):
         take(engine)
+    assert engine.issue("HT", request_id="first") == first  # a retry gets its ticket, the cap reached or not
+    assert engine.db.query("SELECT next_seq, allocated FROM day_sequences WHERE service = 'HT'") == [(3, 2)]
     assert take(engine, "CT").number == "B0001"  # the cap is per service
     clock.advance(days=1)
     assert take(engine).number == "A001"
