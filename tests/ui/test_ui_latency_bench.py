@@ -34,3 +34,15 @@ def test_one_round_and_one_fault_case_give_every_figure_and_ending(tmp_path):
     assert fault["ended"]["take a number"] == tr("ticket.printed", "vi") or \
         fault["ended"]["take a number"].startswith(tr("ticket.print_failed", "vi", reason="").split("(")[0])
     assert png.stat().st_size > 1000
+
+
+def test_draw_cost_gives_every_view_against_an_empty_window(tmp_path):
+    out = tmp_path / "views.json"
+    run = subprocess.run([sys.executable, "bench/ui_latency.py", "--draw-cost", "--redraws", "2", "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    views = json.loads(out.read_text(encoding="utf-8"))["views"]
+    assert list(views) == ["empty window", "home", "queue", "queue + idle warning", "lookup", "lookup: keyboard",
+                           "survey", "filing: catalogue", "filing: results", "filing: detail", "filing: form"]
+    assert all(cost["wall"] > 0 and cost["cpu"] >= 0 for cost in views.values())
+    assert "| queue + idle warning |" in run.stdout
