@@ -30,26 +30,43 @@ class OnScreenKeyboard(BoxLayout):
     def __init__(self, **kwargs: object) -> None:
         self._engine = TelexEngine()
         self._before = ""
+        self._rows: dict[str, list[BoxLayout]] = {}  # mode → its rows of keys, built once
         super().__init__(**kwargs)
         self.orientation = "vertical"
         self.size_hint_y = None  # as tall as its rows of full-size keys, never squeezed into overlapping keys
         self.bind(minimum_height=self.setter("height"))
-        self._build()
+        App.get_running_app().bind(lang=self._relabel)
+        self._show_rows()
 
     def on_mode(self, *_args: object) -> None:
-        self._build()
+        self._show_rows()
 
-    def _build(self) -> None:
+    def _show_rows(self) -> None:
+        """Put up the mode's rows, built on its first use and kept: a form moving between a name and a date
+        swaps rows instead of building some forty buttons (each a kv rule and a label texture) again."""
+        if self.mode not in self._rows:
+            self._rows[self.mode] = [self._row(keys) for keys in LAYOUTS[self.mode]]
         self.clear_widgets()
-        for row in LAYOUTS[self.mode]:
-            line = BoxLayout(spacing=self.spacing, size_hint_y=None)
-            for key in row:
-                button = KeyButton(key=key, text=self._label(key), size_hint_x=WIDE.get(key, 1.0))
-                button.bind(on_release=lambda b: self.press(b.key))
-                line.add_widget(button)
-            line.height = button.height
-            button.bind(height=line.setter("height"))
+        for line in self._rows[self.mode]:
             self.add_widget(line)
+
+    def _row(self, keys: str) -> BoxLayout:
+        line = BoxLayout(spacing=self.spacing, size_hint_y=None)
+        for key in keys:
+            button = KeyButton(key=key, text=self._label(key), size_hint_x=WIDE.get(key, 1.0))
+            button.bind(on_release=lambda b: self.press(b.key))
+            line.add_widget(button)
+        line.height = button.height
+        button.bind(height=line.setter("height"))
+        return line
+
+    def _relabel(self, *_args: object) -> None:
+        """The special keys are words in the citizen's language; the letters stay."""
+        for rows in self._rows.values():
+            for line in rows:
+                for button in line.children:
+                    if button.key in SPECIAL:
+                        button.text = self._label(button.key)
 
     def _label(self, key: str) -> str:
         """Special keys are shown as words: the symbols ⌫ ␣ ⇧ are not in the kiosk font and mean little to many."""

@@ -55,3 +55,21 @@ def test_code_and_numeric_layouts_type_plainly(kiosk, keyboard, mode, typed, exp
     kiosk.frames(2)
     type_keys(kiosk, keyboard, typed)
     assert keyboard.text == expected
+
+
+def test_a_mode_met_again_shows_the_same_keys_relabelled_in_the_citizens_language(kiosk, keyboard):
+    telex = keys(keyboard)
+    keyboard.mode = "numeric"
+    kiosk.frames(2)
+    assert set(keys(keyboard)) == set("1234567890/⌫")
+    kiosk.app.lang = "en"
+    keyboard.mode = "telex"
+    kiosk.frames(2)
+    again = keys(keyboard)
+    assert all(again[key] is button for key, button in telex.items())  # kept, not built again
+    assert again["⌫"].text == kiosk.app.tr("keyboard.backspace", "en") != kiosk.app.tr("keyboard.backspace", "vi")
+    kiosk.app.lang = "vi"
+    kiosk.frames(1)
+    assert again["⇧"].text == kiosk.app.tr("keyboard.shift", "vi")
+    type_keys(kiosk, keyboard, "ddaij")
+    assert keyboard.text == "đại"
