@@ -30,9 +30,9 @@ processes share the database:
   number it took roll back, and it answers with the winner's ticket.
 
 Round trips (each statement is one on PostgreSQL): an issue is its transaction (begin, the lock, the number in
-one ``UPDATE … RETURNING``, the ticket in one ``INSERT … RETURNING``, commit) and one read of the people ahead; the
-wait estimate's inputs are kept for a second (``estimate.WaitInputs``). The idempotency check costs nothing when
-the request id is new: the insert tells.
+one ``UPDATE … RETURNING``, the ticket in one ``INSERT … RETURNING``, commit): the people ahead are read in the
+statement that takes the number (``estimate.at_the_back``), the wait estimate's inputs are kept for a second
+(``estimate.WaitInputs``), and the idempotency check costs nothing when the request id is new: the insert tells.
 
 Time comes from an injected clock returning aware datetimes, so tests move it across midnight without sleeping.
 After an NTP step back of up to ``MAX_CLOCK_HOLD`` the engine's time stands still until the clock catches up, so a
@@ -188,7 +188,9 @@ class QueueEngine:
                 now = self._now()  # under the lock: a later number never has an earlier place in line
                 if not service.is_open(now):
                     raise ServiceClosed(service.code, service.next_opening(now))
-                seq, _ = numbering.take(conn, service, now.date().isoformat())
+                day = now.date().isoformat()
+                seq, _, line = numbering.take(conn, service, day,
+                                              also=estimate.at_the_back(day, service.code, priority, _stamp(now)))
                 row = self._insert(service, seq, request_id, priority, kiosk_id, booking_code, now)
         except (_RequestTaken, ServiceClosed, DailyCapReached):
             # a repeated request id (a retry, or the same tap sent to another process at the same moment, under
@@ -197,7 +199,8 @@ class QueueEngine:
             row = self._by_request(request_id)
             if row is None:
                 raise
-        return self._view(row)
+            return self._view(row)
+        return self._view(row, estimate.ahead_at_the_back(priority, line))
 
     @_serialized
     def reserve_block(self, service_code: str, size: int, *, holder: str, day: date | None = None) -> NumberBlock:

@@ -67,6 +67,27 @@ def people_ahead(conn: Connection, day: str, service: str, priority: str | None,
     return place + ((priority_line or 0) if ordinary else 0)
 
 
+def at_the_back(day: str, service: str, priority: str | None, queue_at: str) -> tuple[str, list[object]]:
+    """SQL expressions (``, a, b, c``) and their parameters that tell, read just before a new ticket queued at
+    ``queue_at`` joins its line, how many people will be ahead of it (``ahead_at_the_back``): the lines' lengths
+    and the tickets queued after it (another process's clock a little ahead), up to ``FIRST_PROBE``. The engine
+    reads them in the statement that takes the number (``numbering.take``): no round trip of their own."""
+    ordinary = priority is None
+    later = f"(SELECT COUNT(*) FROM (SELECT 1 {_LINE} AND queue_at > ? LIMIT ?) AS later)"
+    return f", ({_LENGTH}), ({_LENGTH}), {later}", [day, service, ordinary, day, service, False,
+                                                     day, service, ordinary, queue_at, FIRST_PROBE]
+
+
+def ahead_at_the_back(priority: str | None, figures: tuple[int | None, ...] | None) -> int | None:
+    """People ahead of the new ticket from ``at_the_back``'s figures; None when they were not read or too many were
+    queued after it (``people_ahead`` then counts, once it joined). Every ticket waiting in its line before it
+    joined and queued no later than it is ahead of it: it gets the line's last rowid."""
+    if figures is None or figures[2] >= FIRST_PROBE:
+        return None
+    length, priority_line, later = figures
+    return (length or 0) - later + ((priority_line or 0) if priority is None else 0)
+
+
 def _place(conn: Connection, line: list[object], ticket: list[object], length: int, probe: int) -> int:
     """How many of the ``length`` tickets waiting in ``line``, this one among them, come before it.
 

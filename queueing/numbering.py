@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from typing import Any
 
 from config.services import ServiceDef
 from contracts.sqldb import Connection
@@ -22,22 +23,26 @@ from queueing.errors import DailyCapReached, UnknownBlock
 from queueing.models import NumberBlock
 
 
-def take(conn: Connection, service: ServiceDef, day: str, count: int = 1, *, partial: bool = False) -> \
-        tuple[int, int]:
-    """Take ``count`` consecutive numbers; returns (first, how many). With ``partial`` the last numbers under the
-    daily cap are granted even if fewer than asked.
+def take(conn: Connection, service: ServiceDef, day: str, count: int = 1, *, partial: bool = False,
+         also: tuple[str, list[Any]] | None = None) -> tuple[int, int, tuple[Any, ...] | None]:
+    """Take ``count`` consecutive numbers; returns (first, how many, the values of ``also``). With ``partial`` the
+    last numbers under the daily cap are granted even if fewer than asked.
 
     One statement when the day's row exists (every number but the first of the day): the row moves on and says
-    where it was (a round trip less than reading it first, on PostgreSQL). A refusal leaves it moved: the caller's
-    transaction rolls back on it, as on any error.
+    where it was (a round trip less than reading it first, on PostgreSQL), and the SQL expressions ``also`` (with
+    their parameters; ``estimate.at_the_back``) are read in the same round trip, before anything else changes;
+    their values are None when the day's first number took another way. A refusal leaves the row moved: the
+    caller's transaction rolls back on it, as on any error.
 
     :raises DailyCapReached: no number left under the cap (or fewer than ``count`` without ``partial``).
     """
+    expressions, parameters = also or ("", [])
     moved = conn.execute("UPDATE day_sequences SET next_seq = next_seq + ?, allocated = allocated + ? "
-                         "WHERE day = ? AND service = ? RETURNING next_seq, allocated",
-                         [count, count, day, service.code]).fetchall()  # all: SQLite ends the statement then
+                         f"WHERE day = ? AND service = ? RETURNING next_seq, allocated{expressions}",
+                         [count, count, day, service.code, *parameters]).fetchall()  # all: SQLite ends it then
+    extra = None
     if moved:
-        next_seq, allocated = moved[0][0] - count, moved[0][1] - count
+        next_seq, allocated, extra = moved[0][0] - count, moved[0][1] - count, tuple(moved[0][2:]) or None
     else:  # the day's first number, or a repaired file lost the row: go on after any number on file
         highest = conn.execute(
             "SELECT MAX(n) FROM (SELECT MAX(seq) AS n FROM tickets WHERE day = ? AND service = ? "
@@ -56,7 +61,7 @@ def take(conn: Connection, service: ServiceDef, day: str, count: int = 1, *, par
             "INSERT INTO day_sequences (day, service, next_seq, allocated) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (day, service) DO UPDATE SET next_seq = excluded.next_seq, allocated = excluded.allocated",
             [day, service.code, next_seq + granted, allocated + granted])
-    return next_seq, granted
+    return next_seq, granted, extra
 
 
 def lease(conn: Connection, service: ServiceDef, day: date, size: int, holder: str,
@@ -64,7 +69,7 @@ def lease(conn: Connection, service: ServiceDef, day: date, size: int, holder: s
     """Reserve up to ``size`` numbers of ``day`` for ``holder``; fewer when the daily cap leaves fewer."""
     if size < 1:
         raise ValueError(f"a block needs at least one number, got {size}")
-    first, granted = take(conn, service, day.isoformat(), size, partial=True)
+    first, granted, _ = take(conn, service, day.isoformat(), size, partial=True)
     block = NumberBlock(id=secrets.token_urlsafe(9), service=service.code, day=day, first_seq=first,
                         last_seq=first + granted - 1, holder=holder, prefix=service.prefix, digits=service.digits)
     conn.execute("INSERT INTO number_blocks (id, day, service, first_seq, last_seq, holder, leased_at) "

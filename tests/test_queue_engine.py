@@ -6,7 +6,7 @@ import multiprocessing
 import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -97,16 +97,36 @@ def _statements(monkeypatch) -> list[str]:
     return seen
 
 
-def test_a_ticket_costs_three_statements_besides_its_transaction(engine, monkeypatch):
+def test_a_ticket_costs_two_statements_besides_its_transaction(engine, monkeypatch):
     take(engine), take(engine)  # not the day's first number; the estimate's inputs read once (1 ahead)
     seen = _statements(monkeypatch)
     ticket = engine.issue("HT", request_id="counted")
-    # the number (UPDATE … RETURNING), the ticket (INSERT … RETURNING), the people ahead: each a round trip on
+    # the number with the people ahead (UPDATE … RETURNING), the ticket (INSERT … RETURNING): each a round trip on
     # PostgreSQL; no read-back of the ticket, no separate idempotency check, the estimate's inputs kept
-    assert seen == ["UPDATE day_sequences SET", "INSERT INTO tickets", "SELECT (SELECT waiting"]
+    assert seen == ["UPDATE day_sequences SET", "INSERT INTO tickets"]
     assert (ticket.number, ticket.people_ahead, ticket.estimated_wait_s) == ("A003", 2, DEFAULT_SERVICE_S)
     assert engine.issue("HT", request_id="counted") == ticket  # a retry: the insert tells, the number rolls back
     assert take(engine).number == "A004"
+
+
+@pytest.mark.parametrize("later", [1, 20])  # fewer than estimate.FIRST_PROBE queued after it, or more
+def test_people_ahead_of_a_new_ticket_leave_out_those_queued_after_it(tmp_path, clock, later):
+    """Another process whose clock is a little ahead queued tickets after the new one's time: they are behind it."""
+    target = store_target(tmp_path / "queue.db")
+    fast = WallClock(clock.now + timedelta(minutes=1))
+    here, ahead_of_time = open_engine(target, clock), open_engine(target, fast)
+    try:
+        before = [take(here) for _ in range(3)] + [take(here, priority="elderly")]
+        for _ in range(later):
+            take(ahead_of_time)
+        clock.advance(seconds=1)
+        new = take(here)
+        assert new.people_ahead == here.ticket(new.id).people_ahead == len(before)  # as counted once it joined
+        new_priority = take(here, priority="pregnant")
+        assert new_priority.people_ahead == here.ticket(new_priority.id).people_ahead == 1
+    finally:
+        here.close()
+        ahead_of_time.close()
 
 
 def test_numbering_resets_at_local_midnight(engine, clock):
