@@ -91,7 +91,7 @@ def start_cluster(*, durable: bool = False) -> Cluster:
     _as_owner([str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
                "--locale=C.UTF-8", "-N"], user)
     settings = ["listen_addresses = ''", f"unix_socket_directories = '{root / 'socket'}'", f"port = {PORT}",
-                "max_connections = 200", "shared_buffers = 128MB"]
+                "max_connections = 500", "shared_buffers = 128MB"]
     if not durable:
         settings += _SETTINGS_FAST
     with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
