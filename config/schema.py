@@ -318,6 +318,8 @@ class RetentionSection(_Section):
     outbox_delivered_days: int = Field(default=90, ge=1, le=3650)
     # survey answers the backend has (and their delivered outbox rows): the kiosk's own daily figures reach this far
     survey_delivered_days: int = Field(default=30, ge=1, le=3650)
+    # the local queue's tickets of earlier days (the line is per day; only the daily report reads them)
+    queue_days: int = Field(default=30, ge=1, le=3650)
 
 
 class OutboxSection(_Section):

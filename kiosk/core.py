@@ -82,6 +82,7 @@ from kiosk.view_models.technician import (
 )
 from kiosk.watchdog import Watchdog
 from kiosk.workers import Lane, SingleFlight
+from queueing.engine import QueueEngine
 from queueing.errors import QueueError
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,8 @@ class KioskCore:
         self._camera = CameraSteps(lambda: self.scanner, self._is_scan_step,
                                    lambda active: self.events.publish("camera_preview", active=active))
         self.events.subscribe("filing_changed", lambda **_ignored: self._camera_follows_form())
-        self.queue = QueueFlow(config, open_queue(config), self.print_queue.submit, self.events.publish,
-                               lambda: self.language)
+        source = open_queue(config)
+        self.queue = QueueFlow(config, source, self.print_queue.submit, self.events.publish, lambda: self.language)
         self.session.on_wipe(self.queue.forget)
         self.backend_client: BackendClient | None = None
         self._close_backend: Callable[[], None] | None = None
@@ -175,7 +176,8 @@ class KioskCore:
         self.outbox = open_outbox(config)
         self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id, outbox=self.outbox,
                                   branch=config.branch.unit or config.branch.name)
-        self.retention = Retention(config, self.outbox, survey=self.survey)
+        self.retention = Retention(config, self.outbox, survey=self.survey,
+                                   queue=source if isinstance(source, QueueEngine) else None)
         self.lookup = LookupFlow(lambda: self.backend_client, self._publish_lookup, self.outbox.find)
         self.session.on_wipe(self.lookup.forget)
         self.session.on_wipe(self._forget_status)

@@ -6,8 +6,9 @@ a name and a code together), and printed jobs in the spool. :class:`Retention` d
 start and then once a day, on a daemon thread. Delivered outbox items carry no personal data (their form is purged
 on delivery), but one row a filing or a survey answer would grow the files for as long as the kiosk runs: a
 delivered dossier's row goes after ``outbox_delivered_days`` (an offline receipt's ``KS.`` reference is looked up
-through it), delivered survey answers and their outbox rows after ``survey_delivered_days``. Nothing undelivered
-is ever deleted. The branch servers purge their own ``corrupt/`` copies when they open their databases.
+through it), delivered survey answers and their outbox rows after ``survey_delivered_days``, and the local queue's
+tickets of earlier days after ``queue_days``. Nothing undelivered is ever deleted. The branch servers purge their
+own ``corrupt/`` copies when they open their databases.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contracts.storage import DAY_S, delete_older_than, purge_corrupt
 from kiosk.backend_client import STATUS_CACHE, purge_status_cache
 from kiosk.outbox import Outbox
 from kiosk.survey import SurveyStore
+from queueing.engine import QueueEngine
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +34,12 @@ class Retention:
 
     def __init__(self, config: KioskConfig, outbox: Outbox,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(LOCAL_TZ), *,
-                 survey: SurveyStore | None = None) -> None:
+                 survey: SurveyStore | None = None, queue: QueueEngine | None = None) -> None:
         """:param survey: the survey answers to keep bounded too; without it their outbox rows stay as well, so an
-        answer is never handed over again for want of its row (:meth:`SurveyStore.reconcile`)."""
+        answer is never handed over again for want of its row (:meth:`SurveyStore.reconcile`).
+        :param queue: the kiosk's local queue (none in branch mode: the branch server keeps the tickets)."""
         self._config, self._outbox, self._clock, self._survey = config, outbox, clock, survey
+        self._queue = queue
         self._stop = threading.Event()
 
     def run_once(self) -> dict[str, int]:
@@ -55,6 +59,8 @@ class Retention:
             removed["delivered survey answers"] = self._survey.purge_delivered(days.survey_delivered_days, now)
             removed["delivered survey rows"] = self._outbox.purge_delivered(days.survey_delivered_days,
                                                                             kind="survey", now=now)
+        if self._queue is not None:
+            removed["local queue tickets"] = self._queue.purge_before((now - dt.timedelta(days=days.queue_days)).date())
         if any(removed.values()):
             log.info("retention: deleted %s", ", ".join(f"{n} {what}" for what, n in removed.items() if n))
         return removed

@@ -368,6 +368,20 @@ class QueueEngine:
         return _as_dicts(self._conn.execute("SELECT * FROM tickets WHERE day = ? ORDER BY queue_at, rowid",
                                             [day.isoformat()]))
 
+    @_serialized
+    def purge_before(self, day: date) -> int:
+        """Delete the tickets, numbering and leased blocks of the days before ``day``; returns the tickets deleted.
+
+        The line is per day, so an earlier day's ticket, whatever its state, is never called again: only the daily
+        report reads it. Run by the kiosk's retention (``retention.queue_days``) so its local queue file stays
+        bounded over years of service."""
+        with self._write(QUEUE_LOCK) as conn:
+            cutoff = [day.isoformat()]
+            deleted = conn.execute("DELETE FROM tickets WHERE day < ?", cutoff).rowcount
+            for table in ("line_counts", "day_sequences", "number_blocks"):
+                conn.execute(f"DELETE FROM {table} WHERE day < ?", cutoff)
+        return deleted
+
     # -- counters -----------------------------------------------------------------------------------------------
     @_serialized
     def call_next(self, counter: int, services: Iterable[str] | None = None) -> Ticket | None:
