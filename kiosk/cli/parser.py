@@ -179,19 +179,13 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
                        help="the same per client address, whatever the token (default: %(default)s)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.backend_serve:run_serve")
-    migrate = actions.add_parser("migrate", help="bring the database's tables up to this version, then exit")
-    _database(migrate, "BACKEND_DATABASE_URL", "backend-data/backend.db")
-    migrate.set_defaults(handler="kiosk.cli.backend_data:run_migrate")
+    _upkeep(actions, "BACKEND_DATABASE_URL", "backend-data/backend.db", "kiosk.cli.backend_data", "the backend",
+            ("DIR", "an existing directory; the copies keep their file names"))
     copy = actions.add_parser("copy-data", help="move a site's SQLite data into a (new, empty) PostgreSQL database")
     copy.add_argument("--from", dest="source", required=True, type=Path, metavar="SQLITE",
                       help="the site's backend.db (content.db, fleet.db and survey.db beside it come along)")
     copy.add_argument("--to", dest="target", required=True, metavar="URL", help="postgresql://USER@HOST/DATABASE")
     copy.set_defaults(handler="kiosk.cli.backend_data:run_copy_data")
-    backup = actions.add_parser("backup", help="a consistent copy of the SQLite data while the server runs")
-    _database(backup, "BACKEND_DATABASE_URL", "backend-data/backend.db")
-    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="DIR",
-                        help="an existing directory; the copies keep their file names")
-    backup.set_defaults(handler="kiosk.cli.backend_data:run_backup")
 
 
 def _dossier(subparsers: argparse._SubParsersAction) -> None:
@@ -257,20 +251,26 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
                             "variable)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
-    migrate = actions.add_parser("migrate", help="bring the queue database's tables up to this version, then exit")
-    _database(migrate, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db")
-    migrate.set_defaults(handler="kiosk.cli.queue_serve:run_migrate")
-    backup = actions.add_parser("backup", help="a consistent copy of the queue's SQLite file while the server runs")
-    _database(backup, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db")
-    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE",
-                        help="the copy (its directory must exist; an existing file is replaced)")
-    backup.set_defaults(handler="kiosk.cli.queue_serve:run_backup")
+    _upkeep(actions, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db", "kiosk.cli.queue_serve", "the queue",
+            ("FILE", "the copy (its directory must exist; an existing file is replaced)"))
 
 
 def _database(parser: argparse.ArgumentParser, env: str, default: str) -> None:
     parser.add_argument("--db", metavar="PATH|URL",
                         help=f"a SQLite file (its directory must exist) or a postgresql:// URL (default: ${env}, "
                              f"else {default})")
+
+
+def _upkeep(actions: argparse._SubParsersAction, env: str, default: str, module: str, what: str,
+            backup_to: tuple[str, str]) -> None:
+    """``migrate`` and ``backup``, alike for both servers; ``backup_to`` is the ``--to`` metavar and help."""
+    migrate = actions.add_parser("migrate", help=f"bring {what}'s tables up to this version, then exit")
+    _database(migrate, env, default)
+    migrate.set_defaults(handler=f"{module}:run_migrate")
+    backup = actions.add_parser("backup", help=f"a consistent copy of {what}'s SQLite data while the server runs")
+    _database(backup, env, default)
+    backup.add_argument("--to", dest="target", required=True, type=Path, metavar=backup_to[0], help=backup_to[1])
+    backup.set_defaults(handler=f"{module}:run_backup")
 
 
 def _workers(parser: argparse.ArgumentParser) -> None:
