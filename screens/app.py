@@ -26,6 +26,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
 from kiosk.scan_routing import route_scan
+from screens.hidden_text import defer_hidden_labels
 from screens.requests import Pending, TicketDesk
 from screens.software_gl import FlatScreenManager, sample_fills_nearest
 from screens.theme import HIGH_CONTRAST, STANDARD, Theme
@@ -82,6 +83,7 @@ class KioskApp(App):
         self.title = tr("app.title", self.lang)
         Window.clearcolor = self.theme.background
         sample_fills_nearest()
+        defer_hidden_labels()
         Window.bind(size=self._resize, on_touch_down=self._on_any_touch)
         self._resize(Window, Window.size)
         for kv in ("widgets.kv", "idle.kv"):

@@ -102,7 +102,10 @@ class FilingScreen(Screen):
 
     # -- rendering -----------------------------------------------------------------------------------------------
     def _refresh(self) -> None:
-        self.render(App.get_running_app().core.filing_view())
+        """Show the flow as it stands; a hidden screen renders it on entering instead (a language switch on the
+        home screen rebuilt the catalogue's tiles here, unseen, before its frame)."""
+        if self.manager is None or self.manager.current == self.name:
+            self.render(App.get_running_app().core.filing_view())
 
     def render(self, view: FilingView) -> None:
         self._view = view

@@ -24,6 +24,8 @@ from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import ScreenManager, TransitionBase
 from kivy.uix.scrollview import ScrollView
 
+from screens.hidden_text import render_deferred
+
 
 def sample_fills_nearest() -> None:
     """Sample Kivy's default texture (the white one under every untextured shape) nearest, not bilinear: a
@@ -39,6 +41,7 @@ class CutTransition(TransitionBase):
         self.manager = manager
         screen_in, screen_out = self.screen_in, self.screen_out  # a handler below may switch again
         self.add_screen(screen_in)
+        render_deferred(screen_in)
         screen_in.pos = manager.pos
         self.remove_screen(screen_out)
         screen_in.dispatch("on_pre_enter")
