@@ -1,23 +1,31 @@
-"""Text on a screen nobody sees is rendered when the screen shows, not when it changes.
+"""Text on a screen nobody sees is rendered when the screen shows, or when the kiosk is idle, not when it changes.
 
 Every label's text and size are bound in kv to ``app.lang`` and ``app.fs``: a language or large-text switch
 re-rendered the texture of every label on every built screen — hidden ones and the hidden parts of the filing
 screen included, some three hundred textures, a third of a second of the UI thread — before the frame that shows
 the switch. Here a label whose top ancestor is a screen held by a screen manager but not on it (a hidden screen,
 or anything inside one) notes that its texture is stale and renders nothing; :func:`render_deferred` renders what
-was put off when the screen goes up (``screens.software_gl.CutTransition``), before that frame is drawn.
-A label outside any screen (a widget being built, a popup) renders as before.
+was put off under a screen as it goes up (``screens.software_gl.CutTransition``), before that frame is drawn, and
+what is still put off :data:`CATCH_UP_AFTER_S` later is rendered a few labels a frame, so that the next screen
+the citizen opens has its text ready. A label outside any screen (a widget being built, a popup) renders as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from weakref import WeakSet
 
+from kivy.clock import Clock
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
+CATCH_UP_AFTER_S = 1.0  # after the frame showing a switch: the citizen reads it before touching again
+CATCH_UP_PER_FRAME = 20  # labels rendered per frame while catching up (a few ms each)
 _STALE = "_texture_put_off"
+_put_off: WeakSet[Label] = WeakSet()
+_catch_up_event: Any = None  # the scheduled catch-up (a Kivy ClockEvent), if any
 
 
 def _on_hidden_screen(widget: Widget) -> bool:
@@ -37,11 +45,33 @@ def defer_hidden_labels() -> None:
     def texture_update(self: Label, *args: Any) -> None:
         if _on_hidden_screen(self):
             setattr(self, _STALE, True)
+            _put_off.add(self)
+            _catch_up_later(render)
             return
         render(self, *args)
 
     texture_update.defers_hidden = True  # type: ignore[attr-defined]
     Label.texture_update = texture_update
+
+
+def _catch_up_later(render: Callable[[Label], None]) -> None:
+    global _catch_up_event
+    if _catch_up_event is None or not _catch_up_event.is_triggered:
+        _catch_up_event = Clock.schedule_once(lambda _dt: _catch_up(render), CATCH_UP_AFTER_S)
+
+
+def _catch_up(render: Callable[[Label], None]) -> None:
+    """Render up to :data:`CATCH_UP_PER_FRAME` put-off labels, and the rest in the next frames."""
+    global _catch_up_event
+    done = 0
+    for label in list(_put_off):
+        if done == CATCH_UP_PER_FRAME:
+            _catch_up_event = Clock.schedule_once(lambda _dt: _catch_up(render), 0)
+            return
+        _put_off.discard(label)
+        if label.__dict__.pop(_STALE, False):
+            render(label)
+            done += 1
 
 
 def render_deferred(screen: Widget) -> None:
