@@ -6,8 +6,9 @@ screen included, some three hundred textures, a third of a second of the UI thre
 the switch. Here a label whose top ancestor is a screen held by a screen manager but not on it (a hidden screen,
 or anything inside one) notes that its texture is stale and renders nothing; :func:`render_deferred` renders what
 was put off under a screen as it goes up (``screens.software_gl.CutTransition``), before that frame is drawn, and
-what is still put off :data:`CATCH_UP_AFTER_S` later is rendered a few labels a frame, so that the next screen
-the citizen opens has its text ready. A label outside any screen (a widget being built, a popup) renders as before.
+what is still put off once nobody touched the screen for :data:`CATCH_UP_AFTER_S` is rendered a few labels a
+frame (a touch postpones the rest), so that the next screen the citizen opens has its text ready. A label outside
+any screen (a widget being built, a popup) renders as before.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import Any
 from weakref import WeakSet
 
 from kivy.clock import Clock
+from kivy.core.window import Window
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-CATCH_UP_AFTER_S = 1.0  # after the frame showing a switch: the citizen reads it before touching again
-CATCH_UP_PER_FRAME = 20  # labels rendered per frame while catching up (a few ms each)
+CATCH_UP_AFTER_S = 1.0  # without a touch for this long, the kiosk is idle: the citizen reads, or has left
+CATCH_UP_PER_FRAME = 5  # labels rendered per frame while catching up (a few ms each)
 _STALE = "_texture_put_off"
 _put_off: WeakSet[Label] = WeakSet()
 _catch_up_event: Any = None  # the scheduled catch-up (a Kivy ClockEvent), if any
@@ -52,6 +54,15 @@ def defer_hidden_labels() -> None:
 
     texture_update.defers_hidden = True  # type: ignore[attr-defined]
     Label.texture_update = texture_update
+    Window.bind(on_touch_down=_postpone)
+
+
+def _postpone(*_args: object) -> None:
+    """A touch: the citizen is busy, so the catch-up waits until they have not touched for a while."""
+    if _catch_up_event is not None and _catch_up_event.is_triggered:
+        _catch_up_event.cancel()
+        _catch_up_event.timeout = CATCH_UP_AFTER_S
+        _catch_up_event()
 
 
 def _catch_up_later(render: Callable[[Label], None]) -> None:
