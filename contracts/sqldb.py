@@ -40,6 +40,7 @@ import re
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -134,7 +135,7 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-class Database:
+class Database(ABC):
     """A store's database; see the module's docstring for what each way of borrowing a connection gives."""
 
     dialect: Dialect
@@ -170,21 +171,25 @@ class Database:
         return migrations.apply_to(self)
 
     # -- per engine -------------------------------------------------------------------------------------------
+    @abstractmethod
     def _lend(self) -> Any:
-        raise NotImplementedError
+        """A context manager lending one connection of the engine."""
 
+    @abstractmethod
     def _transaction(self, conn: Connection, lock: str) -> Any:
-        raise NotImplementedError
+        """A context manager running a write transaction on ``conn`` alone under ``lock``."""
 
+    @abstractmethod
     def reading(self) -> Any:
-        raise NotImplementedError
+        """A context manager lending a connection for reads that must not wait for a writer."""
 
+    @abstractmethod
     def describe(self) -> str:
         """Where the data lives, for logs and start-up lines (no password)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close every connection the store holds."""
 
 
 class SqliteDatabase(Database):
