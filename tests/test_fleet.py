@@ -18,6 +18,7 @@ from backend.fleet import FleetStore, HeartbeatBody
 from backend.server import free_port
 from kiosk.heartbeat import MAX_BACKOFF_S, Heartbeat, StatusCollector
 from kiosk.logfile import scrub
+from tests.stores import store_target
 from tests.support import ADMIN_TOKEN, ROOT, eventually, kiosk_token
 
 INTERVAL_S = 0.2
@@ -61,6 +62,7 @@ KIOSK_PROCESS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.stores
 def test_kiosk_process_shows_online_then_silent_after_two_intervals_once_stopped(backend, tmp_path):
     """GIVEN a kiosk process (a real KioskCore) beating every 0.2 s WHEN it is killed THEN the fleet flags it silent
     once two intervals have passed, and not before."""
@@ -86,8 +88,9 @@ def test_kiosk_process_shows_online_then_silent_after_two_intervals_once_stopped
     assert silent["severity"] == "red" and silent["age_s"] >= 2 * INTERVAL_S  # age_s is rounded to 0.1 s
 
 
-def test_silent_is_decided_by_the_interval_the_kiosk_reported(fake_clock):
-    store = FleetStore(":memory:", clock=fake_clock)
+@pytest.mark.stores
+def test_silent_is_decided_by_the_interval_the_kiosk_reported(fake_clock, tmp_path):
+    store = FleetStore(store_target(tmp_path / "fleet.db"), clock=fake_clock)
     store.record(HeartbeatBody.model_validate({**status(), "kiosk_id": "K01", "interval_s": 30}))
     fake_clock.advance(59.9)
     assert store.kiosks()[0].flags == ()
@@ -96,6 +99,7 @@ def test_silent_is_decided_by_the_interval_the_kiosk_reported(fake_clock):
     assert state.flags == ("silent",) and state.severity == "red" and state.age_s == pytest.approx(60.1)
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize(("changes", "flags", "severity"), [
     ({"printer": "paper_out"}, ["paper_out"], "red"),
     ({"printer": "paper_low"}, ["paper_low"], "orange"),
@@ -115,6 +119,7 @@ def test_heartbeat_thread_reports_paper_and_error_flags(backend, changes, flags,
     assert entry["flags"] == flags and entry["severity"] == severity and beat.failures == 0
 
 
+@pytest.mark.stores
 def test_branch_filter_lists_only_that_branch(backend):
     for kiosk_id, branch in (("K01", "Hoàn Kiếm"), ("K02", "Ba Đình"), ("K03", "Ba Đình")):
         Heartbeat(backend.url, kiosk_token(backend, kiosk_id), kiosk_id, 30,
@@ -125,6 +130,7 @@ def test_branch_filter_lists_only_that_branch(backend):
     assert len(fleet(backend).json()["kiosks"]) == 3
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize(("body", "key"), [
     ({"kiosk_id": "K01"}, "interval_s: Field required"),
     ({**status(printer="on_fire"), "kiosk_id": "K01", "interval_s": 5}, "printer: Input should be"),
@@ -150,12 +156,14 @@ def test_bad_heartbeat_bodies_are_refused_with_a_one_line_message(backend, body,
     assert kiosk_entry(backend, "K01") is None
 
 
+@pytest.mark.stores
 def test_oversize_heartbeat_is_413(backend):
     response = httpx.post(f"{backend.url}/api/fleet/heartbeat", content=b"x" * (200 * 1024),
                           headers={"Authorization": f"Bearer {kiosk_token(backend, 'K01')}"})
     assert response.status_code == 413 and response.json()["error"] == "too_large"
 
 
+@pytest.mark.stores
 def test_kiosk_token_cannot_read_the_fleet_nor_report_for_another_kiosk(backend):
     token = kiosk_token(backend, "K01")
     assert Heartbeat(backend.url, token, "K01", 5, status).beat()
@@ -196,6 +204,7 @@ LOG_WITH_PERSONAL_DATA = [
 ]
 
 
+@pytest.mark.stores
 def test_collector_scrubs_identity_and_phone_numbers_from_everything_it_sends(kiosk_config, backend):
     log_file = kiosk_config.data_dir / "logs" / "kiosk.log"
     log_file.parent.mkdir(parents=True)
@@ -232,6 +241,7 @@ def test_no_log_file_sends_no_lines(kiosk_config):
     assert StatusCollector(fake_core(kiosk_config))()["log_tail"] == []
 
 
+@pytest.mark.stores
 def test_the_backend_scrubs_log_lines_from_older_kiosks_too(backend):
     token = kiosk_token(backend, "K01")
     assert Heartbeat(backend.url, token, "K01", 5, lambda: status(
@@ -272,6 +282,7 @@ def test_heartbeat_never_raises_and_backs_off_within_bounds():
     beat.stop()
 
 
+@pytest.mark.stores
 def test_openapi_documents_the_fleet(backend):
     paths = httpx.get(f"{backend.url}/openapi.json").json()["paths"]
     assert {"/api/fleet/heartbeat", "/api/fleet", "/api/fleet/{kiosk_id}/log"} <= set(paths)

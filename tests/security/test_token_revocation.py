@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import pytest
 
 from tests.security.browser import admin_session
 from tests.support import KIOSK_ID, kiosk_token
+
+pytestmark = pytest.mark.stores  # admin_backend runs on store_target: SQLite, then PostgreSQL
 
 DEMO = "000.00.13.H26-251120-0001"
 
