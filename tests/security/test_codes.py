@@ -18,7 +18,10 @@ import pytest
 from backend.app import BackendSettings
 from backend.server import start_in_thread
 from contracts.codes import canonical_code
+from tests.stores import store_target
 from tests.support import dossier_body
+
+pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
 SECRET = secrets.token_hex(16)
 BOOKING = "BK-251120-DEMO01"  # the seeded booking, valid all of today
@@ -26,7 +29,7 @@ BOOKING = "BK-251120-DEMO01"  # the seeded booking, valid all of today
 
 @pytest.fixture
 def backend(tmp_path):
-    running = start_in_thread(tmp_path / "backend.db", settings=BackendSettings(payment_secret=SECRET))
+    running = start_in_thread(store_target(tmp_path / "backend.db"), settings=BackendSettings(payment_secret=SECRET))
     yield running
     running.stop()
 
