@@ -17,7 +17,10 @@ from backend.app import BackendSettings
 from backend.app import create_app as backend_app
 from backend.server import open_store, serve_in_thread
 from queueing.server import create_app as queue_app
+from tests.stores import store_target
 from tests.support import WallClock, open_engine, queue_token
+
+pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
 ATTACK_BYTES = 150 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -50,7 +53,7 @@ def stream_until_answered(url: str, path: str, headers: dict[str, str]) -> tuple
 
 @pytest.fixture
 def queue_server(tmp_path):
-    engine = open_engine(tmp_path / "queue.db", WallClock())
+    engine = open_engine(store_target(tmp_path / "queue.db"), WallClock())
     running = serve_in_thread(queue_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()]))
     yield running
     running.stop()
@@ -59,7 +62,7 @@ def queue_server(tmp_path):
 
 @pytest.fixture
 def backend_server(tmp_path):
-    store = open_store(tmp_path / "backend.db")
+    store = open_store(store_target(tmp_path / "backend.db"))
     running = serve_in_thread(backend_app(store, BackendSettings(payment_secret="a-secret-the-bank-and-we-share")))
     yield running
     running.stop()
