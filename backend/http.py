@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from backend.store import BackendStore, Conflict, Invalid, NotFound
-from contracts.http import HttpStyle, Refused, Role, bearer, refusal
+from contracts.http import HttpStyle, Refused, Role, bearer, refusal, unstorable
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
@@ -68,7 +68,8 @@ def backend_style(store: BackendStore) -> HttpStyle:
         invalid_body=lambda exc: Refused(422, "invalid", describe_error(exc)), body_errors=(422,),
         too_large="too_large", max_body=MAX_BODY,
         errors={NotFound: refusal(404, "not_found"), Invalid: refusal(422, "invalid"),
-                Conflict: refusal(409, "idempotency_conflict")})
+                Conflict: refusal(409, "idempotency_conflict"),
+                **dict.fromkeys(store.db.data_errors, unstorable("invalid"))})
 
 
 def store_unavailable(style: HttpStyle) -> Callable[[Request, Exception], Awaitable[Response]]:

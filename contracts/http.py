@@ -57,6 +57,13 @@ class Refused(Exception):
 Translate = Callable[[Exception], Refused]
 
 
+def unstorable(code: str) -> Translate:
+    """Map a store's ``data_errors`` (a value its engine cannot hold: PostgreSQL refuses a NUL in a text) to a 422:
+    it is the caller's input, never a 500. The driver's text stays out of the answer (it may quote the value)."""
+    return lambda _exc: Refused(422, code, "a value the database cannot keep (a NUL character, or a number out of "
+                                           "range)")
+
+
 def refusal(status: int, code: str) -> Translate:
     """Map a domain exception to a refusal whose message is the exception's own text."""
     return lambda exc: Refused(status, code, str(exc))

@@ -140,6 +140,8 @@ class Database(ABC):
 
     dialect: Dialect
     integrity_errors: tuple[type[BaseException], ...]
+    # a value the engine cannot hold (PostgreSQL: a NUL in a text, a number out of range): the caller's input, a 4xx
+    data_errors: tuple[type[Exception], ...]
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -195,6 +197,7 @@ class Database(ABC):
 class SqliteDatabase(Database):
     dialect: Dialect = "sqlite"
     integrity_errors = (sqlite3.IntegrityError,)
+    data_errors = (sqlite3.DataError,)
 
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         super().__init__()
@@ -338,6 +341,7 @@ class PostgresDatabase(Database):
         self._where = f"PostgreSQL database {parsed.database or '(default)'} on " \
                       f"{parsed.host or parsed.query.get('host') or 'the local socket'}"
         self.integrity_errors = (psycopg.IntegrityError,)
+        self.data_errors = (psycopg.DataError,)
         self._operational = (psycopg.OperationalError, sqlalchemy.exc.OperationalError)
         self._pool_timeout = sqlalchemy.exc.TimeoutError
         # No ping before each loan (a round trip per borrow: a ticket borrows several times): a connection that

@@ -73,7 +73,7 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
                           errors=(503,)), *kiosk_endpoints(branch),
                  *counter_endpoints(branch), *board_endpoints(branch), *report_endpoints(branch)]
     readers = report_tokens if isinstance(report_tokens, ReportTokens) else ReportTokens(report_tokens)
-    style = queue_style(branch.logins, branch.kiosk_for, readers.check)
+    style = queue_style(branch.logins, branch.kiosk_for, readers.check, engine.db.data_errors)
     spec = document(INFO, endpoints, style, also=(ServiceOverview, QueueStatus))
     return Starlette(routes=[*bind_all(endpoints, style), published(spec), *page_routes()],
                      exception_handlers={HTTPException: no_such_endpoint(style)})

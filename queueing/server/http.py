@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from contracts.http import HttpStyle, Refused, Role, bearer
+from contracts.http import HttpStyle, Refused, Role, bearer, unstorable
 from contracts.sqldb import StoreBusy, StoreUnavailable
 from queueing.errors import QueueError
 from queueing.server.counters import CounterLogins, LoginRefused
@@ -51,10 +51,11 @@ def store_refused(exc: Exception) -> Refused:
                    headers={"Retry-After": "5"})
 
 
-def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_for: Callable[[str], str]) \
-        -> HttpStyle:
+def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_for: Callable[[str], str],
+                data_errors: tuple[type[Exception], ...] = ()) -> HttpStyle:
     """The style of every queue API route; counters authenticate against ``logins``, kiosks with ``kiosk_for``
-    (bearer token → kiosk id, or :class:`Refused`), report readers with ``report_for`` (likewise)."""
+    (bearer token → kiosk id, or :class:`Refused`), report readers with ``report_for`` (likewise); the store's
+    ``data_errors`` are the caller's input (a 422)."""
 
     def authenticate(request: Request, role: str) -> int | str:
         if role == "kiosk":
@@ -75,5 +76,6 @@ def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_f
                             "report": Role("reportToken")},
                      invalid_body=invalid_body,
                      body_errors=(400, 422), too_large="body_too_large", max_body=MAX_BODY,
-                     errors={QueueError: queue_refused, StoreUnavailable: store_refused, StoreBusy: store_refused})
+                     errors={QueueError: queue_refused, StoreUnavailable: store_refused, StoreBusy: store_refused,
+                             **dict.fromkeys(data_errors, unstorable("bad_request"))})
 
