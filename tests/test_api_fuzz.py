@@ -19,7 +19,10 @@ from hypothesis import strategies as st
 from backend.app import create_app as create_backend
 from backend.server import open_store, serve_in_thread
 from queueing.server import create_app as create_queue_server
+from tests.stores import store_target
 from tests.support import WallClock, open_engine
+
+pytestmark = pytest.mark.stores  # the servers run on store_target: SQLite, then PostgreSQL
 
 ADMIN = "fuzz-admin-token"
 JSON_VALUES = st.recursive(
@@ -40,11 +43,11 @@ def body_for(operation: dict) -> st.SearchStrategy:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
-    store = open_store(folder / "backend.db")
+    store = open_store(store_target(folder / "backend.db"))
     kiosk = store.add_token("kiosk", "K01")
     store.add_token("admin", None, ADMIN)
     backend = serve_in_thread(create_backend(store))
-    engine = open_engine(folder / "queue.db", WallClock())
+    engine = open_engine(store_target(folder / "queue.db"), WallClock())
     queue = serve_in_thread(create_queue_server(engine, counter_passwords={}))
     yield {"backend": (backend.url, kiosk), "queue": (queue.url, kiosk)}
     backend.stop()

@@ -33,7 +33,10 @@ from contracts.http import MAX_JSON_DEPTH
 from contracts.pin import hash_pin
 from queueing.server import create_app as create_queue_server
 from tests.security.browser import admin_session
+from tests.stores import store_target
 from tests.support import ADMIN_TOKEN, WallClock, dossier_body, open_engine
+
+pytestmark = pytest.mark.stores  # the servers run on store_target: SQLite, then PostgreSQL
 
 PAYMENT_SECRET = secrets.token_hex(16)
 COUNTER_PASSWORD = "fuzz-counter-9731"
@@ -185,7 +188,7 @@ def fuzz(target: Target) -> int:
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory) -> Iterator[Target]:
-    store = open_store(tmp_path_factory.mktemp("fuzz-backend") / "backend.db")
+    store = open_store(store_target(tmp_path_factory.mktemp("fuzz-backend") / "backend.db"))
     store.add_token("admin", None, ADMIN_TOKEN)
     app = create_backend(store, BackendSettings(payment_secret=PAYMENT_SECRET, bank_bin="970415",
                                                 bank_account="0011223344"))
@@ -198,7 +201,7 @@ def backend(tmp_path_factory) -> Iterator[Target]:
 
 @pytest.fixture(scope="module")
 def queue(tmp_path_factory) -> Iterator[Target]:
-    engine = open_engine(tmp_path_factory.mktemp("fuzz-queue") / "queue.db", WallClock())
+    engine = open_engine(store_target(tmp_path_factory.mktemp("fuzz-queue") / "queue.db"), WallClock())
     app = create_queue_server(engine, counter_passwords={1: hash_pin(COUNTER_PASSWORD)},
                               kiosk_tokens=[QUEUE_KIOSK_TOKEN], report_tokens=[QUEUE_REPORT_TOKEN])
     running = serve_in_thread(app)
