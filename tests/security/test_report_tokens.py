@@ -17,7 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.stores import store_target
 from tests.support import ROOT, ServeProcess, dossier_body, queue_token, server_env
+
+pytestmark = pytest.mark.stores  # the servers run on store_target: SQLite, then PostgreSQL
 
 QUEUE_REPORT = "queue-report-" + secrets.token_urlsafe(16)
 BACKEND_REPORT = "backend-report-" + secrets.token_urlsafe(16)
@@ -38,7 +41,7 @@ def secret_file(path: Path, text: str) -> Path:
 
 
 def queue_serve(tmp_path: Path, **env: str) -> ServeProcess:
-    return ServeProcess("queue", "serve", "--db", str(tmp_path / "queue.db"), "--set", f"data_dir={tmp_path}",
+    return ServeProcess("queue", "serve", "--db", str(store_target(tmp_path / "queue.db")), "--set", f"data_dir={tmp_path}",
                         env=server_env(QUEUE_KIOSK_TOKEN=queue_token(), **env))
 
 
@@ -80,7 +83,7 @@ def queue_report_cli(server_url: str, tmp_path: Path, *flags: str, **env: str) -
 
 def test_queue_report_on_a_kiosk_sends_the_report_token_and_says_when_it_has_none(tmp_path):
     token_file = secret_file(tmp_path / "report-token", QUEUE_REPORT)
-    server = ServeProcess("queue", "serve", "--db", str(tmp_path / "queue.db"), "--set", f"data_dir={tmp_path}",
+    server = ServeProcess("queue", "serve", "--db", str(store_target(tmp_path / "queue.db")), "--set", f"data_dir={tmp_path}",
                           "--report-token-file", str(token_file), env=server_env(QUEUE_KIOSK_TOKEN=queue_token()))
     try:
         missing = queue_report_cli(server.url, tmp_path)
@@ -97,7 +100,7 @@ def test_queue_report_on_a_kiosk_sends_the_report_token_and_says_when_it_has_non
 @pytest.fixture
 def backend(tmp_path):
     """``backend serve`` with its admin, kiosk and report tokens in the environment."""
-    server = ServeProcess("backend", "serve", "--db", str(tmp_path / "backend.db"),
+    server = ServeProcess("backend", "serve", "--db", str(store_target(tmp_path / "backend.db")),
                           env=server_env(BACKEND_ADMIN_TOKEN=ADMIN, BACKEND_KIOSK_TOKEN=KIOSK,
                                          BACKEND_REPORT_TOKEN=BACKEND_REPORT))
     yield server
@@ -128,7 +131,7 @@ def test_a_backend_report_token_reads_the_survey_reports_and_nothing_else(backen
 
 def test_a_report_token_that_is_also_an_admin_token_is_refused_at_start(tmp_path):
     """The store keeps one role per token: the admin token would silently have become a report token."""
-    result = subprocess.run([sys.executable, "main.py", "backend", "serve", "--db", str(tmp_path / "b.db"),
+    result = subprocess.run([sys.executable, "main.py", "backend", "serve", "--db", str(store_target(tmp_path / "b.db")),
                              "--report-token-file", str(secret_file(tmp_path / "report-token", ADMIN))],
                             cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env=server_env(BACKEND_ADMIN_TOKEN=ADMIN))
