@@ -16,8 +16,8 @@ import pytest
 from backend.admin.sessions import AdminSessions, LoginPolicy
 from backend.app import BackendSettings
 from backend.server import start_in_thread
-from backend.store import BackendStore
 from contracts.pin import hash_pin
+from tests.stores import store_target
 from tests.support import ROOT, FakeClock, ServeProcess, dossier_body, server_env
 
 ADMIN = "admin-" + secrets.token_urlsafe(24)
@@ -39,12 +39,13 @@ def bearer(token: str) -> dict[str, str]:
 def backend(tmp_path):
     """``backend serve`` with its admin token in a file and two kiosk tokens in the environment."""
     token_file = secret_file(tmp_path / "admin-token", ADMIN)
-    server = ServeProcess("backend", "serve", "--db", str(tmp_path / "backend.db"), "--admin-token-file",
+    server = ServeProcess("backend", "serve", "--db", str(store_target(tmp_path / "backend.db")), "--admin-token-file",
                           str(token_file), env=server_env(BACKEND_KIOSK_TOKEN=",".join(KIOSKS)))
     yield server
     server.stop()
 
 
+@pytest.mark.stores
 def test_secrets_from_a_file_and_the_environment_work_and_never_show_in_ps(backend):
     assert httpx.post(f"{backend.url}/api/admin/kiosks", json={"kiosk_id": "HN-01"},
                       headers=bearer(ADMIN)).status_code == 201
@@ -54,6 +55,7 @@ def test_secrets_from_a_file_and_the_environment_work_and_never_show_in_ps(backe
     assert not [secret for secret in (ADMIN, *KIOSKS) if secret in command_line]
 
 
+@pytest.mark.stores
 def test_no_bank_account_and_no_payment_secret_by_default(backend):
     """The fee QR paid into a demo account written in the code, and the callback key was a constant."""
     created = httpx.post(f"{backend.url}/api/dossiers", json=dossier_body("HT05"),
@@ -66,8 +68,9 @@ def test_no_bank_account_and_no_payment_secret_by_default(backend):
     assert "BACKEND_PAYMENT_SECRET is not set" in stderr and "BACKEND_BANK_ACCOUNT is not set" in stderr
 
 
+@pytest.mark.stores
 def test_the_bank_account_comes_from_the_environment(tmp_path):
-    server = ServeProcess("backend", "serve", "--db", str(tmp_path / "backend.db"),
+    server = ServeProcess("backend", "serve", "--db", str(store_target(tmp_path / "backend.db")),
                           env=server_env(BACKEND_KIOSK_TOKEN=KIOSKS[0], BACKEND_BANK_BIN="970436",
                                          BACKEND_BANK_ACCOUNT="0011004455667"))
     try:
@@ -79,8 +82,9 @@ def test_the_bank_account_comes_from_the_environment(tmp_path):
         server.stop()
 
 
+@pytest.mark.stores
 def test_a_token_taken_out_of_the_configuration_stops_working(tmp_path):
-    db = str(tmp_path / "backend.db")
+    db = str(store_target(tmp_path / "backend.db"))
     first = ServeProcess("backend", "serve", "--db", db, env=server_env(BACKEND_ADMIN_TOKEN=ADMIN))
     first.stop()
     rotated = "rotated-" + secrets.token_urlsafe(24)
@@ -104,9 +108,9 @@ def test_a_secret_file_other_users_can_read_is_refused(tmp_path):
 # -- the admin login ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def admin_site(tmp_path):
-    db = tmp_path / "backend.db"
-    running = start_in_thread(db, settings=BackendSettings.beside(db))  # sessions in fleet.db beside it
-    BackendStore(db).add_token("admin", None, ADMIN)
+    db = store_target(tmp_path / "backend.db")
+    running = start_in_thread(db, settings=BackendSettings.beside(db))  # SQLite: sessions in fleet.db beside it
+    running.store.add_token("admin", None, ADMIN)
     yield running, db
     running.stop()
 
@@ -122,6 +126,7 @@ def log_in(client: httpx.Client, token: str) -> httpx.Response:
     return client.post("/admin/login", data={"csrf": csrf, "token": token, "next": "/admin/fleet"})
 
 
+@pytest.mark.stores
 def test_admin_login_brute_force_is_locked_out_and_the_real_admin_elsewhere_still_gets_in(admin_site):
     running, _db = admin_site
     with browser(running.url) as attacker:
@@ -134,6 +139,7 @@ def test_admin_login_brute_force_is_locked_out_and_the_real_admin_elsewhere_stil
         assert log_in(admin, ADMIN).status_code == 303
 
 
+@pytest.mark.stores
 def test_the_lockout_survives_a_restart(admin_site, tmp_path):
     running, db = admin_site
     with browser(running.url) as attacker:
@@ -148,10 +154,12 @@ def test_the_lockout_survives_a_restart(admin_site, tmp_path):
         restarted.stop()
 
 
+@pytest.mark.stores
 def test_backoff_doubles_and_the_global_limit_only_removes_free_tries(tmp_path):
     clock = FakeClock(start=1_000_000.0)
     policy = LoginPolicy(free_failures=3, first_block_s=10, max_block_s=60, global_failures=6)
-    guard = AdminSessions(str(tmp_path / "fleet.db"), clock=clock).guard(policy)
+    target = store_target(tmp_path / "fleet.db")
+    guard = AdminSessions(target, clock=clock).guard(policy)
     blocks = [guard.failed("10.0.0.1") for _ in range(7)]
     assert blocks == [0, 0, 0, 10, 20, 40, 60]
     assert guard.retry_after("10.0.0.1") == 60
@@ -162,7 +170,7 @@ def test_backoff_doubles_and_the_global_limit_only_removes_free_tries(tmp_path):
     guard.succeeded("10.0.0.2")
     assert guard.retry_after("10.0.0.2") == 0
     # persisted: another process on the same file sees the block
-    assert AdminSessions(str(tmp_path / "fleet.db"), clock=clock).guard(policy).retry_after("10.0.0.1") == 60
+    assert AdminSessions(target, clock=clock).guard(policy).retry_after("10.0.0.1") == 60
 
 
 # -- doctor ----------------------------------------------------------------------------------------------------------
