@@ -26,6 +26,7 @@ from contracts.content.signing import encode_public_key
 from kiosk.content import BundleRejected, apply_bundle
 from kiosk.content.apply import content_store
 from kiosk.core import with_content
+from tests.stores import store_target
 from tests.support import ADMIN_TOKEN, content_config, make_bundle, signed_zip
 
 ELSEWHERE = "http://203.0.113.9:8600"
@@ -60,6 +61,7 @@ def latest_status(backend) -> int:
                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code
 
 
+@pytest.mark.stores
 def test_the_publish_api_refuses_a_bundle_signed_by_an_untrusted_key(tmp_path, signed_backend):
     """A stolen admin token and one's own key: the bundle is self-consistent but nobody the backend trusts signed it."""
     attacker = SigningKey.generate()
@@ -70,11 +72,12 @@ def test_the_publish_api_refuses_a_bundle_signed_by_an_untrusted_key(tmp_path, s
     assert latest_status(signed_backend) == 404  # nothing was stored for kiosks to fetch
 
 
+@pytest.mark.stores
 def test_admin_publishing_never_re_signs_a_base_it_did_not_verify(tmp_path, key):
     """A foreign bundle is the newest on the shelf (stored while its key was trusted, since removed): the
     announcements editor refuses to build on it rather than sign it with the backend's own key."""
     stranger = SigningKey.generate()
-    db = str(tmp_path / "content.db")
+    db = store_target(tmp_path / "content.db")
     foreign = make_bundle(tmp_path, stranger, 5, text="Nội dung không rõ nguồn")
     PublishingShelf(db, (public(stranger),)).publish(foreign.read_bytes())
     shelf = PublishingShelf(db, (public(key),))  # restarted: the stranger's key is no longer trusted
@@ -88,6 +91,7 @@ def test_admin_publishing_never_re_signs_a_base_it_did_not_verify(tmp_path, key)
     assert shelf.newest_version() == 5  # nothing was signed on top of it
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("forbidden", FORBIDDEN)
 def test_bundle_config_may_not_set_local_keys(tmp_path, key, signed_backend, forbidden):
     """Builder, publish API and kiosk each refuse, naming the key, a config.toml outside the allow-list."""
@@ -113,6 +117,7 @@ def test_bundle_config_may_not_set_local_keys(tmp_path, key, signed_backend, for
     assert with_content(config) == (config, None)
 
 
+@pytest.mark.stores
 def test_an_expired_bundle_is_refused_by_the_kiosk_and_the_publish_api(tmp_path, key, signed_backend):
     """An old signed bundle kept by someone and replayed to a kiosk that never saw a newer one."""
     source = tmp_path / "src"
