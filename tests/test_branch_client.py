@@ -23,12 +23,13 @@ from kiosk.queue_flow import QueueFlow, QueueRefused
 from kiosk.queue_source import open_queue
 from queueing.errors import ServiceClosed, UnknownService
 from queueing.server import create_app
+from tests.stores import store_target
 from tests.support import REPORT_TOKEN, ROOT, WallClock, eventually, open_engine, queue_token
 
 KIOSKS = 4
 
 
-def start_server(config: Path, db: Path, port: int) -> subprocess.Popen:
+def start_server(config: Path, db: Path | str, port: int) -> subprocess.Popen:
     tokens = ",".join(queue_token(f"K{k}") for k in range(KIOSKS))
     proc = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
                              str(port), "--db", str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
@@ -71,11 +72,12 @@ def issue_many(kiosks: list[BranchQueue], per_kiosk: int, tag: str) -> list:
     return issued
 
 
+@pytest.mark.stores
 def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcile_after_restart(tmp_path):
     config = tmp_path / "branch.toml"
     config.write_text(f'data_dir = "{tmp_path / "server-data"}"\n[[queue.counters]]\nnumber = 1\n'
                       f'pin_hash = "{hash_pin("135790")}"\n', encoding="utf-8")
-    db, port = tmp_path / "queue-server.db", free_port()
+    db, port = store_target(tmp_path / "queue-server.db"), free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(config, db, port)
     # a generous timeout: on a loaded 2-core CI machine a slow answer must not pass for a dead server
@@ -131,8 +133,9 @@ def clock() -> WallClock:
     return WallClock()
 
 
+@pytest.mark.stores
 def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
-    engine = open_engine(tmp_path / "queue.db", clock)
+    engine = open_engine(store_target(tmp_path / "queue.db"), clock)
     running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock))
     port = int(running.url.rsplit(":", 1)[1])
     kiosk = BranchQueue(running.url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db", block_size=3, low_water=1,
@@ -171,8 +174,9 @@ def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
         engine.close()
 
 
+@pytest.mark.stores
 def test_refusals_cross_the_wire_as_the_engine_raised_them(tmp_path, clock):
-    engine = open_engine(tmp_path / "queue.db", clock, hours={"mon": ["08:00-11:30"]})   # clock: a Tuesday
+    engine = open_engine(store_target(tmp_path / "queue.db"), clock, hours={"mon": ["08:00-11:30"]})   # clock: a Tuesday
     running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()],
                                          report_tokens=[REPORT_TOKEN], clock=clock))
     kiosk = BranchQueue(running.url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db", sync_interval_s=None)
