@@ -228,3 +228,11 @@ def test_json_nested_past_the_limit_is_refused_before_validation(backend):
     deep = json.dumps({"procedure_id": "HT05", "form": {"x": nested(MAX_JSON_DEPTH + 1)}})
     answer = httpx.post(f"{backend.url}/api/dossiers", content=deep, headers=backend.headers)
     assert answer.status_code == 422 and f"nested deeper than {MAX_JSON_DEPTH}" in answer.json()["message"]
+
+
+@pytest.mark.parametrize(("server", "path"), [("backend", "/api/procedures/%00"), ("queue", "/api/services/%00/waiting")])
+def test_a_nul_character_is_the_callers_error_on_every_engine(server, path, request):
+    """PostgreSQL cannot keep a NUL in a text (the driver raises before the query leaves): still a 4xx."""
+    target: Target = request.getfixturevalue(server)
+    answer = httpx.get(f"{target.url}{path}", headers=target.headers)
+    assert 400 <= answer.status_code < 500 and target.error_keys <= set(answer.json()), answer.text
