@@ -102,10 +102,12 @@ class FilingScreen(Screen):
 
     # -- rendering -----------------------------------------------------------------------------------------------
     def _refresh(self) -> None:
-        """Show the flow as it stands; a hidden screen renders it on entering instead (a language switch on the
-        home screen rebuilt the catalogue's tiles here, unseen, before its frame)."""
-        if self.manager is None or self.manager.current == self.name:
-            self.render(App.get_running_app().core.filing_view())
+        """Show the flow as it stands. A hidden screen whose page stays the same renders on entering instead (a
+        language switch on the home screen rebuilt the catalogue's tiles here, unseen, before its frame); a page
+        change renders at once, so what the page held lets go now (the form's camera when a reset leaves it)."""
+        view = App.get_running_app().core.filing_view()
+        if self.manager is None or self.manager.current == self.name or view.state != self.state:
+            self.render(view)
 
     def render(self, view: FilingView) -> None:
         self._view = view
