@@ -6,7 +6,8 @@ object only (the citizen's session) and are wiped with it. Submitting commits ev
 national dossier codes, their lookup QR and a VietQR for any fee; offline, the local references, which lookups
 accept, and a note that the dossier will be sent when the network is back. A bundle (e.g. a birth: birth
 registration, permanent residence, child health insurance) is filled once and filed as linked dossiers with one
-receipt listing all codes.
+receipt listing all codes. How the result comes back and whether the citizen wants status SMS
+(:mod:`kiosk.filing_delivery`) go with every dossier of the filing and onto the receipt.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from contracts.text import mask_name
 from contracts.workdays import add_working_days
 from kiosk.backend_client import BackendClient, BackendError
 from kiosk.catalogue import Catalogue
+from kiosk.filing_delivery import FORM_BY_POST, Delivery, DeliveryChoice
 from kiosk.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class ReceiptItem:
 class FilingReceipt:
     applicant: str
     items: list[ReceiptItem] = field(default_factory=list)
+    delivery: Delivery = Delivery()  # how the result comes back; the SMS number is printed masked
 
     @property
     def offline(self) -> bool:
@@ -77,6 +80,7 @@ class FilingFlow:
         self.procedures: list[dict[str, Any]] = []
         self.schema: list[dict[str, Any]] = []
         self.values: dict[str, Any] = {}
+        self.delivery = DeliveryChoice()
         self._keys: list[str] = []
         self._submitting = threading.Lock()
 
@@ -90,11 +94,13 @@ class FilingFlow:
         self.procedures = procedures
         self.schema = merge_schemas([p["form"] for p in procedures])
         self.values = {}
+        self.delivery = DeliveryChoice()
         self._keys = [uuid.uuid4().hex for _ in procedures]  # stable per filing: a double tap files once
 
     def forget(self) -> None:
-        """Session end: the form (personal data) is dropped from memory."""
+        """Session end: the form and the delivery answers (personal data) are dropped from memory."""
         self.procedures, self.schema, self.values, self._keys = [], [], {}, []
+        self.delivery = DeliveryChoice()
 
     # -- the wizard ------------------------------------------------------------------------------------------
     def steps(self) -> list[Step]:
@@ -125,6 +131,8 @@ class FilingFlow:
             self.values[parts[0]][int(parts[1])][parts[2]] = value
         else:
             self.values[step.path] = value
+        if step.path == FORM_BY_POST:
+            self.delivery.follow_form()  # the form's "by post?" answered again: the review's choice follows it
         return check_value(step.field, value, lambda: self._clock().date())
 
     def add_member(self, group: str) -> None:
@@ -151,12 +159,22 @@ class FilingFlow:
         return filled
 
     def errors(self) -> dict[str, str]:
-        """Every problem across the linked procedures' forms, by field path."""
+        """Every problem across the linked procedures' forms, by field path, and the delivery answers'."""
         found: dict[str, str] = {}
         today = lambda: self._clock().date()  # noqa: E731
         for procedure in self.procedures:
             found.update(check_form(procedure["form"], self._form_for(procedure), today))
+        found.update(self.delivery.problems(self.values))
         return found
+
+    # -- how the result comes back (the review page) ---------------------------------------------------------------
+    def delivery_now(self) -> Delivery:
+        """The delivery answers as the dossier would carry them now."""
+        return self.delivery.resolve(self.values)
+
+    def choose_delivery(self, method: str) -> None:
+        """:raises ValueError: not one of :data:`kiosk.filing_delivery.METHODS`."""
+        self.delivery.choose(method, self.values, any(item["name"] == FORM_BY_POST for item in self.schema))
 
     def review(self, lang: str) -> list[tuple[str, str, str]]:
         """(path, label, shown value) for the review page, group members included."""
@@ -186,22 +204,24 @@ class FilingFlow:
             problems["consent"] = "required"
         if problems or not self._submitting.acquire(blocking=False):
             return problems or {"submit": "busy"}
-        bodies = [{"procedure_id": p["id"], "form": self._form_for(p)} for p in self.procedures]
+        delivery = self.delivery_now()
+        bodies = [{"procedure_id": p["id"], "form": self._form_for(p), **delivery.body_fields()}
+                  for p in self.procedures]
         for body in bodies[1:]:
             body["linked_to"] = self._keys[0]  # one bundle id, known before anything is committed
         applicant = mask_name(self.values.get("applicant_name")) or ""
-        threading.Thread(target=self._file, args=(list(self.procedures), list(self._keys), bodies, applicant),
+        threading.Thread(target=self._file, args=(list(self.procedures), list(self._keys), bodies, applicant, delivery),
                          name="filing-submit", daemon=True).start()
         return {}
 
     def _file(self, procedures: list[dict[str, Any]], keys: list[str], bodies: list[dict[str, Any]],
-              applicant: str) -> None:
+              applicant: str, delivery: Delivery) -> None:
         """Worker: the whole bundle into the outbox (or nothing), then deliver and print; one outcome event."""
         receipt: FilingReceipt | None = None
         refused = "save_failed"
         try:
             refs = self._outbox.add_all(list(zip(keys, bodies)))
-            receipt = self._deliver_and_print(procedures, keys, refs, applicant)
+            receipt = self._deliver_and_print(procedures, keys, refs, applicant, delivery)
         except StorageFull:
             refused = "storage_full"  # logged by the outbox; the citizen is told that nothing was filed
         except Exception as exc:  # noqa: BLE001 — a damaged outbox, a bug: the citizen must not wait forever
@@ -214,7 +234,7 @@ class FilingFlow:
             self._publish("filing", receipt=receipt)
 
     def _deliver_and_print(self, procedures: list[dict[str, Any]], keys: list[str], refs: list[str],
-                           applicant: str) -> FilingReceipt:
+                           applicant: str, delivery: Delivery) -> FilingReceipt:
         client = self._client()
         if client is not None:
             try:
@@ -223,7 +243,7 @@ class FilingFlow:
                 pass  # stays in the outbox; the sender thread retries
         now = self._clock()
         receipt = FilingReceipt(applicant, [self._receipt_item(client, procedure, key, ref, now)
-                                            for procedure, key, ref in zip(procedures, keys, refs)])
+                                            for procedure, key, ref in zip(procedures, keys, refs)], delivery)
         self._print(receipt)
         return receipt
 

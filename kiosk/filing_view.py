@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from contracts.forms import display_value
 from kiosk.catalogue import Catalogue
+from kiosk.filing_delivery import METHODS, Delivery
 from kiosk.filing_flow import FilingFlow, FilingReceipt, Step
 from kiosk.i18n import catalogue as messages
 from kiosk.i18n import tr
@@ -149,9 +150,30 @@ class StepPage:
 
 @dataclass(frozen=True)
 class ReviewPage:
+    """The answers to check, how the result comes back, status SMS, consent to data processing."""
+
     state: ClassVar[str] = "review"
     rows: tuple[ReviewRow, ...] = ()
     consent: bool = False
+    delivery: tuple[Choice, ...] = ()  # at the counter, by post, electronic only: one is chosen
+    by_post: bool = False  # the address row shows
+    address: str = ""  # where the post goes, or a prompt to type it
+    address_bad: bool = False
+    sms: bool = False  # status SMS wanted: the number row shows
+    sms_phone: str = ""  # the number, or a prompt to type it
+    sms_phone_bad: bool = False
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """Typing the post address (Telex keyboard) or the SMS number (number pad), opened from the review."""
+
+    state: ClassVar[str] = "contact"
+    item: str = "address"  # address | phone
+    label: str = ""
+    hint: str = ""
+    keyboard: str = "telex"
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,8 +191,8 @@ class DonePage:
     offline_note: str = ""
 
 
-Page = (CataloguePage | UnavailablePage | ResultsPage | SearchPage | DetailPage | StepPage | ReviewPage | SendingPage
-        | DonePage)
+Page = (CataloguePage | UnavailablePage | ResultsPage | SearchPage | DetailPage | StepPage | ReviewPage | ContactPage
+        | SendingPage | DonePage)
 
 
 @dataclass(frozen=True)
@@ -279,8 +301,25 @@ def step_page(flow: FilingFlow, steps: list[Step], index: int, lang: str) -> Ste
 
 
 def review_page(flow: FilingFlow, bad: set[str], consent: bool, lang: str) -> ReviewPage:
-    return ReviewPage(tuple(ReviewRow(path, label, value, path in bad) for path, label, value in flow.review(lang)),
-                      consent)
+    """``bad`` holds the form paths and the delivery items (``delivery_address``, ``sms_phone``) to fix."""
+    delivery = flow.delivery_now()
+    return ReviewPage(
+        rows=tuple(ReviewRow(path, label, value, path in bad) for path, label, value in flow.review(lang)),
+        consent=consent,
+        delivery=tuple(Choice(tr(f"delivery.{method}", lang), method, delivery.method == method) for method in METHODS),
+        by_post=delivery.method == "post",
+        address=delivery.address or tr("filing.address_missing", lang), address_bad="delivery_address" in bad,
+        sms=delivery.sms, sms_phone=flow.delivery.typed_phone(flow.values) or tr("filing.sms_phone_missing", lang),
+        sms_phone_bad="sms_phone" in bad)
+
+
+def contact_page(item: str, delivery: Delivery, typed_phone: str, lang: str) -> ContactPage:
+    """The address page starts from the address shown on the review, the number page from the number shown."""
+    if item == "address":
+        return ContactPage("address", tr("filing.address_label", lang), tr("filing.address_hint", lang), "telex",
+                           delivery.address)
+    return ContactPage("phone", tr("filing.sms_phone_label", lang), tr("filing.sms_phone_hint", lang), "numeric",
+                       typed_phone)
 
 
 def done_page(receipt: FilingReceipt, lang: str) -> DonePage:

@@ -1,13 +1,14 @@
 """The filing screen's flow: which page shows, where Back goes and what each touch does.
 
 :class:`FilingWizard` walks a citizen from the catalogue (life events, fields, search) through a procedure's detail
-and the form (one question per page, household members one person at a time) to review, consent, sending and the
-receipt. The screen forwards touches as intents (:data:`INTENTS`, through ``KioskCore.filing_intent``) and renders
-the :class:`~kiosk.filing_view.FilingView` each one returns. Outcomes that arrive later — the catalogue loaded, the
-dossier filed or refused, the receipt printed — are announced as a ``filing_changed`` event, after which the screen
-asks for the view again; a number for a counter is the core's ticket request like any other (its answer is a
-``ticket`` event). Intents come from the UI thread and outcomes from workers, so state changes under one lock;
-nothing here waits for the disk or the network.
+and the form (one question per page, household members one person at a time) to review — where the citizen also says
+how the result comes back and whether to get status SMS, typing an address or a number on a page of its own —
+consent, sending and the receipt. The screen forwards touches as intents (:data:`INTENTS`, through
+``KioskCore.filing_intent``) and renders the :class:`~kiosk.filing_view.FilingView` each one returns. Outcomes that
+arrive later — the catalogue loaded, the dossier filed or refused, the receipt printed — are announced as a
+``filing_changed`` event, after which the screen asks for the view again; a number for a counter is the core's
+ticket request like any other (its answer is a ``ticket`` event). Intents come from the UI thread and outcomes from
+workers, so state changes under one lock; nothing here waits for the disk or the network.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kiosk.filing_view import (
     SendingPage,
     UnavailablePage,
     catalogue_page,
+    contact_page,
     detail_page,
     done_page,
     field_error,
@@ -91,7 +93,7 @@ class FilingWizard:
         subscribe("receipt_print", self._printed)
 
     def _reset(self) -> None:
-        self._state = "catalogue"  # one of BROWSING, "form", "review", "sending", "done"
+        self._state = "catalogue"  # one of BROWSING, "form", "review", "contact", "sending", "done"
         self._message: Message | ScanRoute | None = None
         self._listing = ("", "")  # what the results page lists: ("event", key) or ("field", name)
         self._typed = ""  # the search query
@@ -101,6 +103,8 @@ class FilingWizard:
         self._from_review = False  # a question opened from the review page goes back there when answered
         self._bad: set[str] = set()  # review rows to fix
         self._consent = False
+        self._contact = "address"  # what the contact page types: "address" (post) or "phone" (SMS)
+        self._undo: Callable[[], None] | None = None  # Back from a contact page left empty undoes the touch opening it
         self._receipt: FilingReceipt | None = None
         self._print_failed = False  # the receipt's printing failed (that may be heard before the receipt)
 
@@ -129,6 +133,9 @@ class FilingWizard:
             return step_page(self._flow, steps, self._index, lang)
         if self._state == "review":
             return review_page(self._flow, self._bad, self._consent, lang)
+        if self._state == "contact":
+            return contact_page(self._contact, self._flow.delivery_now(),
+                                self._flow.delivery.typed_phone(self._flow.values), lang)
         if self._state == "done" and self._receipt is not None:
             return done_page(self._receipt, lang)
         if self._state == "sending":
@@ -162,6 +169,8 @@ class FilingWizard:
             self._state = self._form_from
         elif self._state == "review":
             self._open_step(len(self._flow.steps()) - 1)
+        elif self._state == "contact":
+            self._leave_contact()
         elif self._state in ("results", "search", "detail"):
             self._state = "catalogue"
         else:
@@ -328,6 +337,73 @@ class FilingWizard:
             self._from_review = True
 
     @intent
+    def choose_delivery(self, method: str) -> None:
+        """At the counter, by post or electronic only; by post with no address yet opens the address page."""
+        if self._state != "review":
+            return
+        before = self._flow.delivery_now().method
+        try:
+            self._flow.choose_delivery(method)
+        except ValueError:
+            return  # not a method this kiosk offers: nothing changes
+        self._bad.discard("delivery_address")
+        if method == "post" and "delivery_address" in self._flow.delivery.problems(self._flow.values):
+            self._open_contact("address", undo=lambda: self._flow.choose_delivery(before))
+
+    @intent
+    def edit_address(self) -> None:
+        """The post address row touched: the Telex keyboard opens with the address shown."""
+        if self._state == "review" and self._flow.delivery_now().method == "post":
+            self._open_contact("address")
+
+    @intent
+    def toggle_sms(self) -> None:
+        """Status SMS on or off; switched on without a usable mobile number, the number pad opens."""
+        if self._state != "review":
+            return
+        wanted = not self._flow.delivery_now().sms
+        self._flow.delivery.set_sms(wanted)
+        self._bad.discard("sms_phone")
+        if wanted and "sms_phone" in self._flow.delivery.problems(self._flow.values):
+            self._open_contact("phone", undo=lambda: self._flow.delivery.set_sms(False))
+            if self._flow.delivery.typed_phone(self._flow.values):
+                self._message = message("filing.sms_bad_phone")  # the form's number is not a mobile one
+
+    @intent
+    def edit_sms_phone(self) -> None:
+        """The SMS number row touched: the number pad opens with the number shown."""
+        if self._state == "review" and self._flow.delivery_now().sms:
+            self._open_contact("phone")
+
+    def _open_contact(self, item: str, undo: Callable[[], None] | None = None) -> None:
+        self._contact, self._undo, self._state, self._message = item, undo, "contact", None
+
+    def _leave_contact(self) -> None:
+        """Back: nothing typed is kept; a switch to post or SMS that still lacks its address or number is undone
+        (the citizen changed their mind), one that has them stays."""
+        item = "delivery_address" if self._contact == "address" else "sms_phone"
+        if self._undo is not None and item in self._flow.delivery.problems(self._flow.values):
+            self._undo()
+        self._undo = None
+        self._show_review(self._bad - {item})
+
+    @intent
+    def save_contact(self, raw: str) -> None:
+        """The address or number typed: kept and back to the review, or the page stays and says what is wrong."""
+        if self._state != "contact":
+            return
+        if self._contact == "address":
+            error = self._flow.delivery.set_address(raw)
+            problem = field_error(error) if error else None
+        else:
+            problem = message("filing.sms_bad_phone") if self._flow.delivery.set_phone(raw) else None
+        if problem is not None:
+            self._message = problem
+            return
+        self._undo = None
+        self._show_review(self._bad - {"delivery_address" if self._contact == "address" else "sms_phone"})
+
+    @intent
     def toggle_consent(self) -> None:
         if self._state == "review":
             self._consent = not self._consent
@@ -344,7 +420,7 @@ class FilingWizard:
         if "submit" in problems:
             return  # still filing the previous tap
         fields = {path for path in problems if path != "consent"}
-        self._show_review(fields)
+        self._show_review(fields)  # form paths and delivery items alike are marked on the review
         self._message = message("filing.fix_errors", count=len(fields)) if fields else message("filing.need_consent")
 
     def _catalogue_loaded(self, available: bool) -> None:
