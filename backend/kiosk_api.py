@@ -6,8 +6,13 @@
     GET  /api/procedures/{proc_id}       public; one procedure · 404
     POST /api/dossiers                   kiosk token, Idempotency-Key; body: :class:`Submission`
          201 the new dossier · 200 the same submission again · 404 unknown procedure · 409 the key with another body
+         · 422 a bad phone (the sentence of ``contracts.sms.normalise_phone``), consent without a phone, post
+         without an address; the answer adds the chosen ``result_delivery`` and the ``contact`` phone masked
          · 503 numbering_full + Retry-After: the agency's 9,999 codes of the day are used up
-    GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked · 404
+    GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked, the
+                                         result's delivery method (never the phone or the address) · 404
+    POST /api/dossiers/{code}/status     admin token (the dossier system's callback); body: :class:`StatusChange`
+                                         · 404 · 409 bad_transition; with consent, the status SMS is queued
     GET  /api/dossiers/{code}/payment    kiosk token; the fee and its VietQR payload (null once paid) · 404
                                          · 409 payments_not_configured: the backend has no bank account
     POST /api/payments/callback          the bank, signing the raw body (HMAC-SHA256 hex in X-Signature)
@@ -23,17 +28,57 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from backend.store import BackendStore, Invalid, NotFound, NumberingFull
+from backend.store import STATUSES, BackendStore, BadTransition, Invalid, NotFound, NumberingFull
 from contracts.codes import Code, canonical_code
 from contracts.http import Call, Endpoint, Param, Refused
 from contracts.ratelimit import LookupLimit
+from contracts.sms import normalise_phone
 from contracts.vietqr import build_vietqr, fee_message
+
+
+def _phone(text: str) -> str:
+    try:
+        return normalise_phone(text)
+    except ValueError as exc:  # the sentence itself, not pydantic's "Value error, …"
+        raise PydanticCustomError("phone", str(exc)) from None
+
+
+class Contact(BaseModel):
+    """The citizen's mobile number and whether they agreed to status SMS on the review page."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone: Annotated[str, StringConstraints(max_length=40), AfterValidator(_phone)] | None = None
+    sms_consent: bool = False
+
+    @model_validator(mode="after")
+    def _consent_needs_a_number(self) -> Contact:
+        if self.sms_consent and not self.phone:
+            raise PydanticCustomError("consent", "SMS consent needs a phone number.")
+        return self
+
+
+class ResultDelivery(BaseModel):
+    """How the result comes back; a postal address only for post (one given with another method is not kept)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["counter", "post", "electronic"]
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300,
+                                              pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+
+    @model_validator(mode="after")
+    def _post_needs_an_address(self) -> ResultDelivery:
+        if self.method == "post" and not self.address:
+            raise PydanticCustomError("address", "A result sent by post needs the postal address.")
+        return self
 
 
 class Submission(BaseModel):
@@ -44,6 +89,17 @@ class Submission(BaseModel):
     procedure_id: str
     form: dict[str, Any]
     linked_to: Code | None = None  # the first dossier of a household filing, when this one belongs to it
+    contact: Contact | None = None  # for status SMS (issue 20): with consent, SMS at filing, documents, result
+    result_delivery: ResultDelivery | None = None  # printed on the receipt; never shown to a look-up by code
+
+
+class StatusChange(BaseModel):
+    """A status the dossier system reports for a dossier (its callback; the reference backend's stand-in)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
 
 class PaymentCallback(BaseModel):
@@ -87,6 +143,9 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: 
     async def dossier(call: Call) -> Response:
         return JSONResponse(store.status(canonical_code(call.path["code"])))
 
+    async def change_status(call: Call) -> Response:
+        return JSONResponse(store.set_status(canonical_code(call.path["code"]), call.body.status, call.body.note))
+
     async def payment(call: Call) -> Response:
         if not (bank_bin and bank_account):
             raise Refused(409, "payments_not_configured", "this backend has no bank account for fee QR codes "
@@ -123,6 +182,11 @@ def kiosk_endpoints(store: BackendStore, *, bank_bin: str | None, bank_account: 
                  ok={201: "the new dossier", 200: "repeat of an earlier submission"}),
         Endpoint("GET", "/api/dossiers/{code}", dossier, "Dossier status with timeline (applicant masked)",
                  auth="kiosk", throttle=lookups, errors=(404, 429)),
+        Endpoint("POST", "/api/dossiers/{code}/status", change_status,
+                 "Record a status the dossier system reports (timeline; status SMS with the citizen's consent)",
+                 auth="admin", body=StatusChange, errors=(404, 409),
+                 refusals={BadTransition: lambda exc: Refused(409, "bad_transition", str(exc))},
+                 ok={200: "the dossier's status"}),
         Endpoint("GET", "/api/dossiers/{code}/payment", payment, "Fee and VietQR payload", auth="kiosk",
                  throttle=lookups, errors=(404, 409, 429)),
         Endpoint("POST", "/api/payments/callback", payment_callback,
