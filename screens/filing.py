@@ -1,11 +1,13 @@
-"""Nộp hồ sơ: catalogue → procedure detail → one question per page → review and consent → receipt.
+"""Nộp hồ sơ: catalogue → procedure detail → one question per page → review (how the result comes back, status SMS,
+consent) → receipt.
 
 The screen renders the :class:`~kiosk.filing_view.FilingView` the core hands it and forwards touches and scans as
 intents (``app.core.filing_intent``); which page shows, where Back goes and every text live in
 :mod:`kiosk.filing_wizard`. Outcomes that arrive later (the catalogue, the filed dossier, the printed receipt)
 come as a ``filing_changed`` event, and the screen asks for the view again. With a camera scanner the form shows its
 preview (``filing`` scan step) while the question is the applicant's; the core opens and releases the camera as the
-page changes.
+page changes. The review's post address and SMS number are typed on a page of their own (``contact``) with the Telex
+keyboard or the number pad, like a question of the form.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from typing import Any
 
 from kivy.app import App
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.filing_view import (
     CataloguePage,
+    ContactPage,
     DetailPage,
     DonePage,
     FilingView,
@@ -40,7 +43,8 @@ class FilingScreen(Screen):
     detail = ObjectProperty(DetailPage(), rebind=True)
     step = ObjectProperty(StepPage(), rebind=True)
     review_rows = ListProperty([])
-    consent = BooleanProperty(False)
+    review = ObjectProperty(ReviewPage(), rebind=True)
+    contact = ObjectProperty(ContactPage(), rebind=True)
     receipt_rows = ListProperty([])
     done = ObjectProperty(DonePage(), rebind=True)
 
@@ -50,6 +54,8 @@ class FilingScreen(Screen):
         self._view = FilingView(CataloguePage())
         self._events: CataloguePage | None = None  # the catalogue's tiles as last built
         self._typed_value: tuple[str, str] = ("", "")  # (question, stored answer) last put on the keyboard
+        self._contact_value: tuple[str, str] = ("", "")  # (address|phone, stored value) last put on its keyboard
+        self._delivery: tuple[Any, ...] = ()  # the delivery choices as last built
         refresh = lambda **_ignored: app.on_ui(self._refresh)  # noqa: E731
         app.core.events.subscribe("filing_changed", refresh)
         app.core.events.subscribe("language", refresh)
@@ -115,6 +121,8 @@ class FilingScreen(Screen):
         page = view.page
         if not isinstance(page, StepPage) or page.kind != "keys":
             self._typed_value = ("", "")  # the next typed question starts from its stored answer
+        if not isinstance(page, ContactPage):
+            self._contact_value = ("", "")  # the next address or number page starts from what is stored
         if isinstance(page, CataloguePage):
             self._show_catalogue(page)
         elif isinstance(page, ResultsPage):
@@ -128,7 +136,9 @@ class FilingScreen(Screen):
         elif isinstance(page, DonePage):
             self.done, self.receipt_rows = page, [asdict(row) for row in page.rows]
         elif isinstance(page, ReviewPage):
-            self.review_rows, self.consent = [asdict(row) for row in page.rows], page.consent
+            self._show_review(page)
+        elif isinstance(page, ContactPage):
+            self._show_contact(page)
         self.state = view.state
 
     def on_state(self, *_args: object) -> None:
@@ -173,3 +183,24 @@ class FilingScreen(Screen):
                 button.chosen = choice.chosen  # a kv-declared property cannot be passed to the constructor
                 button.bind(on_release=lambda _button, value=choice.value: self.intent("choose", value))
                 box.add_widget(button)
+
+    def _show_review(self, page: ReviewPage) -> None:
+        self.review, self.review_rows = page, [asdict(row) for row in page.rows]
+        if page.delivery == self._delivery:
+            return
+        self._delivery = page.delivery
+        box = self.ids.delivery
+        box.clear_widgets()
+        for choice in page.delivery:
+            button = Factory.DeliveryButton(text=choice.text)
+            button.chosen = choice.chosen
+            button.bind(on_release=lambda _button, method=choice.value: self.intent("choose_delivery", method))
+            box.add_widget(button)
+
+    def _show_contact(self, page: ContactPage) -> None:
+        self.contact = page
+        keys = self.ids.contact_keys
+        keys.mode = page.keyboard
+        if (page.item, page.value) != self._contact_value:  # a fresh page; a refused save keeps what was typed
+            keys.set_text(page.value)
+        self._contact_value = (page.item, page.value)

@@ -9,6 +9,8 @@ Real backend, real outbox files, the real ESC/POS renderer.
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -116,9 +118,10 @@ def test_a_forms_own_by_post_question_and_the_review_choice_agree(harness, catal
 
 
 # -- what the dossier carries -----------------------------------------------------------------------------------------
-def bodies(outbox) -> list[dict]:
-    rows = outbox._conn.execute("SELECT body FROM outbox ORDER BY seq").fetchall()
-    return [json.loads(row[0]) for row in rows]
+def bodies(path) -> list[dict]:
+    """The submissions as the outbox file holds them on disk, oldest first."""
+    with closing(sqlite3.connect(path)) as conn:
+        return [json.loads(row[0]) for row in conn.execute("SELECT body FROM outbox ORDER BY seq")]
 
 
 def test_a_filing_made_offline_keeps_delivery_and_contact_in_the_outbox_until_sent(tmp_path, catalogue, kiosk_config):
@@ -135,7 +138,7 @@ def test_a_filing_made_offline_keeps_delivery_and_contact_in_the_outbox_until_se
         assert receipt.offline and receipt.delivery == Delivery("post", CARD_ADDRESS, True, "0912345678")
         expected = {"result_delivery": {"method": "post", "address": CARD_ADDRESS},
                     "contact": {"phone": "0912345678", "sms_consent": True}}
-        stored = bodies(h.outbox)
+        stored = bodies(tmp_path / "outbox.db")
         assert len(stored) == 3 and all({k: body[k] for k in expected} == expected for body in stored)
         text, _qrs = printed_texts_and_qrs(h.printed[0])
         assert f"Nhận kết quả: Qua bưu điện: {CARD_ADDRESS}" in text and "SMS: 091****678" in text
@@ -148,9 +151,14 @@ def test_a_filing_made_offline_keeps_delivery_and_contact_in_the_outbox_until_se
             h.outbox.run_sender(lambda: h.client)
             eventually(lambda: all(item["state"] == "delivered" for item in h.outbox.items()),
                        message="the sender delivered the three dossiers")
+            for item in h.outbox.items():  # what the backend keeps, as the filing kiosk's receipt answer shows it
+                kept = running.store.receipt(item["code"])
+                assert kept["result_delivery"] == {"method": "post", "address": CARD_ADDRESS}
+                assert kept["contact"] == {"phone": "091****678", "sms_consent": True}
+                assert running.store.status(item["code"])["result_delivery"] == {"method": "post"}  # a look-up
         finally:
             running.stop()
-        assert bodies(h.outbox) == [{}, {}, {}], "delivered: the address and the number leave the kiosk's disk"
+        assert bodies(tmp_path / "outbox.db") == [{}, {}, {}], "delivered: the address and the number leave the kiosk's disk"
     finally:
         h.close()
 
