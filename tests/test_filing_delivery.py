@@ -26,6 +26,7 @@ from kiosk.filing_view import ContactPage, ReviewPage
 from kiosk.receipts import receipt_document
 from kiosk.session import Session
 from tests import test_filing_flow as filing
+from tests.stores import store_target
 from tests.support import ARTIFACTS, DOSSIER_FORMS, FakeClock, eventually
 from tests.test_filing_flow import CCCD, PROFILE, Harness, past_the_applicant, printed_texts_and_qrs
 
@@ -124,6 +125,7 @@ def bodies(path) -> list[dict]:
         return [json.loads(row[0]) for row in conn.execute("SELECT body FROM outbox ORDER BY seq")]
 
 
+@pytest.mark.stores
 def test_a_filing_made_offline_keeps_delivery_and_contact_in_the_outbox_until_sent(tmp_path, catalogue, kiosk_config):
     port = free_port()
     h = Harness(tmp_path, f"http://127.0.0.1:{port}", "unused", kiosk_config)
@@ -144,7 +146,7 @@ def test_a_filing_made_offline_keeps_delivery_and_contact_in_the_outbox_until_se
         assert f"Nhận kết quả: Qua bưu điện: {CARD_ADDRESS}" in text and "SMS: 091****678" in text
         assert "0912345678" not in text, "the receipt shows the SMS number masked"
 
-        running = start_in_thread(tmp_path / "backend.db", port=port)  # the backend is back
+        running = start_in_thread(store_target(tmp_path / "backend.db"), port=port)  # the backend is back
         h.client.close()
         h.client = BackendClient(running.url, running.token, timeout_s=2)
         try:
