@@ -79,9 +79,8 @@ class DeliveryChoice:
         """What the dossier will carry, given the form's answers ``values``."""
         method = self._method or ("post" if values.get(FORM_BY_POST) is True else "counter")
         address = self._address if self._address is not None else str(values.get(FORM_ADDRESS) or "")
-        raw_phone = self._phone if self._phone is not None else str(values.get(FORM_PHONE) or "")
-        phone, _error = check_phone(raw_phone) if raw_phone else ("", None)
-        return Delivery(method, address if method == "post" else "", self._sms, phone if self._sms else "")
+        phone = check_phone(self.typed_phone(values))[0] if self._sms else ""  # canonical once valid
+        return Delivery(method, address if method == "post" else "", self._sms, phone)
 
     def problems(self, values: dict[str, Any]) -> dict[str, str]:
         """Error codes by review item (``delivery_address``, ``sms_phone``): what stops the filing."""
@@ -91,10 +90,8 @@ class DeliveryChoice:
             error = check_address(delivery.address)[1]
             if error:
                 found["delivery_address"] = error
-        if delivery.sms:
-            raw = self._phone if self._phone is not None else str(values.get(FORM_PHONE) or "")
-            if check_phone(raw)[1]:
-                found["sms_phone"] = "bad_phone"
+        if delivery.sms and check_phone(self.typed_phone(values))[1]:
+            found["sms_phone"] = "bad_phone"
         return found
 
     def choose(self, method: str, values: dict[str, Any], has_by_post: bool) -> None:
