@@ -32,12 +32,14 @@ from backend.fleet import FleetStore, fleet_endpoints
 from backend.http import backend_style, store_unavailable
 from backend.kiosk_api import kiosk_endpoints
 from backend.layout import BESIDE
+from backend.sms_sender import SmsSender
 from backend.store import BackendStore
 from backend.surveys import SurveyLedger, survey_endpoints
 from contracts.content.signing import encode_public_key
 from contracts.http import Call, Endpoint, bind_all, no_such_endpoint
 from contracts.openapi import document, published
 from contracts.ratelimit import LookupLimit, SharedLookupLimit
+from contracts.sms import SmsGateway
 from contracts.sqldb import Database, StoreBusy, StoreUnavailable, is_url
 
 INFO = {"title": "Public-service kiosk reference backend", "version": "0.1.0",
@@ -69,6 +71,9 @@ class BackendSettings:
     # Public keys whose bundles the publish API accepts besides the signing key's own (--trusted-key FILE,
     # BACKEND_CONTENT_TRUSTED_KEYS): an administrator's offline key. No key, no publishing.
     trusted_keys: tuple[str, ...] = ()
+    # Where status SMS go (``backend serve --sms-url``; contracts.sms). None: they wait in the outbox unsent (the
+    # kiosk's embedded backend, tests of other parts): no process sends SMS unless its command line says so.
+    sms: SmsGateway | None = None
 
     def content_signers(self) -> tuple[str, ...]:
         own = (encode_public_key(self.signing_key.verify_key),) if self.signing_key else ()
@@ -119,7 +124,9 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
     ]
     style = backend_style(store)
     unavailable = store_unavailable(style)
+    sender = SmsSender(store, settings.sms) if settings.sms is not None else None
     return Starlette(
+        lifespan=sender.lifespan() if sender else None,
         exception_handlers={HTTPException: no_such_endpoint(style), StoreUnavailable: unavailable,
                             StoreBusy: unavailable},
         routes=[*bind_all(endpoints, style), published(document(INFO, endpoints, style)),

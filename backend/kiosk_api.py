@@ -7,10 +7,11 @@
     POST /api/dossiers                   kiosk token, Idempotency-Key; body: :class:`Submission`
          201 the new dossier · 200 the same submission again · 404 unknown procedure · 409 the key with another body
          · 422 a bad phone (the sentence of ``contracts.sms.normalise_phone``), consent without a phone, post
-         without an address; the answer adds the chosen ``result_delivery`` and the ``contact`` phone masked
+         without an address; this answer (the receipt's) adds the chosen ``result_delivery`` and the ``contact``
+         phone masked
          · 503 numbering_full + Retry-After: the agency's 9,999 codes of the day are used up
-    GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked, the
-                                         result's delivery method (never the phone or the address) · 404
+    GET  /api/dossiers/{code}            kiosk token; status and timeline, the applicant's name masked (never
+                                         the phone, the address or how the result comes back) · 404
     POST /api/dossiers/{code}/status     admin token (the dossier system's callback); body: :class:`StatusChange`
                                          · 404 · 409 bad_transition; with consent, the status SMS is queued
     GET  /api/dossiers/{code}/payment    kiosk token; the fee and its VietQR payload (null once paid) · 404

@@ -394,26 +394,25 @@ class BackendStore:
                              max(1, int((midnight - now).total_seconds())))
 
     def status(self, code: str) -> dict[str, Any]:
-        """What a code-only look-up may show: status, dates, fee, the masked name and how the result comes back
-        (the method, never the address nor the phone number), never the form.
+        """What a code-only look-up may show: status, dates, fee and the masked name, never the form (nor the
+        phone number or the result's delivery, which only the filing's own answer shows: :meth:`receipt`).
 
         Codes here are canonical (``contracts.codes.canonical_code``, applied by the routes), as in every method.
         """
         # one statement (a row per timeline step): on PostgreSQL each statement is a round trip
         rows = self.db.query(
             "SELECT d.code, d.procedure_id, d.status, d.applicant_name, d.received_at, d.due_date, d.fee, d.paid, "
-            "d.missing, d.pickup, p.data, d.delivery_method, t.at, t.status, t.note FROM dossiers d JOIN procedures p "
+            "d.missing, d.pickup, p.data, t.at, t.status, t.note FROM dossiers d JOIN procedures p "
             "ON p.id = d.procedure_id LEFT JOIN timeline t ON t.code = d.code WHERE d.code = ? ORDER BY t.rowid",
             [code])
         if not rows:
             raise NotFound(f"no dossier {code}")
-        code, proc_id, status, name, received, due, fee, paid, missing, pickup, data, method = rows[0][:12]
+        code, proc_id, status, name, received, due, fee, paid, missing, pickup, data = rows[0][:11]
         proc = json.loads(data)
         return {"code": code, "procedure_id": proc_id, "procedure_vi": proc["name_vi"],
                 "procedure_en": proc["name_en"], "status": status, "applicant": mask_name(name),
                 "received_at": received, "due_date": due, "fee": fee, "paid": bool(paid), "missing": missing,
-                "pickup": pickup, "result_delivery": {"method": method} if method else None,
-                "timeline": [{"at": at, "status": st, "note": note}
+                "pickup": pickup, "timeline": [{"at": at, "status": st, "note": note}
                                                for *_dossier, at, st, note in rows if at is not None]}
 
     def count_dossiers(self) -> int:

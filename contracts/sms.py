@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import httpx
 
 from config.localtime import LOCAL_TZ
+from contracts.scrub import scrub
 from contracts.secrets import SecretError, exposure
 
 # The 3-digit prefixes the Ministry allocates to mobile networks since the 2018 switch to 10 digits (Viettel
@@ -163,7 +164,7 @@ def _esms_answer(response: httpx.Response) -> str:
         raise SmsError("eSMS gave an answer without a CodeResult", transient=True) from None
     if code == ESMS_OK:
         return str(answer.get("SMSID") or "")
-    said = str(answer.get("ErrorMessage") or "")[:200]
+    said = scrub(str(answer.get("ErrorMessage") or "")[:200])  # a provider may echo the number back
     if code == ESMS_RETRY:
         raise SmsError(f"eSMS error 99 (try again): {said}".rstrip(": "), transient=True)
     meaning = ESMS_REFUSALS.get(code, "the message was refused")

@@ -22,7 +22,8 @@ from backend.server import open_store
 from backend.store import BackendStore
 from contracts.content.signing import KeyFileError, load_public_keys, load_signing_key
 from contracts.secrets import SecretError, secret, secret_list
-from contracts.sqldb import DatabaseTargetError, StoreUnavailable, open_database
+from contracts.sms import SIM_DIR_NAME, SmsGateway, gateway_from_options
+from contracts.sqldb import DatabaseTargetError, StoreUnavailable, is_url, open_database
 from kiosk.cli import EXIT_CONFIG
 from kiosk.cli.serving import check_workers, database_target, run
 from kiosk.cli.tls import TlsError, tls_options
@@ -68,6 +69,16 @@ def _bank(args: argparse.Namespace) -> tuple[str | None, str | None]:
     return bank_bin, account
 
 
+def _sms_gateway(args: argparse.Namespace, target: str | Path) -> SmsGateway:
+    """The status SMS gateway of ``--sms-url``; without it the simulator, spooling beside the SQLite file (or in
+    the default data directory for a PostgreSQL database).
+
+    :raises contracts.sms.SmsConfigError: (a SecretError) a bad URL or a missing key.
+    """
+    data_dir = DEFAULT_DB.parent if is_url(target) else Path(target).parent
+    return gateway_from_options(args.sms_url, data_dir / SIM_DIR_NAME, key_file=args.sms_key_file)
+
+
 def _startup(args: argparse.Namespace) -> Startup:
     """:raises KeyFileError, SecretError, TlsError, BankError, DatabaseTargetError: the one line to print."""
     signing_key = load_signing_key(args.signing_key) if args.signing_key else None
@@ -79,6 +90,7 @@ def _startup(args: argparse.Namespace) -> Startup:
     bank_bin, account = _bank(args)
     settings = BackendSettings.beside(target, signing_key=signing_key, trusted_keys=trusted_keys,
                                       payment_secret=payment_secret, bank_bin=bank_bin, bank_account=account,
+                                      sms=_sms_gateway(args, target),
                                       lookups_per_token_per_min=args.lookup_rate_per_token,
                                       lookups_per_address_per_min=args.lookup_rate_per_address)
     return Startup(target, default_location, admin, kiosk, report, settings, ssl)
@@ -105,6 +117,7 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"Reference backend on {scheme}://{args.host}:{args.port} (OpenAPI: /openapi.json), data: {where}"
           f"{processes}", file=sys.stderr)
     settings = startup.settings
+    print(f"Status SMS: {settings.sms}", file=sys.stderr)
     for missing, effect in ((not startup.admin, "BACKEND_ADMIN_TOKEN is not set: the admin pages and API refuse "
                                                 "everyone"),
                             (not startup.report, "BACKEND_REPORT_TOKEN is not set: only an admin token reads the "

@@ -177,6 +177,13 @@ def _backend(subparsers: argparse._SubParsersAction) -> None:
                             "(default: %(default)s)")
     serve.add_argument("--lookup-rate-per-address", type=_per_minute, default=120, metavar="N",
                        help="the same per client address, whatever the token (default: %(default)s)")
+    serve.add_argument("--sms-url", metavar="URL",
+                       help="send status SMS through the eSMS.vn JSON API at URL (keys: SMS_API_KEY, "
+                            "SMS_SECRET_KEY, SMS_BRANDNAME; default: the simulator, writing each message to "
+                            "sms-sim/ beside the database)")
+    serve.add_argument("--sms-key-file", type=Path, metavar="FILE",
+                       help="SMS_API_KEY=, SMS_SECRET_KEY=, SMS_BRANDNAME= lines (mode 600) instead of the "
+                            "environment")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.backend_serve:run_serve")
     _upkeep(actions, "BACKEND_DATABASE_URL", "backend-data/backend.db", "kiosk.cli.backend_data", "the backend",
