@@ -21,10 +21,12 @@ def delivery_button(screen, method: str):
 
 
 def stored_delivery(kiosk, code: str) -> tuple:
-    """What the embedded backend keeps for dossier ``code`` (its own SQLite file)."""
+    """What the embedded backend keeps for dossier ``code`` (its own SQLite file), and the status SMS it queued."""
     with closing(sqlite3.connect(kiosk.app.core.config.data_dir / "backend" / "backend.db")) as conn:
-        return conn.execute("SELECT phone, sms_consent, delivery_method, delivery_address FROM dossiers"
+        kept = conn.execute("SELECT phone, sms_consent, delivery_method, delivery_address FROM dossiers"
                             " WHERE code = ?", [code]).fetchone()
+        queued = [row[0] for row in conn.execute("SELECT event FROM sms_outbox WHERE dossier_code = ?", [code])]
+    return kept, queued
 
 
 def inside_the_window(kiosk, widget) -> bool:
@@ -85,7 +87,7 @@ def test_result_by_post_and_status_sms_are_chosen_on_the_review_filed_and_printe
     assert kiosk.until(lambda: screen.state == "done")
     code = screen.receipt_rows[0]["code"]
     assert code.startswith("000.00.13.H26-") and not screen.done.offline
-    assert stored_delivery(kiosk, code) == ("0987654321", 1, "post", NEW_ADDRESS)
+    assert stored_delivery(kiosk, code) == (("0987654321", 1, "post", NEW_ADDRESS), ["received"])
 
     assert kiosk.until(lambda: len(kiosk.app.core.printer.jobs()) == jobs + 1)
     receipt = kiosk.app.core.printer.jobs()[-1].read_bytes()
