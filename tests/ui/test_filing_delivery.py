@@ -81,6 +81,12 @@ def test_result_by_post_and_status_sms_are_chosen_on_the_review_filed_and_printe
     assert all(inside_the_window(kiosk, screen.ids[name]) for name in ("address_row", "sms_phone_row", "submit"))
     assert screen.ids.review_list.height >= 2 * kiosk.app.min_target
     assert_not_blank(kiosk.screenshot("filing-review-delivery-large-text"))
+    kiosk.tap(screen.ids.sms_phone_row)
+    assert screen.state == "contact" and inside_the_window(kiosk, screen.ids.contact_save)
+    assert_not_blank(kiosk.screenshot("filing-delivery-phone-large-text"))
+    type_on(kiosk, screen.ids.contact_keys, "⌫⌫")
+    kiosk.tap(screen.ids.contact_back)  # nothing typed is kept
+    assert screen.state == "review" and screen.ids.sms_phone_row.value == "0987654321"
 
     jobs = len(kiosk.app.core.printer.jobs())
     kiosk.tap(screen.ids.submit)
