@@ -1,0 +1,154 @@
+"""Branch figures to the city: the backend keeps each centre's reports once with their 15-minute history, refuses
+what is not a report token's, and (below) the queue server computes the figures and delivers every snapshot
+through its outbox, across a backend outage and a kill -9. Marked ``stores``: SQLite, then PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.app import BackendSettings
+from backend.city import CityStore
+from backend.server import RunningBackend, open_store, start_in_thread
+from config.localtime import LOCAL_TZ
+from tests.stores import store_target
+
+pytestmark = pytest.mark.stores
+
+ADMIN, KIOSK, REPORTER = "city-admin-token-for-tests", "city-kiosk-token", "city-report-token-for-tests"
+T0 = dt.datetime.combine(dt.datetime.now(LOCAL_TZ).date(), dt.time(9), LOCAL_TZ)  # recent: kept and checked
+DAY = T0.date().isoformat()
+
+
+def report(seq: int, at: dt.datetime, *, centre: str = "HN-TTHCC", waiting: int = 5, issued: int = 10,
+           **service: Any) -> dict[str, Any]:
+    """One REPORT of contracts B with one service, HT."""
+    return {"centre": centre, "name": f"Trung tâm {centre}", "seq": seq, "at": at.isoformat(), "target_wait_min": 30,
+            "services": [{"code": "HT", "name": "Hộ tịch", "waiting": waiting, "virtual_waiting": 1, "issued": issued,
+                          "served": issued - waiting, "no_shows": 0, "wait_now_min": 12.5, "wait_p90_min": 20.0,
+                          "counters_open": 2, **service}],
+            "counters_open": 2, "kiosks": [{"id": "HN-HK-01", "online": True, "last_seen": at.isoformat()}],
+            "displays_online": 1}
+
+
+@pytest.fixture
+def backend_db(tmp_path: Path) -> Path | str:
+    target = store_target(tmp_path / "backend" / "backend.db")
+    store = open_store(target)
+    store.add_token("admin", None, ADMIN)
+    store.add_token("kiosk", "HN-HK-01", KIOSK)
+    store.add_token("report", None, REPORTER)
+    store.close()
+    return target
+
+
+@pytest.fixture
+def backend(backend_db) -> RunningBackend:
+    running = start_in_thread(backend_db, settings=BackendSettings.beside(backend_db))
+    yield running
+    running.stop()
+
+
+def post(url: str, reports: list[dict[str, Any]], token: str | None = REPORTER) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/api/city/reports", json={"reports": reports}, headers=headers, timeout=10)
+
+
+def city_store(backend_db: Path | str) -> CityStore:
+    """The backend's city tables, opened as the backend opens them (city.db beside backend.db, or the one database)."""
+    settings = BackendSettings.beside(backend_db)
+    return CityStore(backend_db if isinstance(backend_db, str) else settings.city_db)
+
+
+# -- the backend side --------------------------------------------------------------------------------------------------
+def test_a_report_is_kept_once_and_the_newest_shows_per_centre(backend, backend_db):
+    first = post(backend.url, [report(1, T0), report(2, T0 + dt.timedelta(seconds=30), waiting=7)])
+    assert first.status_code == 200 and first.json() == {"accepted": 2, "duplicates": 0}
+    again = post(backend.url, [report(2, T0 + dt.timedelta(seconds=30), waiting=7), report(3, T0 + dt.timedelta(
+        seconds=60), waiting=9), report(1, T0, centre="HN-BADINH")])
+    assert again.json() == {"accepted": 2, "duplicates": 1}
+    city = city_store(backend_db)
+    try:
+        centres = city.centres()
+        assert [entry["centre"] for entry in centres] == ["HN-BADINH", "HN-TTHCC"]  # by name
+        newest = centres[1]
+        assert newest["seq"] == 3 and newest["services"][0]["waiting"] == 9
+        assert newest["at"] == f"{DAY}T09:01:00+07:00" and dt.datetime.fromisoformat(newest["received_at"])
+        version = city.version()
+        assert post(backend.url, [report(3, T0 + dt.timedelta(seconds=60))]).json()["duplicates"] == 1
+        assert city.version() == version  # nothing new, nothing for a live page to redraw
+        post(backend.url, [report(4, T0 + dt.timedelta(seconds=90))])
+        assert city.version() != version
+    finally:
+        city.db.close()
+
+
+def test_history_keeps_one_row_per_15_minute_slot_and_service(backend, backend_db):
+    minutes = [0, 5, 14, 15, 44, 46]
+    waiting = [3, 11, 6, 2, 8, 4]
+    post(backend.url, [report(n + 1, T0 + dt.timedelta(minutes=m), waiting=w, issued=10 + n)
+                       for n, (m, w) in enumerate(zip(minutes, waiting, strict=True))])
+    late = report(7, T0 + dt.timedelta(minutes=13), waiting=1, issued=99)  # arrives late, older than slot's last
+    post(backend.url, [late])
+    city = city_store(backend_db)
+    try:
+        rows = city.history("HN-TTHCC", T0, T0 + dt.timedelta(hours=1))
+        assert city.history("HN-TTHCC", T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=2)) == []
+        assert city.history("HN-OTHER", T0, T0 + dt.timedelta(hours=1)) == []
+    finally:
+        city.db.close()
+    assert [row["slot"] for row in rows] == [f"{DAY}T09:{minute}:00+07:00" for minute in ("00", "15", "30", "45")]
+    assert [(row["waiting_last"], row["waiting_max"], row["issued"]) for row in rows] == [
+        (6, 11, 12), (2, 2, 13), (8, 8, 14), (4, 4, 15)]  # the late report raised no max and changed no last
+    assert rows[0] == {"slot": f"{DAY}T09:00:00+07:00", "service": "HT", "waiting_last": 6, "waiting_max": 11,
+                       "issued": 12, "served": 6, "no_shows": 0, "wait_now_min": 12.5, "wait_p90_min": 20.0}
+
+
+def test_purge_drops_old_history_but_keeps_the_newest_report(backend, backend_db):
+    post(backend.url, [report(1, T0 - dt.timedelta(days=2)), report(2, T0)])
+    city = city_store(backend_db)
+    try:
+        assert city.purge_before(T0.date() - dt.timedelta(days=1)) == 2  # one history row, one duplicate-check row
+        assert [row["slot"][:10] for row in city.history("HN-TTHCC", T0 - dt.timedelta(days=3), T0 +
+                                                         dt.timedelta(days=1))] == [DAY]
+        assert city.centres()[0]["seq"] == 2
+    finally:
+        city.db.close()
+
+
+def test_only_a_report_or_admin_token_sends_reports(backend):
+    body = [report(1, T0)]
+    assert post(backend.url, body, token=None).status_code == 401
+    assert post(backend.url, body, token="not-a-token").status_code == 401
+    refused = post(backend.url, body, token=KIOSK)
+    assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    assert post(backend.url, body, token=REPORTER).json() == {"accepted": 1, "duplicates": 0}
+    assert post(backend.url, body, token=ADMIN).json() == {"accepted": 0, "duplicates": 1}
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (lambda r: r.update(extra=1), "reports.0.extra"),
+    (lambda r: r.update(centre="bad id!"), "reports.0.centre"),
+    (lambda r: r.update(seq=0), "reports.0.seq"),
+    (lambda r: r.update(at="2026-12-01T09:00:00"), "reports.0.at"),  # no offset: whose 9 o'clock?
+    (lambda r: r["services"][0].update(waiting=-1), "reports.0.services.0.waiting"),
+    (lambda r: r["services"][0].update(name="Hộ\x00tịch"), "reports.0.services.0.name"),
+    (lambda r: r.update(services=r["services"] * 2), "reports.0.services"),
+    (lambda r: r.update(kiosks=r["kiosks"] * 501), "reports.0.kiosks"),
+    (lambda r: r.update(name="x" * 201), "reports.0.name"),
+])
+def test_a_bad_report_is_a_422_naming_the_key(backend, change, key):
+    bad = report(1, T0)
+    change(bad)
+    refused = post(backend.url, [bad])
+    assert refused.status_code == 422 and refused.json()["message"].startswith(f"{key}:")
+
+
+def test_a_batch_is_bounded(backend):
+    assert post(backend.url, []).status_code == 422
+    too_many = post(backend.url, [report(n, T0) for n in range(1, 202)])
+    assert too_many.status_code == 422 and too_many.json()["message"].startswith("reports:")
