@@ -28,6 +28,8 @@ from starlette.responses import JSONResponse, Response
 
 from backend.admin import PublishingShelf, admin_routes
 from backend.city import CityStore, city_report_endpoints
+from backend.city_api import city_endpoints
+from backend.city_view import CityView
 from backend.content_routes import content_endpoints
 from backend.fleet import FleetStore, fleet_endpoints
 from backend.http import backend_style, store_unavailable
@@ -107,6 +109,7 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
     shelf = PublishingShelf(beside(settings.content_db), settings.content_signers())
     fleet = FleetStore(beside(settings.fleet_db))
     city = CityStore(beside(settings.city_db))
+    view = CityView(city, fleet, store.db)  # the city operations view: reports + heartbeats + dossiers
     if shared:
         lookups: Throttle = SharedLookupLimit(store.db, settings.lookups_per_token_per_min,
                                               settings.lookups_per_address_per_min)
@@ -119,6 +122,7 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
                          payment_secret=settings.payment_secret, lookups=lookups),
         *content_endpoints(shelf), *fleet_endpoints(fleet),
         *survey_endpoints(SurveyLedger(beside(settings.survey_db))), *city_report_endpoints(city),
+        *city_endpoints(view),
     ]
     style = backend_style(store)
     unavailable = store_unavailable(style)
@@ -127,6 +131,6 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
                             StoreBusy: unavailable},
         routes=[*bind_all(endpoints, style), published(document(INFO, endpoints, style)),
                 *admin_routes(store.token_role, fleet, shelf, sessions_db=fleet.db, signing_key=settings.signing_key,
-                              tokens=store)])
+                              tokens=store, city=view)])
     app.state.city = city  # the city view's routes read the reports from it
     return app
