@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -300,6 +301,22 @@ def test_the_csv_export_downloads_for_a_logged_in_admin(backend):
     assert answer.content.startswith(b"\xef\xbb\xbf") and len(rows) == 3
     assert [row[HEADERS.index("Dịch vụ")] for row in rows[1:]] == ["Hộ tịch", "Cư trú"]
     assert rows[1][HEADERS.index("Trung tâm")] == "Chi nhánh phường Hoàn Kiếm"
+
+
+@pytest.mark.stores
+def test_a_stream_or_page_for_a_centre_that_never_reported_is_a_404_page(backend):
+    """The fuzz test cannot follow a stream that never ends, so the stream's one input is checked here."""
+    send(backend.url, report("HN-HK", 1, service("HT", "Hộ tịch", 5)))
+    cookies, _csrf = admin_session(backend.url, ADMIN)
+    with httpx.Client(base_url=backend.url, cookies=cookies, timeout=10) as client:
+        for centre in ("HN-NONE", "\x00", "A" * 3000, "../HN-HK", "²", "HN-HK\n", ""):
+            for path, params in (("/admin/city/events", {"centre": centre}), (f"/admin/city/{quote(centre, safe='')}", None)):
+                if not centre and params is None:
+                    continue
+                answer = client.get(path, params=params)
+                assert answer.status_code == 404, (path, centre)
+                assert "Chưa có trung tâm nào" in answer.text or "/" in centre, (path, centre, answer.text)
+        assert client.get("/admin/city/HN-HK").status_code == 200
 
 
 def events(stream: Iterator[str]) -> Iterator[tuple[str, Any]]:
