@@ -482,6 +482,11 @@ def test_the_wall_screen_updates_live_and_draws_the_drill_down_charts(backend, b
         assert page.evaluate("document.documentElement.scrollHeight") <= 1080
         assert "Chi nhánh Hoàn Kiếm" in page.inner_text("h1")
         page.screenshot(path=str(SCREENS / "city-centre.png"))
+        page.evaluate("window.notReloaded = true")
+        send(backend.url, report("HN-00", 500, service("HT", "Hộ tịch", 77, issued=900, wait_now=61.0),
+                                 name="Chi nhánh Hoàn Kiếm", at=AT + dt.timedelta(minutes=30)))
+        eventually(lambda: page.inner_text("#centre-tiles .tile .value") == "77", message="the drill-down follows")
+        assert page.inner_text("#centre-flag") == "Vượt mục tiêu" and page.evaluate("window.notReloaded") is True
         assert not errors, errors
     finally:
         context.close()
