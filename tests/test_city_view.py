@@ -356,11 +356,14 @@ def test_the_live_stream_shows_a_report_another_backend_process_received(backend
             stream = events(response.iter_lines())
             assert waiting_of(next_event(stream, lambda e, d: e == "city")[1], "HN-HK") == 5
             send(other.url, report("HN-HK", 2, service("HT", "Hộ tịch", 19, wait_now=45.0)))
-            _event, data = next_event(stream, lambda e, d: waiting_of(d, "HN-HK") == 19)
-            assert data["centres"][0]["flag"] == "red"
+            event, data = next_event(stream, lambda e, d: waiting_of(d, "HN-HK") == 19)
+            assert (event, data["centres"][0]["flag"], data["removed"]) == ("changes", "red", [])
+            send(other.url, report("HN-BD", 1, service("HT", "Hộ tịch", 2)))
+            _event, data = next_event(stream, lambda e, d: waiting_of(d, "HN-BD") == 2)
+            assert [c["centre"] for c in data["centres"]] == ["HN-BD"]  # HN-HK did not change: not sent again
             client.post("/admin/logout", data={"csrf": csrf})
             send(other.url, report("HN-HK", 3, service("HT", "Hộ tịch", 20)))
-            assert next_event(stream, lambda e, d: e != "city")[0] == "logged_out"
+            assert next_event(stream, lambda e, d: e not in ("city", "changes"))[0] == "logged_out"
     finally:
         other.stop()
 

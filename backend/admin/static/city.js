@@ -179,8 +179,15 @@
         render(snapshot);
       });
     });
+    // "changes": only the entries that differ from what the page has, and the centres gone
+    function merge(changes) {
+      var gone = new Set(changes.removed), fresh = new Map(changes.centres.map(function (c) { return [c.centre, c]; }));
+      var centres = snapshot.centres.filter(function (c) { return !gone.has(c.centre) && !fresh.has(c.centre); });
+      render({ at: changes.at, version: changes.version, centres: centres.concat(changes.centres) });
+    }
+
     render(snapshot);
-    follow("/admin/city/events", { city: render });
+    follow("/admin/city/events", { city: render, changes: merge });
   }
 
   // -- /admin/city/{centre}: one centre -----------------------------------------------------------------------------
