@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +20,14 @@ from backend.server import RunningBackend, free_port, open_store, start_in_threa
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
 from contracts.pin import hash_pin
+from contracts.sqldb import open_database
 from queueing.city_figures import Centre, branch_figures
 from queueing.engine import QueueEngine
 from queueing.server.city_sender import CityLink, CitySender
 from queueing.server.counters import CounterLogins
 from queueing.server.kiosks import Presence
 from tests.stores import store_target
-from tests.support import WallClock, take
+from tests.support import ROOT, ServeProcess, WallClock, eventually, server_env, take
 
 pytestmark = pytest.mark.stores
 
@@ -325,3 +328,83 @@ def test_old_snapshots_are_dropped_and_delivered_ones_purged(engine, clock):
         assert sender.snapshot() == 3  # numbering goes on after the purge: the backend would drop a reused seq
     finally:
         sender.stop()
+
+
+# -- the real server process ---------------------------------------------------------------------------------------
+def queue_serve(queue_db: Path | str, backend_url: str, data_dir: Path, *extra: str, port: int | None = None,
+                token: str = REPORTER) -> ServeProcess:
+    """``python main.py queue serve`` reporting to ``backend_url`` five times a second."""
+    return ServeProcess("queue", "serve", "--db", str(queue_db), "--report-to", backend_url, "--report-interval",
+                        "0.2", "--set", f"data_dir={data_dir}", *extra, *(("--port", str(port)) if port else ()),
+                        env=server_env(QUEUE_REPORT_TOKEN=token))
+
+
+def outbox_rows(queue_db: Path | str) -> list[tuple]:
+    """(seq, slot, delivered) of every snapshot in the queue's outbox, read as another process would."""
+    db = open_database(queue_db)
+    try:
+        return db.query("SELECT seq, slot, sent_at_s IS NOT NULL FROM city_outbox ORDER BY seq")
+    finally:
+        db.close()
+
+
+def test_a_server_killed_during_an_outage_still_delivers_what_it_recorded(tmp_path, backend_db):
+    port = free_port()
+    backend = start_in_thread(backend_db, port=port, settings=BackendSettings.beside(backend_db))
+    queue_db = store_target(tmp_path / "queue.db")
+    server = queue_serve(queue_db, backend.url, tmp_path)
+    try:
+        eventually(lambda: len(delivered(backend_db)) >= 3, message="the first reports delivered")
+        backend.stop()
+        eventually(lambda: sum(not sent for _seq, _slot, sent in outbox_rows(queue_db)) >= 20,
+                   message="20 snapshots kept while the backend is down")
+        server.proc.kill()  # kill -9: no shutdown, no last send
+        server.proc.wait(timeout=30)
+        before = outbox_rows(queue_db)
+        server = queue_serve(queue_db, backend.url, tmp_path)
+        eventually(lambda: len(outbox_rows(queue_db)) >= len(before) + 5, message="snapshots after the restart")
+        backend = start_in_thread(backend_db, port=port, settings=BackendSettings.beside(backend_db))
+        eventually(lambda: len(delivered(backend_db)) >= len(before) + 5, message="the backlog delivered")
+    finally:
+        stderr = server.stop()
+        backend.stop()
+    rows = outbox_rows(queue_db)
+    seqs = [seq for seq, _slot, _sent in rows]
+    assert seqs == list(range(1, len(rows) + 1))
+    assert delivered(backend_db) == seqs[:len(delivered(backend_db))] and set(seqs[:len(before)]) <= \
+        set(delivered(backend_db))  # every snapshot recorded before the kill arrived, each once, in order
+    assert "unreachable" in stderr
+
+
+def test_report_to_without_a_token_is_one_line_and_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "queue", "serve", "--report-to",
+                             "http://127.0.0.1:9", "--set", f"data_dir={tmp_path}"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env=server_env())
+    assert result.returncode == 2 and "QUEUE_REPORT_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    bad_url = subprocess.run([sys.executable, str(ROOT / "main.py"), "queue", "serve", "--report-to", "backend:8000",
+                              "--set", f"data_dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             env=server_env(QUEUE_REPORT_TOKEN=REPORTER))
+    assert bad_url.returncode == 2 and "--report-to" in bad_url.stderr
+
+
+def test_two_processes_on_postgresql_take_one_snapshot_per_slot(tmp_path, pg_cluster):
+    backend_db = pg_cluster.fresh_database()
+    store = open_store(backend_db)
+    store.add_token("report", None, REPORTER)
+    store.close()
+    backend = start_in_thread(backend_db)
+    queue_db = pg_cluster.fresh_database()
+    server = queue_serve(queue_db, backend.url, tmp_path, "--workers", "2")
+    try:
+        eventually(lambda: len(delivered(backend_db)) >= 25, message="25 reports delivered")
+    finally:
+        server.stop()
+        backend.stop()
+    rows = outbox_rows(queue_db)
+    slots = [int(slot) for _seq, slot, _sent in rows]
+    assert [seq for seq, _slot, _sent in rows] == list(range(1, len(rows) + 1))
+    assert len(slots) == len(set(slots)) and slots == sorted(slots)
+    assert len(slots) <= slots[-1] - slots[0] + 1  # at most one per slot: two timers did not make two each
+    kept = delivered(backend_db)
+    assert kept == list(range(1, len(kept) + 1))

@@ -250,8 +250,9 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
                        help="tokens that read the daily report, comma-separated (default: the QUEUE_REPORT_TOKEN "
                             "variable); the first one also sends --report-to reports")
     serve.add_argument("--report-to", metavar="BACKEND_URL",
-                       help="send the centre's figures to this backend's city view (e.g. https://backend.example.vn; "
-                            "CA: backend.ca_file, else the system's)")
+                       help="send the centre's figures to the city view of the backend at this base URL, with the "
+                            "first report token (an https backend is trusted through backend.ca_file, else the "
+                            "system's CAs)")
     serve.add_argument("--report-interval", type=float, default=30.0, metavar="S",
                        help="seconds between two snapshots of the figures (default: %(default)s)")
     add_tls_flags(serve)
