@@ -30,10 +30,14 @@ from backend.fleet import FleetStore, HeartbeatBody
 from backend.server import RunningBackend, open_store, start_in_thread
 from backend.store import BackendStore
 from config.localtime import LOCAL_TZ
+from config.services import ServiceDef
 from contracts.sqldb import StoreUnavailable
+from queueing.city_figures import Centre
+from queueing.engine import QueueEngine
+from queueing.server.city_sender import CityLink, CitySender
 from tests.security.browser import admin_session
 from tests.stores import store_target
-from tests.support import ARTIFACTS, PATIENCE_S, dossier_body, eventually
+from tests.support import ARTIFACTS, PATIENCE_S, WallClock, dossier_body, eventually, take
 
 ADMIN, REPORTER = "city-view-admin-token", "city-view-report-token"
 KIOSKS = {"HN-HK-01": "city-view-kiosk-1", "HN-05-01": "city-view-kiosk-2"}
@@ -425,6 +429,21 @@ CHARTS_DRAWN_JS = """() => ['chart-tickets', 'chart-waits'].every(id => {
     if (!chart || canvas.width === 0) return false;
     const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     return pixels.some((value, i) => i % 4 === 3 && value > 0); })"""
+def city_page(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
+    """(context, page, script errors and CSP refusals) of an administrator who logged in and opened /admin/city on
+    a 1920×1080 wall screen."""
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                  viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{url}/admin/login?next=/admin/city")
+    page.fill("#token", ADMIN)
+    page.click("button[type=submit]")
+    return context, page, errors
+
+
 ROW_FLAG_JS = "centre => document.querySelector(`#city-rows tr[data-centre='${centre}']`)?.className"
 
 
@@ -446,16 +465,8 @@ def test_the_wall_screen_updates_live_and_draws_the_drill_down_charts(backend, b
         filed = httpx.post(f"{backend.url}/api/dossiers", json=dossier_body("HT05", copies=n + 1), timeout=10,
                            headers={"Authorization": f"Bearer {KIOSKS['HN-05-01']}", "Idempotency-Key": f"wall-{n:04d}"})
         assert filed.status_code == 201, filed.text
-    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                  viewport={"width": 1920, "height": 1080})
-    errors: list[str] = []
+    context, page, errors = city_page(browser, backend.url)
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.goto(f"{backend.url}/admin/login?next=/admin/city")
-        page.fill("#token", ADMIN)
-        page.click("button[type=submit]")
         page.wait_for_selector("#city-rows tr[data-centre='HN-05']")
         assert page.evaluate("document.querySelectorAll('#city-rows tr').length") == 20
         assert page.evaluate("document.documentElement.scrollHeight") <= 1080, "20 centres fit without scrolling"
@@ -493,3 +504,34 @@ def test_the_wall_screen_updates_live_and_draws_the_drill_down_charts(backend, b
         assert not errors, errors
     finally:
         context.close()
+
+
+@pytest.mark.stores
+def test_a_real_branch_queue_that_grows_turns_red_on_the_wall_screen(backend, browser, tmp_path):
+    """End to end: the branch's queue engine, its city sender (as ``queue serve --report-to`` runs it, one turn at a
+    time), the backend, the page."""
+    clock = WallClock(dt.datetime.now(LOCAL_TZ).replace(microsecond=0))
+    engine = QueueEngine(store_target(tmp_path / "queue.db"),
+                         [ServiceDef(code="HT", name_vi="Hộ tịch", prefix="A", counters=[1], hours="always")],
+                         clock=clock)
+    sender = CitySender(CityLink(backend.url, REPORTER, Centre("HN-HK", "Chi nhánh Hoàn Kiếm", 30)), engine,
+                        clock=clock)
+    context = None
+    try:
+        take(engine, "HT")
+        sender.step()
+        context, page, errors = city_page(browser, backend.url)
+        page.wait_for_selector("#city-rows tr[data-centre='HN-HK']")
+        assert page.evaluate(ROW_FLAG_JS, "HN-HK") == "flag-green"
+        for _ in range(12):  # twelve more people, one counter: the estimate passes the 30-minute target
+            take(engine, "HT")
+        clock.advance(seconds=30)  # the next report slot
+        sender.step()
+        eventually(lambda: page.evaluate(ROW_FLAG_JS, "HN-HK") == "flag-red", message="HN-HK turns red")
+        assert page.inner_text("#city-rows tr[data-centre='HN-HK'] td.waiting") == "13"
+        assert not errors, errors
+    finally:
+        if context is not None:
+            context.close()
+        sender.stop()
+        engine.close()
