@@ -32,8 +32,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from backend.city import CityStore
 from backend.city_hours import day_comparison
 from backend.fleet import FleetStore
 from config.localtime import LOCAL_TZ
@@ -50,16 +51,6 @@ REFRESH_S = 15.0  # live pages get a fresh snapshot at least this often (stalene
 LIVE_MIN_S = 1.0  # …and at most this often, however fast reports arrive
 BACKEND_FACTS_TTL_S = 30.0  # live pages read heartbeat and dossier figures at most this often
 SERVICE_FIGURES = ("waiting", "virtual_waiting", "issued", "served", "no_shows", "counters_open")
-
-
-class CityReports(Protocol):
-    """What the view needs of :class:`backend.city.CityStore`."""
-
-    def centres(self) -> list[dict[str, Any]]: ...
-
-    def history(self, centre: str, since: datetime, until: datetime) -> list[dict[str, Any]]: ...
-
-    def version(self) -> str: ...
 
 
 def wait_flag(wait_now_min: float | None, wait_p90_min: float | None, target_min: float) -> Flag:
@@ -153,7 +144,7 @@ class CityView:
     heartbeat and dossier figures read at most every :data:`BACKEND_FACTS_TTL_S`.
     """
 
-    def __init__(self, city: CityReports, fleet: FleetStore, dossiers: Database,
+    def __init__(self, city: CityStore, fleet: FleetStore, dossiers: Database,
                  clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.city, self.fleet, self.dossiers = city, fleet, dossiers
