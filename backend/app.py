@@ -27,6 +27,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from backend.admin import PublishingShelf, admin_routes
+from backend.city import CityStore, city_report_endpoints
+from backend.city_api import city_endpoints
+from backend.city_view import CityView
 from backend.content_routes import content_endpoints
 from backend.fleet import FleetStore, fleet_endpoints
 from backend.http import backend_style, store_unavailable
@@ -63,6 +66,7 @@ class BackendSettings:
     content_db: str = ":memory:"  # published content bundles
     fleet_db: str = ":memory:"  # each kiosk's last heartbeat and the admin pages' sessions
     survey_db: str = ":memory:"  # satisfaction survey answers
+    city_db: str = ":memory:"  # the branch queue servers' reports: each centre's newest and 15-minute history
     signing_key: SigningKey | None = None  # signs bundles published from the admin pages (--signing-key)
     # Code look-ups (dossier status, fee, booking check-in) allowed a minute per kiosk token and per client address
     # (contracts.ratelimit): a kiosk makes one or two a minute; a stolen token cannot walk the sequential codes.
@@ -109,6 +113,8 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
 
     shelf = PublishingShelf(beside(settings.content_db), settings.content_signers())
     fleet = FleetStore(beside(settings.fleet_db))
+    city = CityStore(beside(settings.city_db))
+    view = CityView(city, fleet, store.db)  # the city operations view: reports + heartbeats + dossiers
     if shared:
         lookups: Throttle = SharedLookupLimit(store.db, settings.lookups_per_token_per_min,
                                               settings.lookups_per_address_per_min)
@@ -120,15 +126,18 @@ def create_app(store: BackendStore, settings: BackendSettings = BackendSettings(
         *kiosk_endpoints(store, bank_bin=settings.bank_bin, bank_account=settings.bank_account,
                          payment_secret=settings.payment_secret, lookups=lookups),
         *content_endpoints(shelf), *fleet_endpoints(fleet),
-        *survey_endpoints(SurveyLedger(beside(settings.survey_db))),
+        *survey_endpoints(SurveyLedger(beside(settings.survey_db))), *city_report_endpoints(city),
+        *city_endpoints(view),
     ]
     style = backend_style(store)
     unavailable = store_unavailable(style)
     sender = SmsSender(store, settings.sms) if settings.sms is not None else None
-    return Starlette(
+    app = Starlette(
         lifespan=sender.lifespan() if sender else None,
         exception_handlers={HTTPException: no_such_endpoint(style), StoreUnavailable: unavailable,
                             StoreBusy: unavailable},
         routes=[*bind_all(endpoints, style), published(document(INFO, endpoints, style)),
                 *admin_routes(store.token_role, fleet, shelf, sessions_db=fleet.db, signing_key=settings.signing_key,
-                              tokens=store)])
+                              tokens=store, city=view)])
+    app.state.city = city  # the city view's routes read the reports from it
+    return app

@@ -1,9 +1,9 @@
 """Where the backend's tables live: SQLite files side by side, or one PostgreSQL database for every process.
 
-A ward box keeps ``backend.db`` with ``content.db``, ``fleet.db`` and ``survey.db`` beside it (files shipped like
-that stay so: a site keeps its data); a city gives one ``postgresql://`` URL and every table is in that database
-(the table names are distinct). ``backend migrate``, ``copy-data`` and ``backup`` go through this list, so a new
-store file or migration set is added in one place.
+A ward box keeps ``backend.db`` with ``content.db``, ``fleet.db``, ``survey.db`` and ``city.db`` beside it (files
+shipped like that stay so: a site keeps its data); a city gives one ``postgresql://`` URL and every table is in that
+database (the table names are distinct). ``backend migrate``, ``copy-data`` and ``backup`` go through this list, so a
+new store file or migration set is added in one place.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.admin.sessions import session_migrations
+from backend.city import city_migrations
 from backend.content_routes import content_migrations
 from backend.fleet import fleet_migrations
 from backend.store import migrations
@@ -19,11 +20,11 @@ from contracts.migrations import Migrations
 from contracts.ratelimit import ratelimit_migrations
 from contracts.sqldb import Database, is_url, open_database
 
-BESIDE = ("content", "fleet", "survey")  # the SQLite files beside backend.db, as <name>.db
+BESIDE = ("content", "fleet", "survey", "city")  # the SQLite files beside backend.db, as <name>.db
 # each store file's migration sets (the admin sessions share fleet.db)
 MIGRATIONS: dict[str, tuple[Migrations, ...]] = {
     "backend": (migrations,), "content": (content_migrations,), "fleet": (fleet_migrations, session_migrations),
-    "survey": (survey_migrations,)}
+    "survey": (survey_migrations,), "city": (city_migrations,)}
 SHARED_ONLY = (ratelimit_migrations,)  # the look-up counters all processes share: PostgreSQL only
 
 

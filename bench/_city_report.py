@@ -7,7 +7,7 @@ from typing import Any
 from bench._city_saturation import Step, best, percentile
 from bench._city_traffic import Recorder
 
-BACKEND_KINDS = ("heartbeat", "content", "submit", "lookup")
+BACKEND_KINDS = ("heartbeat", "content", "submit", "lookup", "city-report")
 QUEUE_KINDS = ("queue-sync", "counter-view", "ticket", "call-next", "finish")
 LOOKUP_P99_MS = 50.0
 GOALS = {"lookups_per_s": 2000, "tickets_per_s": 1000}

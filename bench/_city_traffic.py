@@ -10,7 +10,10 @@ The rates (per second, at ``speed`` 1; ``speed`` multiplies every one of them):
 * kiosks: a heartbeat every 60 s (the kiosk's default ``backend.heartbeat_s``), a content poll every 300 s ± 20 %
   (``content.poll_interval_s``; the first answer is the bundle, later ones 304 with its ETag), a sync with the
   branch queue every 5 s (``GET /api/services``, what the kiosk's ``BranchQueue`` does in branch mode);
-* counters: the counter page refreshes every 5 s (``GET /api/counters/{n}``, ``counter.js``).
+* counters: the counter page refreshes every 5 s (``GET /api/counters/{n}``, ``counter.js``);
+* centres: each branch's queue server sends the backend a report of its figures every 30 s (``queue serve
+  --report-to``), here compressed ``report_compression`` times (default 30: one a second per centre) so that a
+  minute's run has enough of them to measure; each carries 6 services and 20 kiosks, as a mid-sized centre's would.
 
 Periodic requests start at a random phase per kiosk or counter and repeat with the kiosk's own jitter; dossiers,
 look-ups, tickets and calls arrive as Poisson streams from random kiosks (of random branches) and counters. The
@@ -23,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
 from bench._http import Answer, HttpFailure, Pool
 
@@ -36,6 +41,9 @@ WORKING_DAYS_PER_QUARTER = 65
 PEAK_FACTOR = 10
 DOSSIERS_PER_S = PEAK_FACTOR * HANOI_DOSSIERS_PER_QUARTER / WORKING_DAYS_PER_QUARTER / 3600
 HEARTBEAT_S, CONTENT_POLL_S, QUEUE_SYNC_S, COUNTER_REFRESH_S = 60.0, 300.0, 5.0, 5.0
+REPORT_S = 30.0  # a branch queue server's --report-interval default
+REPORT_SERVICES, REPORT_KIOSKS = 6, 20  # a mid-sized centre
+HANOI = timezone(timedelta(hours=7))
 DRAIN_S = 30.0  # how long the requests still in flight at the end may take before they count as errors
 LOG_TAIL = [f"2026-12-01 09:{m:02d}:00 INFO kiosk.session: session ended after {m + 40} s" for m in range(10)]
 FORM = {"applicant_name": "Lê Thị Hoa", "applicant_id": "001190012345", "applicant_dob": "1990-05-12",
@@ -104,12 +112,37 @@ class CounterPc:
 
 
 @dataclass
+class Centre:
+    """A branch queue server as the backend sees it: a report of its figures now and then, with the report token."""
+
+    centre_id: str
+    pool: Pool  # to the backend, with the report token
+    seq: int = 0  # the last report's number
+
+    def report(self, rng: random.Random) -> dict[str, object]:
+        """The next report (contracts B) with plausible figures."""
+        self.seq += 1
+        now = datetime.now(HANOI).isoformat(timespec="seconds")
+        services = [{"code": f"S{n}", "name": f"Dịch vụ {n}", "waiting": rng.randint(0, 40),
+                     "virtual_waiting": rng.randint(0, 10), "issued": 100 + self.seq, "served": 80 + self.seq,
+                     "no_shows": rng.randint(0, 5), "wait_now_min": round(rng.uniform(0, 45), 1),
+                     "wait_p90_min": round(rng.uniform(5, 60), 1), "counters_open": rng.randint(0, 3)}
+                    for n in range(REPORT_SERVICES)]
+        kiosks = [{"id": f"{self.centre_id[-6:]}-K{n:02d}", "online": rng.random() > 0.05, "last_seen": now}
+                  for n in range(REPORT_KIOSKS)]
+        return {"centre": self.centre_id, "name": f"Trung tâm {self.centre_id}", "seq": self.seq, "at": now,
+                "target_wait_min": 30, "services": services, "counters_open": 8, "kiosks": kiosks,
+                "displays_online": 2}
+
+
+@dataclass
 class City:
-    """What the load generator knows: the kiosks and counters, and what the servers answered so far."""
+    """What the load generator knows: the kiosks, counters and centres, and what the servers answered so far."""
 
     kiosks: list[Kiosk]
     counters: list[CounterPc]
     branches: list[str]  # service code of each branch
+    centres: list[Centre] = field(default_factory=list)
     codes: list[str] = field(default_factory=lambda: list(SEEDED_CODES))
     numbers: list[tuple[str, str]] = field(default_factory=list)  # (service, number) of each ticket answered
     rng: random.Random = field(default_factory=lambda: random.Random(1))
@@ -120,6 +153,8 @@ class City:
             kiosk.queue.close()
         for counter in self.counters:
             counter.pool.close()
+        for centre in self.centres:
+            centre.pool.close()
 
 
 @dataclass(frozen=True)
@@ -130,6 +165,8 @@ class Rates:
     counters: int
     lookups_per_dossier: float = 2.0
     speed: float = 1.0
+    centres: int = 0
+    report_compression: float = 30.0
 
     @property
     def dossiers(self) -> float:
@@ -140,7 +177,13 @@ class Rates:
         return {"heartbeat": self.kiosks / HEARTBEAT_S * s, "content": self.kiosks / CONTENT_POLL_S * s,
                 "queue-sync": self.kiosks / QUEUE_SYNC_S * s, "counter-view": self.counters / COUNTER_REFRESH_S * s,
                 "submit": self.dossiers, "lookup": self.dossiers * self.lookups_per_dossier,
-                "ticket": self.dossiers, "call": self.dossiers}
+                "ticket": self.dossiers, "call": self.dossiers,
+                "city-report": self.centres / self.report_every_s}
+
+    @property
+    def report_every_s(self) -> float:
+        """How often each centre reports in the run (30 s compressed, and sped up like everything else)."""
+        return REPORT_S / self.report_compression / self.speed
 
 
 # -- what each actor sends ------------------------------------------------------------------------------------------
@@ -200,23 +243,39 @@ async def call(city: City, rec: Recorder, counter: CounterPc, at: float) -> None
             await rec.send("finish", (200,), counter.pool.request("POST", f"{base}/finish"))
 
 
-def fresh(actor: Kiosk | CounterPc) -> Kiosk | CounterPc:
-    """The same kiosk or counter on new connections of its own (a saturation client)."""
+async def branch_report(city: City, rec: Recorder, centre: Centre, at: float) -> None:
+    """One report from a centre; a 200 that did not accept it (a duplicate) is an error too: seqs only go up."""
+    answer = await rec.send("city-report", (200,), centre.pool.request(
+        "POST", "/api/city/reports", json={"reports": [centre.report(city.rng)]}))
+    if answer is not None and answer.status == 200 and answer.json().get("accepted") != 1:
+        rec.kinds["city-report"].errors[f"not accepted: {answer.body[:80].decode(errors='replace')}"] += 1
+
+
+Actor = Kiosk | CounterPc | Centre
+
+
+def fresh(actor: Actor) -> Actor:
+    """The same kiosk or counter on new connections of its own (a saturation client); a centre becomes a new one
+    (its own id and seqs: a copy of its numbers would only send duplicates)."""
     if isinstance(actor, Kiosk):
         return replace(actor, backend=actor.backend.clone(), queue=actor.queue.clone())
+    if isinstance(actor, Centre):
+        return Centre(f"{actor.centre_id}.{secrets.token_hex(3)}", actor.pool.clone())
     return replace(actor, pool=actor.pool.clone(), busy=asyncio.Lock())
 
 
-def close(actor: Kiosk | CounterPc) -> None:
+def close(actor: Actor) -> None:
     for pool in (actor.backend, actor.queue) if isinstance(actor, Kiosk) else (actor.pool,):
         pool.close()
 
 
-def costed(kiosks: list[Kiosk], queue_kiosks: list[Kiosk], counters: list[CounterPc]) -> list[tuple]:
+def costed(kiosks: list[Kiosk], queue_kiosks: list[Kiosk], counters: list[CounterPc],
+           centres: list[Centre]) -> list[tuple]:
     """(kind as recorded, action, actors, server) of each kind whose CPU per request is measured alone; queue
     requests go to one deployment (``queue_kiosks``, ``counters``); a call is its call-next and its finish."""
     return [("heartbeat", heartbeat, kiosks, "backend"), ("content", content_poll, kiosks, "backend"),
             ("submit", submit, kiosks, "backend"), ("lookup", lookup, kiosks, "backend"),
+            ("city-report", branch_report, centres, "backend"),
             ("queue-sync", queue_sync, queue_kiosks, "queue"), ("counter-view", counter_view, counters, "queue"),
             ("ticket", ticket, queue_kiosks, "queue"), ("call-next", call, counters, "queue")]
 
@@ -252,6 +311,7 @@ def schedule(city: City, rates: Rates, seconds: float, seed: int) -> list[tuple[
     poisson(lookup, lambda: rng.choice(city.kiosks), rates.dossiers * rates.lookups_per_dossier)
     poisson(ticket, lambda: rng.choice(city.kiosks), rates.dossiers)
     poisson(call, lambda: rng.choice(city.counters), rates.dossiers)
+    periodic(branch_report, city.centres, rates.report_every_s, 0.0)
     events.sort(key=lambda event: event[0])
     return events
 

@@ -7,7 +7,8 @@ publishes a signed content bundle, logs the counters in, and then:
 
 1. city: ``--seconds`` of the city's traffic, open loop at the rates of its peak hour (see ``bench/_city_traffic``
    for where each rate comes from; ``--speed`` multiplies them all): heartbeats, content polls, queue syncs,
-   counter pages, dossier submissions, status look-ups, tickets, calls. Per request kind: rate, p50/p99 and
+   counter pages, dossier submissions, status look-ups, tickets, calls, and every branch's report of its figures
+   to the city view (``--report-compression``). Per request kind: rate, p50/p99 and
    errors (any answer the scenario does not expect, or none); per server: CPU per request;
 2. look-up saturation: ``GET /api/dossiers/{code}`` from 1, 2, 4 … keep-alive clients (closed loop,
    ``--step-seconds`` a step): the highest rate with p99 <= 50 ms;
@@ -92,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cost-seconds", type=float, default=2.0,
                         help="each request kind alone from 2 clients, for its CPU per request; 0 skips (default 2)")
     parser.add_argument("--max-per-step", type=int, default=50_000, help="requests per saturation step at most")
+    parser.add_argument("--report-compression", type=float, default=30.0,
+                        help="each branch's 30-s report to the city view sent this many times as often (default 30)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
     args = parser.parse_args(argv)
@@ -102,6 +105,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.levels = [int(n) for n in args.levels.split(",")]
     if not 1 <= args.branches <= 99 or args.kiosks < args.branches or args.counters_per_branch < 1:
         parser.error("give 1-99 branches, at least a kiosk and a counter per branch")
+    if not 0 < args.report_compression <= 3000:
+        parser.error("--report-compression: above 0 and at most 3000 (a report every 10 ms per centre)")
     if not 1 <= args.queue_servers <= args.branches:
         parser.error("give 1 to --branches queue servers")
     if args.branches * args.counters_per_branch > 999:
@@ -140,6 +145,7 @@ class Site:
 
     stores: servers.Stores
     admin_token: str
+    report_token: str  # the branches' reports to the city view
     queue_tokens: list[str]  # "<kiosk id>:<secret>" of each kiosk
     deployment: list[int]  # the queue deployment of each branch
     counters: list[list[int]]  # the counter numbers of each branch
@@ -151,7 +157,7 @@ class Site:
     def start(cls, setup: servers.Setup, args: argparse.Namespace, stores: servers.Stores, tmp: Path) -> Site:
         """:raises servers.ServerDidNotStart: with the server's last words."""
         bundle, trusted_key = content_bundle(tmp)
-        admin_token = secrets.token_urlsafe(24)
+        admin_token, report_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         queue_tokens = [f"K{i + 1:03d}:{secrets.token_urlsafe(18)}" for i in range(args.kiosks)]
         workers = ["--workers", str(setup.workers)] if setup.workers > 1 else []
         deployment = [b * args.queue_servers // args.branches for b in range(args.branches)]
@@ -160,7 +166,8 @@ class Site:
             started.append(servers.Served(
                 ["backend", "serve", "--db", stores.backend, *workers, "--lookup-rate-per-token", "1000000",
                  "--lookup-rate-per-address", "1000000"],
-                servers.clean_env(BACKEND_ADMIN_TOKEN=admin_token, BACKEND_CONTENT_TRUSTED_KEYS=trusted_key),
+                servers.clean_env(BACKEND_ADMIN_TOKEN=admin_token, BACKEND_REPORT_TOKEN=report_token,
+                                  BACKEND_CONTENT_TRUSTED_KEYS=trusted_key),
                 tmp / "backend.log"))
             counters = []
             for d, target in enumerate(stores.queues):
@@ -175,7 +182,8 @@ class Site:
             for server in started:
                 server.stop()
             raise
-        return cls(stores, admin_token, queue_tokens, deployment, counters, bundle, started[0], started[1:])
+        return cls(stores, admin_token, report_token, queue_tokens, deployment, counters, bundle, started[0],
+                   started[1:])
 
     def queue_port(self, branch: int) -> int:
         return self.queues[self.deployment[branch]].port
@@ -212,7 +220,10 @@ async def build_city(args: argparse.Namespace, site: Site) -> traffic.City:
                                             json={"password": servers.COUNTER_PASSWORD}) for pc in pcs))
     for pc, login in zip(pcs, logins, strict=True):
         pc.pool.headers["Authorization"] = f"Bearer {login['token']}"
-    return traffic.City(kiosks, pcs, [servers.branch_code(b) for b in range(args.branches)])
+    centres = [traffic.Centre(f"HN-B{b + 1:02d}", Pool(HOST, site.backend.port,
+                                                        {"Authorization": f"Bearer {site.report_token}"}))
+               for b in range(args.branches)]
+    return traffic.City(kiosks, pcs, [servers.branch_code(b) for b in range(args.branches)], centres)
 
 
 class Meter:
@@ -265,7 +276,8 @@ async def measure(args: argparse.Namespace, site: Site) -> dict[str, Any]:
 async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, meter: Meter) -> dict[str, Any]:
     result: dict[str, Any] = {"processes": meter.processes()}
     rec = traffic.Recorder()
-    rates = traffic.Rates(len(city.kiosks), len(city.counters), speed=args.speed)
+    rates = traffic.Rates(len(city.kiosks), len(city.counters), speed=args.speed, centres=len(city.centres),
+                          report_compression=args.report_compression)
     events = traffic.schedule(city, rates, args.seconds, args.seed)
     before = meter.read()
     played = await traffic.play(city, rec, events)
@@ -291,7 +303,7 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
     if args.cost_seconds > 0:  # after the ticket ramp: the first deployment's counters have lines to call
         first_counters = [pc for pc in city.counters if site.deployment[pc.branch] == 0]
         costs = {}
-        for kind, action, actors, server in traffic.costed(city.kiosks, first_kiosks, first_counters):
+        for kind, action, actors, server in traffic.costed(city.kiosks, first_kiosks, first_counters, city.centres):
             before = meter.read()
             steps = await ramp(kind, clients(action, actors), [COST_CLIENTS], args.cost_seconds, COST_MAX)
             costs[kind] = report.ramp_summary(steps, meter.since(before), server, None)
@@ -326,7 +338,8 @@ def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_c
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    rates = traffic.Rates(args.kiosks, args.branches * args.counters_per_branch, speed=args.speed)
+    rates = traffic.Rates(args.kiosks, args.branches * args.counters_per_branch, speed=args.speed,
+                          centres=args.branches, report_compression=args.report_compression)
     head = {"machine": f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}",
             "seconds": args.seconds, "speed": args.speed, "kiosks": args.kiosks, "branches": args.branches,
             "counters": args.branches * args.counters_per_branch, "queue_servers": args.queue_servers,

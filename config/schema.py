@@ -110,10 +110,19 @@ class KioskSection(_Section):
     dev_mode: bool = False
 
 
+CENTRE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"  # a centre's id in the city view (backend.city checks it)
+
+
 class BranchSection(_Section):
     name: str = "Trung tâm Phục vụ hành chính công"
     unit: str = ""
     address: str = ""
+    # The centre's id in the city view: the branch queue server's reports carry it, and the backend keeps one line
+    # of figures per id, so two centres must not share one (the name may be repeated; the id may not).
+    id: str = Field(default="HN-TTHCC", pattern=CENTRE_ID_PATTERN)
+    # The centre's service-level target for a citizen's wait (minutes): the city view flags a centre amber at 80 %
+    # of it and red past it, so each centre is judged against its own promise, not one city-wide number.
+    target_wait_min: int = Field(default=30, ge=1, le=240)
 
 
 class ScreenSection(_Section):

@@ -17,7 +17,8 @@ one under a named advisory lock, so processes sharing the database serialise on 
 Tables (``tickets`` keeps the original issue time in ``queue_at`` across transfers; ``day_sequences`` is the next
 number per service and local day; ``number_blocks`` are ranges leased to kiosks for offline use;
 ``line_counts`` is how many wait in each line, kept by triggers; ``counter_tokens``, ``login_failures`` and
-``kiosk_presence`` are what the server's processes share about logins and kiosks). The shipped SQLite migrations
+``kiosk_presence`` are what the server's processes share about logins and kiosks; ``city_outbox`` holds the
+snapshots of the branch's figures not yet delivered to the city backend). The shipped SQLite migrations
 keep their names and SQL; PostgreSQL gets the same tables with an explicit ``rowid`` identity on ``tickets`` (the
 line's tie-break), a boolean ``ordinary`` and a PL/pgSQL trigger function.
 """
@@ -188,6 +189,23 @@ def _shared_server_state(conn: Any) -> None:
                  f"NULL, next_try {real} NOT NULL)")
     conn.execute("CREATE TABLE kiosk_presence (kiosk TEXT PRIMARY KEY, since TEXT NOT NULL, last TEXT NOT NULL, "
                  "before TEXT)")
+
+
+@schema("city_0001_outbox")
+def _city_outbox(conn: Any) -> None:
+    # The branch's figures for the city view (``queueing.city_outbox``): one snapshot per report slot, numbered
+    # ``seq`` in the order taken, kept until the backend acknowledged it, so a link outage or a restart loses none.
+    # ``slot`` is unique, so server processes sharing the database take one snapshot per slot between them;
+    # ``city_outbox_seq`` holds the next number, which must never go back when delivered rows are purged (the
+    # backend keeps each (centre, seq) once: a number used twice would be dropped there as a duplicate).
+    real = "DOUBLE PRECISION" if conn.dialect == "postgresql" else "REAL"
+    big = "BIGINT" if conn.dialect == "postgresql" else "INTEGER"
+    conn.execute(f"CREATE TABLE city_outbox (seq {big} PRIMARY KEY, slot TEXT NOT NULL UNIQUE, at_s {real} NOT NULL, "
+                 f"report TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0, sent_at_s {real}, "
+                 "dead INTEGER NOT NULL DEFAULT 0)")
+    conn.execute("CREATE INDEX city_outbox_unsent ON city_outbox (sent_at_s, dead, seq)")
+    conn.execute(f"CREATE TABLE city_outbox_seq (id INTEGER PRIMARY KEY, next_seq {big} NOT NULL)")
+    conn.execute("INSERT INTO city_outbox_seq (id, next_seq) VALUES (1, 1)")
 
 
 def recount_lines(conn: Any) -> None:

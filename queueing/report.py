@@ -32,7 +32,7 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def _p90(values: list[float]) -> float:
+def p90(values: list[float]) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=10, method="inclusive")[-1]
@@ -41,7 +41,7 @@ def _p90(values: list[float]) -> float:
 def _summary(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    return round(statistics.fmean(values), 1), round(_p90(values), 1)
+    return round(statistics.fmean(values), 1), round(p90(values), 1)
 
 
 def _figures(rows: list[Row]) -> dict[str, Any]:

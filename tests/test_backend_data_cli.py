@@ -53,6 +53,11 @@ def make_site(folder: Path, key: SigningKey) -> dict[str, object]:
             "kiosk_id": "K01", "interval_s": 60, "branch": "Hoàn Kiếm", "app_version": "0.1.0", "printer": "ok",
             "scanner": "listening", "outbox_depth": 0, "uptime_s": 5}).raise_for_status()
         answered = dt.datetime.now(LOCAL_TZ).isoformat()
+        httpx.post(f"{running.url}/api/city/reports", headers={"Authorization": f"Bearer {ADMIN}"}, json={"reports": [{
+            "centre": "HN-TTHCC", "name": "Hoàn Kiếm", "seq": 1, "at": answered, "target_wait_min": 30,
+            "services": [{"code": "HT", "name": "Hộ tịch", "waiting": 2, "virtual_waiting": 0, "issued": 3,
+                          "served": 1, "no_shows": 0, "wait_now_min": 4.0, "wait_p90_min": None, "counters_open": 1}],
+            "counters_open": 1, "kiosks": [], "displays_online": 0}]}).raise_for_status()
         for n, rating in enumerate((5, 2)):
             httpx.post(f"{running.url}/api/surveys", headers={**kiosk, "Idempotency-Key": f"answer-{n:04d}"}, json={
                 "rating": rating, "reasons": ["wait_time"] if rating < 3 else [], "kind": "standalone",
@@ -80,6 +85,7 @@ def test_a_sqlite_site_copied_to_postgres_serves_the_same_answers(site, pg_clust
     counts = dict(line.rsplit(": ", 1) for line in copied.stdout.splitlines())
     assert counts["dossiers"] == "8 rows" and counts["timeline"] == "16 rows" and counts["content_bundles"] == "1 rows"
     assert counts["heartbeats"] == "1 rows" and counts["survey_answers"] == "2 rows"
+    assert counts["city_latest"] == "1 rows" and counts["city_history"] == "1 rows"
     server = ServeProcess("backend", "serve", "--db", url,
                           env=server_env(BACKEND_CONTENT_TRUSTED_KEYS=encode_public_key(key.verify_key)))
     try:
@@ -112,8 +118,8 @@ def test_migrate_applies_once_and_says_so(tmp_path, pg_cluster):
             first.stdout, first.stderr
         second = main("migrate", "--db", target)
         assert second.returncode == 0 and "nothing to apply" in second.stdout
-    assert sorted(path.name for path in tmp_path.glob("*.db")) == ["backend.db", "content.db", "fleet.db",
-                                                                   "survey.db"]
+    assert sorted(path.name for path in tmp_path.glob("*.db")) == ["backend.db", "city.db", "content.db",
+                                                                   "fleet.db", "survey.db"]
 
 
 def test_backup_copies_every_file_consistently_while_the_server_writes(site, tmp_path):
@@ -139,7 +145,8 @@ def test_backup_copies_every_file_consistently_while_the_server_writes(site, tmp
         writer.join()
         running.stop()
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in copies.iterdir()) == ["backend.db", "content.db", "fleet.db", "survey.db"]
+    assert sorted(p.name for p in copies.iterdir()) == ["backend.db", "city.db", "content.db", "fleet.db",
+                                                        "survey.db"]
     with sqlite3.connect(copies / "backend.db") as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         dossiers = copy.execute("SELECT COUNT(*) FROM dossiers").fetchone()[0]

@@ -16,7 +16,8 @@ from tests.support import ROOT
 
 TINY = ["--seconds", "3", "--kiosks", "20", "--branches", "2", "--queue-servers", "1", "--counters-per-branch", "2",
         "--levels", "1,2", "--step-seconds", "1", "--cost-seconds", "0.5", "--speed", "2"]
-KINDS = {"heartbeat", "content", "submit", "lookup", "queue-sync", "counter-view", "ticket", "call-next"}
+KINDS = {"heartbeat", "content", "submit", "lookup", "city-report", "queue-sync", "counter-view", "ticket",
+         "call-next"}
 
 
 def run_bench(tmp_path: Path, *setups: str) -> dict:

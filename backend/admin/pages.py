@@ -241,6 +241,8 @@ class AdminPages:
                 return await handler(request, csrf, form)
             except FormError as exc:
                 return self.problem(request, exc.status, exc.message, csrf)
+            except self.fleet.db.data_errors:  # a value the database cannot hold (PostgreSQL: a NUL in a text)
+                return self.problem(request, 422, "Địa chỉ hoặc biểu mẫu chứa ký tự không hợp lệ.", csrf)
 
         return page
 

@@ -121,7 +121,7 @@ def run_serve(args: argparse.Namespace) -> int:
     for missing, effect in ((not startup.admin, "BACKEND_ADMIN_TOKEN is not set: the admin pages and API refuse "
                                                 "everyone"),
                             (not startup.report, "BACKEND_REPORT_TOKEN is not set: only an admin token reads the "
-                                                 "survey reports"),
+                                                 "survey reports or sends branch figures"),
                             (settings.payment_secret is None, "BACKEND_PAYMENT_SECRET is not set: bank payment "
                                                               "callbacks are refused"),
                             (settings.bank_account is None, "BACKEND_BANK_ACCOUNT is not set: payments not "

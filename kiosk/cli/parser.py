@@ -255,7 +255,13 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
                        help="kiosk tokens '<kiosk id>:<secret>,…' (default: the QUEUE_KIOSK_TOKEN variable)")
     serve.add_argument("--report-token-file", type=Path, metavar="FILE",
                        help="tokens that read the daily report, comma-separated (default: the QUEUE_REPORT_TOKEN "
-                            "variable)")
+                            "variable); the first one also sends --report-to reports")
+    serve.add_argument("--report-to", metavar="BACKEND_URL",
+                       help="send the centre's figures to the city view of the backend at this base URL, with the "
+                            "first report token (an https backend is trusted through backend.ca_file, else the "
+                            "system's CAs)")
+    serve.add_argument("--report-interval", type=float, default=30.0, metavar="S",
+                       help="seconds between two snapshots of the figures (default: %(default)s)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
     _upkeep(actions, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db", "kiosk.cli.queue_serve", "the queue",

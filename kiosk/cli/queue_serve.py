@@ -8,12 +8,18 @@ The database is ``--db`` (a SQLite file or a ``postgresql://`` URL), else ``QUEU
 ``DATA_DIR/queue-server.db`` (``kiosk.cli.serving.database_target``). ``serve`` checks it once (one line and exit
 2 when it cannot be used: nothing is created), migrates it, then serves from one process or ``--workers N`` (on
 PostgreSQL only), each building the app with :func:`build_app`.
+
+``--report-to BACKEND_URL`` sends the centre's figures to the backend's city view every ``--report-interval``
+seconds, as ``branch.id``, authenticated with the first report token (``QUEUE_REPORT_TOKEN`` or
+``--report-token-file``, which the backend must list in ``BACKEND_REPORT_TOKEN``); an https backend is trusted
+through ``backend.ca_file`` when the config names one, else the system's CAs (``queueing.server.city_sender``).
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,9 +30,11 @@ from contracts.sqldb import DatabaseTargetError, SqliteDatabase, StoreUnavailabl
 from kiosk.cli import EXIT_CONFIG, config_from_args
 from kiosk.cli.serving import check_workers, database_target, run
 from kiosk.cli.tls import TlsError, tls_options
+from queueing.city_figures import Centre
 from queueing.db import connect, schema
 from queueing.engine import QueueEngine
 from queueing.server import create_app
+from queueing.server.city_sender import CityLink
 from queueing.server.kiosks import ENV as TOKEN_ENV
 from queueing.server.kiosks import BadKioskToken, KioskTokens
 from queueing.server.report_tokens import ENV as REPORT_ENV
@@ -35,6 +43,12 @@ from queueing.server.report_tokens import BadReportToken, ReportTokens
 EXIT_REFUSED = 1
 DATABASE_ENV = "QUEUE_DATABASE_URL"
 DEFAULT_NAME = "queue-server.db"
+REPORT_INTERVAL_S = (0.1, 3600.0)  # --report-interval bounds: tests compress time; an hour is the coarsest useful
+_BACKEND_URL = re.compile(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
+
+
+class CityLinkError(ValueError):
+    """--report-to cannot work as given; the message is the one line to print."""
 
 
 def _target(args: argparse.Namespace, config: KioskConfig) -> tuple[str | Path, bool]:
@@ -47,14 +61,34 @@ def _tokens(args: argparse.Namespace) -> tuple[KioskTokens, ReportTokens]:
             ReportTokens(secret_list(REPORT_ENV, args.report_token_file)))
 
 
+def _city_link(args: argparse.Namespace, config: KioskConfig) -> CityLink | None:
+    """Where the centre's figures go (None without ``--report-to``). :raises CityLinkError, SecretError:"""
+    if args.report_to is None:
+        return None
+    if not _BACKEND_URL.match(args.report_to):
+        raise CityLinkError(f"--report-to {args.report_to[:80]!r}: give the backend's base URL, e.g. "
+                            "https://backend.example.vn")
+    low, high = REPORT_INTERVAL_S
+    if not low <= args.report_interval <= high:
+        raise CityLinkError(f"--report-interval {args.report_interval:g}: between {low:g} and {high:g} seconds")
+    tokens = secret_list(REPORT_ENV, args.report_token_file)
+    if not tokens:
+        raise CityLinkError(f"--report-to needs the report token the backend accepts: set {REPORT_ENV} (or "
+                            "--report-token-file) to a token listed in the backend's BACKEND_REPORT_TOKEN")
+    branch = config.branch
+    return CityLink(args.report_to, tokens[0], Centre(branch.id, branch.name, branch.target_wait_min),
+                    args.report_interval, config.backend.ca_file)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
         ssl = tls_options(args)
         kiosk_tokens, report_tokens = _tokens(args)
+        city = _city_link(args, config)
         target, default_location = _target(args, config)
         check_workers(args.workers, target)
-    except (TlsError, SecretError, BadKioskToken, BadReportToken, DatabaseTargetError) as exc:
+    except (TlsError, SecretError, BadKioskToken, BadReportToken, CityLinkError, DatabaseTargetError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     if not config.queue.services:
@@ -80,6 +114,9 @@ def run_serve(args: argparse.Namespace) -> int:
     processes = f", {args.workers} processes" if args.workers > 1 else ""
     print(f"Branch queue server on {scheme}://{args.host}:{args.port} (counter page /counter, display /display, "
           f"OpenAPI /openapi.json), data: {where}{processes}", file=sys.stderr)
+    if city is not None:
+        print(f"Figures of centre {city.centre.id} every {city.interval_s:g} s to {city.url.rstrip('/')}/api/city/"
+              "reports (kept in the database until the backend has them)", file=sys.stderr)
     run("kiosk.cli.queue_serve:build_app", args, **ssl)
     return 0
 
@@ -93,7 +130,7 @@ def build_app(args: argparse.Namespace) -> Any:
     atexit.register(engine.close)  # the last WAL checkpoint on SQLite, the call feed's connection on PostgreSQL
     return create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
                       kiosk_tokens=kiosk_tokens, report_tokens=report_tokens, title=config.branch.name,
-                      announcements=[a.text for a in config.announcements])
+                      announcements=[a.text for a in config.announcements], city=_city_link(args, config))
 
 
 def run_migrate(args: argparse.Namespace) -> int:

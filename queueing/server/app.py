@@ -35,11 +35,12 @@ from queueing.engine import QueueEngine
 from queueing.models import QueueStatus, ServiceOverview
 from queueing.server.board_api import board_endpoints
 from queueing.server.branch import Branch
+from queueing.server.city_sender import CityLink, CitySender
 from queueing.server.counter_api import counter_endpoints
 from queueing.server.counters import CounterLogins
 from queueing.server.http import answer, queue_style
 from queueing.server.kiosk_api import kiosk_endpoints
-from queueing.server.kiosks import KioskTokens
+from queueing.server.kiosks import KioskTokens, Presence
 from queueing.server.pages import STATIC, page_routes
 from queueing.server.report_api import report_endpoints
 from queueing.server.report_tokens import ReportTokens
@@ -52,15 +53,17 @@ INFO = {"title": "Branch queue server", "version": "0.1.0",
 
 def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
                kiosk_tokens: KioskTokens | Iterable[str] = (), report_tokens: ReportTokens | Iterable[str] = (),
-               clock: Callable[[], datetime] | None = None, title: str = "", announcements: Sequence[str] = ()) \
-        -> Starlette:
+               clock: Callable[[], datetime] | None = None, title: str = "", announcements: Sequence[str] = (),
+               city: CityLink | None = None) -> Starlette:
     """:param counter_passwords: counter number → salted scrypt hash (``contracts.pin.hash_pin``).
     :param kiosk_tokens: ``<kiosk id>:<secret>`` tokens kiosks take tickets with (``kiosks``); none: every kiosk
         call is refused. :raises BadKioskToken: a malformed one.
     :param report_tokens: tokens that read the daily report (``report_tokens``); none: every report call is refused.
         :raises BadReportToken: one too short.
     :param clock: aware local time for call stamps and "today" (default: the wall clock); give the engine's.
-    :param title: the display board's heading (the centre's name); ``announcements``: texts it scrolls."""
+    :param title: the display board's heading (the centre's name); ``announcements``: texts it scrolls.
+    :param city: where to report the centre's figures (``city_sender``; started and stopped with the app, as
+        ``app.state.city_sender``); None: no reports."""
     branch = Branch(engine, clock or (lambda: datetime.now(LOCAL_TZ)), CounterLogins(counter_passwords, engine.db),
                     kiosk_tokens if isinstance(kiosk_tokens, KioskTokens) else KioskTokens(kiosk_tokens), title,
                     announcements)
@@ -75,5 +78,10 @@ def create_app(engine: QueueEngine, *, counter_passwords: Mapping[int, str],
     readers = report_tokens if isinstance(report_tokens, ReportTokens) else ReportTokens(report_tokens)
     style = queue_style(branch.logins, branch.kiosk_for, readers.check, engine.db.data_errors)
     spec = document(INFO, endpoints, style, also=(ServiceOverview, QueueStatus))
-    return Starlette(routes=[*bind_all(endpoints, style), published(spec), *page_routes()],
-                     exception_handlers={HTTPException: no_such_endpoint(style)})
+    sender = CitySender(city, engine, clock=branch.now, kiosks=branch.kiosks.kiosks, online_within=Presence.GAP,
+                        displays_online=lambda: branch.hub.subscribers) if city else None
+    app = Starlette(routes=[*bind_all(endpoints, style), published(spec), *page_routes()],
+                    exception_handlers={HTTPException: no_such_endpoint(style)},
+                    lifespan=sender.lifespan if sender else None)
+    app.state.city_sender = sender
+    return app
