@@ -77,7 +77,10 @@ function t(key, values = {}) {
   return (TEXT[lang][key] || TEXT.vi[key] || key).replace(/\{(\w+)\}/g, (_m, name) => values[name]);
 }
 
-function say(text) { $("msg").textContent = text; }
+function say(text, info = false) {  // a problem in red, or (info) a plain note
+  $("msg").textContent = text;
+  $("msg").className = info ? "note" : "error";
+}
 
 function problem(err) {
   if (err.status === 429) return t("too_many", { m: Math.max(1, Math.ceil((err.retryAfter || 60) / 60)) });
@@ -167,7 +170,7 @@ async function sendCode(event) {
     const sent = await api("/api/phone/otp", { body: { phone, service: chosen } });
     $("otp-step").classList.remove("hidden");
     $("send").classList.add("hidden");
-    say(t("sent", { p: phone, m: Math.round(sent.expires_in_s / 60) }));
+    say(t("sent", { p: phone, m: Math.round(sent.expires_in_s / 60) }), true);
     countDown(sent.resend_after_s || 60);
     $("otp").focus();
   } catch (err) {
