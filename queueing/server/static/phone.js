@@ -143,7 +143,7 @@ function choose(code) {
 }
 
 function phoneDigits() {
-  return $("phone").value.replace(/[\s.-]/g, "");
+  return $("phone").value.replace(/[\s.()-]/g, "");
 }
 
 let resendTimer = null;
