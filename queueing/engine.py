@@ -436,7 +436,7 @@ class QueueEngine:
             conn.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ? WHERE id = ?",
                          [counter, _stamp(now), chosen])
             if not take_priority and normal_head is not None:  # numbers from phones queued before it, not here
-                virtual.pass_over(conn, now.date().isoformat(), codes, normal_head[0], _stamp(now))
+                virtual.pass_over(conn, now.date().isoformat(), codes, normal_head[:2], _stamp(now))
         self._inputs.changed()  # a counter may serve the service for the first time today
         return self._ticket(chosen)
 

@@ -89,13 +89,13 @@ def line_head(conn: Connection, day: str, service: str, limit: int) -> list[dict
     return rows[:limit]
 
 
-def pass_over(conn: Connection, day: str, services: list[str], called_queue_at: str, now: str) -> None:
-    """A counter called a ticket queued at ``called_queue_at``: the virtual numbers of ``services`` queued before
-    it were passed over (their grace runs from the first time)."""
+def pass_over(conn: Connection, day: str, services: list[str], called: tuple[str, int], now: str) -> None:
+    """A counter called the ticket at ``called`` (its queue_at and rowid, the line's order): the virtual numbers of
+    ``services`` before it were passed over (their grace runs from the first time)."""
     marks = ", ".join("?" * len(services))
     conn.execute(f"UPDATE tickets SET passed_over_at = ? WHERE day = ? AND service IN ({marks}) "
-                 "AND state = 'virtual' AND passed_over_at IS NULL AND queue_at < ?",
-                 [now, day, *services, called_queue_at])
+                 "AND state = 'virtual' AND passed_over_at IS NULL AND queue_at <= ? AND (queue_at, rowid) < (?, ?)",
+                 [now, day, *services, called[0], called[0], called[1]])
 
 
 def upkeep_due(conn: Connection, passed_before: str, today: str) -> bool:
