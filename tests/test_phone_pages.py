@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from backend.server import serve_in_thread
 from queueing.server import create_app
@@ -60,11 +60,19 @@ def test_the_pages_and_everything_they_load_fit_the_3g_budget():
 
 
 @pytest.fixture
-def server(tmp_path) -> Iterator[TestClient]:
+def site(tmp_path) -> Iterator[str]:
+    """A real queue server for the pages' own files (its phone API, if any, is replaced by each test's FakeApi)."""
     engine = open_engine(tmp_path / "queue.db", WallClock())
-    with TestClient(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()])) as client:
-        yield client
+    running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()]))
+    yield running.url
+    running.stop()
     engine.close()
+
+
+@pytest.fixture
+def server(site) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=site, timeout=10) as client:
+        yield client
 
 
 @pytest.mark.parametrize("path", ["/phone", f"/phone/t/{TOKEN}", "/phone/c/7K3M9QX2AB"])
@@ -121,16 +129,6 @@ class FakeApi:
 
     def count(self, key: str) -> int:
         return sum(1 for seen, _body in self.seen if seen == key)
-
-
-@pytest.fixture
-def site(tmp_path) -> Iterator[str]:
-    """A real queue server for the pages' own files (its phone API, if any, is replaced by each test's FakeApi)."""
-    engine = open_engine(tmp_path / "queue.db", WallClock())
-    running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()]))
-    yield running.url
-    running.stop()
-    engine.close()
 
 
 @pytest.fixture
