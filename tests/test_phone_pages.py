@@ -35,6 +35,7 @@ TOKEN = "tok_9f2a7c1e5b3d"
 CHECKIN_URL = "http://queue.hk.example.vn/phone/c/7K3M9QX2AB"
 SERVICES = {"centre": "Trung tâm Phục vụ hành chính công quận Hoàn Kiếm", "services": [
     {"code": "HT", "name_vi": "Hộ tịch", "name_en": "Civil status", "waiting": 12, "estimate_min": 18, "open": True},
+    {"code": "CT", "name_vi": "Cư trú", "name_en": "Residence", "waiting": 0, "estimate_min": 0, "open": True},
     {"code": "DD", "name_vi": "Đất đai", "name_en": "Land", "waiting": 0, "estimate_min": None, "open": False}]}
 VIEW = {"number": "A012", "service": "HT", "service_name": "Hộ tịch", "state": "virtual", "people_ahead": 7,
         "estimate_min": 21, "come_by": "10:40", "counter": None, "requeue_allowed": False, "checkin_url": CHECKIN_URL}
@@ -179,6 +180,7 @@ def test_taking_a_number_picks_a_service_confirms_the_phone_and_opens_the_ticket
     assert page.title() == "Lấy số thứ tự từ điện thoại"
     assert page.locator("#centre").text_content() == SERVICES["centre"]
     assert page.locator("[data-code=HT] small").text_content() == "12 người đang chờ · chờ khoảng 18 phút"
+    assert page.locator("[data-code=CT] small").text_content() == "0 người đang chờ"   # no "0 phút" wait
     assert page.locator("[data-code=DD]").is_disabled() and page.locator("#form").is_hidden()
     page.screenshot(path=str(SCREENS / "phone-pick.png"))
 

@@ -121,7 +121,7 @@ async function startPick() {
 function drawServices() {
   const list = services.map(s => {
     const detail = s.open ? t("waiting_n", { n: s.waiting }) +
-      (s.estimate_min !== null && s.estimate_min !== undefined ? " · " + t("estimate", { m: s.estimate_min }) : "")
+      (s.estimate_min ? " · " + t("estimate", { m: s.estimate_min }) : "")
       : t("closed");
     const button = el("button", { type: "button", role: "listitem", "data-code": s.code,
       class: "service-btn" + (chosen === s.code ? " on" : "") },
