@@ -102,6 +102,7 @@ function wordPage() {
 // -- /phone: pick a service, confirm the phone with a code, get a number ------------------------------------------
 async function startPick() {
   $("pick").classList.remove("hidden");
+  $("foot").classList.add("hidden");  // the link back to /phone is for the other two pages
   const token = localStorage.getItem("phone.token");
   if (token) {
     $("mine-link").href = "/phone/t/" + encodeURIComponent(token);
