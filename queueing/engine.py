@@ -12,6 +12,11 @@ even from another process, and a power cut cannot take back a printed number. Ti
        │        └─→ transferred
        └─→ transferred       (a new waiting ticket in the target service keeps the original place in line)
 
+A number taken from a phone (``virtual``) starts as ``virtual`` — numbered like the others, placed in the line by
+its issue time, but not called — and becomes ``waiting`` at its place when its holder checks in (``check_in``); a
+call that goes past it stamps ``passed_over_at``, and upkeep (``skip_unchecked``) makes it ``no_show`` once its grace
+is over; ``requeue_virtual`` puts it back once, at the end; ``cancel_virtual`` makes it ``cancelled``.
+
 A transferred citizen keeps their number and their place: the new service's line is ordered by ``queue_at``, the
 original issue time. Waiting tickets of an earlier day are not called (the line is per day).
 

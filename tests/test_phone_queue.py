@@ -5,7 +5,10 @@ a gateway outage that loses no message."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,7 @@ from contracts.sms import SimulatedGateway, SmsError, normalise_phone, read_simu
 from queueing.server import create_app
 from queueing.server.phone_sms import MAX_BACKOFF_S
 from tests.stores import store_target
-from tests.support import FakeClock, WallClock, eventually, open_engine, queue_token
+from tests.support import ROOT, FakeClock, ServeProcess, WallClock, eventually, open_engine, queue_token
 
 pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
@@ -30,6 +33,11 @@ PASSWORD = "246813"
 PHONE = "0912345678"
 OTHER_PHONES = ["0987654321", "0901234567", "0933333333", "0944444444", "0355555555", "0866666666"]
 CENTRE = "Trung tâm Phục vụ hành chính công Hà Nội"
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without SMS keys or queue variables, so a developer's shell cannot change the outcome."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(("SMS_", "QUEUE_"))}
 
 
 @dataclass
@@ -367,3 +375,41 @@ def test_a_refused_message_is_given_up_not_retried(branch):
     assert outbox(branch, "code")[0] == (PHONE, "failed", 1)
     assert branch.engine.db.query("SELECT text FROM sms_outbox WHERE phone = ?", [PHONE]) == [("",)], \
         "a finished message keeps no text (the code)"
+
+
+# -- queue serve --------------------------------------------------------------------------------------------------------
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "branch.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[queue]\npublic_url = "https://so.example.vn"\n'
+                      'services = [{ code = "HT", name_vi = "Hộ tịch", hours = "always", counters = [1] }]\n'
+                      "[queue.phone]\ngrace_min = 15\n", encoding="utf-8")
+    return config
+
+
+def test_queue_serve_takes_numbers_from_phones_through_the_simulator_by_default(tmp_path):
+    server = ServeProcess("--config", str(_config(tmp_path)), "queue", "serve", "--db",
+                          str(store_target(tmp_path / "queue.db")), env=clean_env())
+    try:
+        spool = tmp_path / "data" / "sms-sim"
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            assert http.post("/api/phone/otp", json={"phone": PHONE, "service": "HT"}).status_code == 202
+            text = eventually(lambda: read_simulated(spool), message="the code in the simulator's spool")[0]["text"]
+            taken = http.post("/api/phone/tickets", json={"phone": PHONE, "otp": text[:6], "service": "HT"})
+        assert taken.status_code == 201 and taken.json()["ticket"]["number"] == "A001"
+        assert taken.json()["ticket"]["checkin_url"].startswith("https://so.example.vn/phone/c/")
+    finally:
+        log = server.stop()
+    assert f"SMS simulator writing to {spool}/" in log
+    assert PHONE not in log and text[:6] not in log  # neither the phone nor the code reaches the log
+
+
+@pytest.mark.parametrize(("words", "says"), [
+    (["--sms-url", "ftp://esms.example"], "is not an http:// or https:// URL"),
+    (["--sms-url", "https://rest.esms.example"], "--sms-url needs SMS_API_KEY, SMS_SECRET_KEY, SMS_BRANDNAME"),
+])
+def test_queue_serve_refuses_an_unusable_gateway_in_one_line(tmp_path, words, says):
+    result = subprocess.run([sys.executable, "main.py", "--config", str(_config(tmp_path)), "queue", "serve",
+                             "--db", str(tmp_path / "queue.db"), *words], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env=clean_env())
+    assert result.returncode == 2 and says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
