@@ -3,19 +3,21 @@
 The scanned link is read strictly (a code cut out of a longer path would check in someone else's number), the
 core sends it to the queue server on a worker, and every outcome — checked in, refused for each of the server's
 reasons, another centre's link, the server down, a kiosk without a queue server — is a sentence for the citizen.
-The server side here is the queue's wire protocol (httpx MockTransport); tests/test_phone_walk.py checks the
-same kiosk against the real queue server.
+The server side is the queue's wire protocol (httpx MockTransport) for the failures a real server cannot be made
+to give on demand, and the real queue server with its phone queue for every answer it gives.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from backend.server import free_port
+from backend.server import free_port, serve_in_thread
 from config.loader import load_config
 from devices.payloads import parse_payload
 from kiosk.checkin_flow import CheckInResult, PhoneCheckIn, server_address
@@ -23,7 +25,9 @@ from kiosk.core import KioskCore
 from kiosk.queue_client import BranchQueue, BranchUnavailable, CheckInRefused
 from kiosk.scan_routing import route_scan
 from kiosk.view_models.checkin import checkin_view
-from tests.support import eventually, queue_token
+from queueing.server import create_app
+from tests.stores import store_target
+from tests.support import WallClock, eventually, open_engine, queue_token
 
 SERVER = "http://queue.hk.example.vn:8700"
 LINK = f"{SERVER}/phone/c/7K3M9QX2AB"
@@ -183,3 +187,69 @@ def test_a_kiosk_with_its_own_queue_says_it_takes_no_phone_numbers(tmp_path):
         core.close()
     assert not view.checked_in and view.code == "7K3M9QX2AB"
     assert view.headline == "Máy kiosk này không nhận số lấy qua điện thoại. Mời ông/bà đến quầy."
+
+
+class RealCentre:
+    """The queue server with its phone queue on a known port (its check-in links name it); numbers are taken the
+    way the phone page takes them, the code read from the SMS simulator's spool."""
+
+    def __init__(self, tmp_path) -> None:
+        from contracts.sms import SimulatedGateway
+
+        self.clock = WallClock()
+        self.spool = tmp_path / "sms"
+        self.engine = open_engine(store_target(tmp_path / "queue.db"), self.clock)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.running = serve_in_thread(create_app(
+            self.engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=self.clock,
+            sms=SimulatedGateway(self.spool), public_url=self.url), port=port)
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    def take(self, phone: str) -> tuple[str, dict[str, Any]]:
+        """A number for ``phone``: (its page token, its view)."""
+        from contracts.sms import read_simulated
+
+        assert self.http.post("/api/phone/otp", json={"phone": phone, "service": "HT"}).status_code == 202
+        texts = eventually(lambda: [m["text"] for m in read_simulated(self.spool) if m["phone"] == phone])
+        made = self.http.post("/api/phone/tickets", json={
+            "phone": phone, "otp": re.search(r"\b[0-9]{6}\b", texts[-1])[0], "service": "HT"})
+        assert made.status_code == 201, made.text
+        return made.json()["token"], made.json()["ticket"]
+
+    def close(self) -> None:
+        self.http.close()
+        self.running.stop()
+        self.engine.close()
+
+
+@pytest.fixture
+def centre(tmp_path) -> Iterator[RealCentre]:
+    running = RealCentre(tmp_path)
+    yield running
+    running.close()
+
+
+@pytest.mark.stores
+def test_against_the_real_queue_server_each_outcome_reaches_the_kiosk(centre, tmp_path):
+    """GIVEN the real queue server WHEN its numbers' QR links are scanned THEN: checked in once (its place kept),
+    then already checked in; a cancelled number is not waiting; yesterday's is expired; a made-up code unknown."""
+    queue = BranchQueue(centre.url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db",
+                        sync_interval_s=None)
+    checkin = PhoneCheckIn(queue.check_in, centre.url)
+    try:
+        _token, first = centre.take("0912345678")
+        cancelled_token, cancelled = centre.take("0987654321")
+        assert centre.http.post(f"/api/phone/tickets/{cancelled_token}/cancel").status_code == 200
+        scanned = parse_payload(first["checkin_url"])
+        done = checkin.run(scanned)
+        assert (done.outcome, done.number, done.service, done.people_ahead) == ("checked_in", first["number"], "HT", 0)
+        assert [t.number for t in centre.engine.waiting("HT")] == [first["number"]]
+        assert checkin.run(scanned).reason == "already_checked_in"
+        assert checkin.run(parse_payload(cancelled["checkin_url"])).reason == "not_waiting"
+        assert checkin.run(parse_payload(f"{centre.url}/phone/c/0000000000")).reason == "unknown_code"
+        _token, late = centre.take("0911111111")
+        centre.clock.advance(days=1)
+        assert checkin.run(parse_payload(late["checkin_url"])).reason == "expired"
+    finally:
+        queue.close()
