@@ -547,6 +547,8 @@ class KioskCore:
 
     def _phone_checked_in(self, payload: dict[str, Any]) -> CheckInView:
         result = self._phone_checkin.run(payload)
+        if result.outcome == "checked_in":
+            self.guide("checkin", number=" ".join(result.number))
         return checkin_view(result, self.language, self._service_name(result.service) if result.service else "")
 
     def _service_name(self, code: str) -> str:

@@ -27,6 +27,7 @@ class CheckinScreen(Screen):
     wait_text = StringProperty("")
     checked_in = BooleanProperty(False)
 
+    speaks_itself = True  # the core says the number once it is checked in; nothing to say before
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         app = App.get_running_app()

@@ -1,5 +1,6 @@
 """Xác nhận có mặt in the real app, headless: a phone's check-in QR scanned on the home screen opens the check-in
-screen with the number and "Mời ông/bà chờ gọi số" (or why not), a malformed link is refused where it was scanned.
+screen with the number and "Mời ông/bà chờ gọi số" and says the number aloud (or shows why not), a malformed link is
+refused where it was scanned.
 
 The session's app runs a local queue; for the branch case the core's check-in is pointed at a real queue server
 with its phone queue (the one part of the core this test replaces; the screen and the scan path are the app's).
@@ -70,6 +71,8 @@ def test_scanning_a_phone_number_checks_it_in_and_shows_the_place(kiosk, centre,
     queue = BranchQueue(url, kiosk_id="K1", token=queue_token(), state_path=tmp_path / "kiosk.db",
                         sync_interval_s=None)
     monkeypatch.setattr(kiosk.app.core, "_phone_checkin", PhoneCheckIn(queue.check_in, "http://127.0.0.1:1"))
+    voice_dir = kiosk.app.core.config.data_dir / "voice"
+    before = set(voice_dir.glob("*.wav")) if voice_dir.exists() else set()
     try:
         scan(kiosk, ticket["checkin_url"])
         screen = kiosk.until(lambda: kiosk.screen.name == "checkin" and kiosk.screen.state == "done"
@@ -79,12 +82,16 @@ def test_scanning_a_phone_number_checks_it_in_and_shows_the_place(kiosk, centre,
         assert screen.ids.ahead.text == "Số người đang chờ trước bạn: 2"
         assert screen.ids.wait.text.startswith("Thời gian chờ dự kiến: khoảng ")
         assert_not_blank(kiosk.screenshot("phone-checkin-done"))
+        kiosk.until(lambda: set(voice_dir.glob("*.wav")) - before, "the spoken number")   # said once, checked in
+        kiosk.app.core.voice.wait()
 
         scan(kiosk, ticket["checkin_url"])                                  # the same QR again, on this screen
         kiosk.until(lambda: screen.state == "refused", "the second scan's refusal")
         assert screen.ids.headline.text == "Số này đã được xác nhận có mặt rồi. Mời ông/bà chờ gọi số."
         assert screen.ids.number.text == ""
         assert_not_blank(kiosk.screenshot("phone-checkin-again"))
+        kiosk.app.core.voice.wait()
+        assert len(set(voice_dir.glob("*.wav")) - before) == 1              # a refusal says nothing
     finally:
         queue.close()
 
