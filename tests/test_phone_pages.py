@@ -318,3 +318,13 @@ def test_opening_the_check_in_link_says_to_show_it_at_a_kiosk(open_page):
     bad = open_page("/phone/c/7K3M9QX2AI", FakeApi({}))
     assert bad.locator("#msg").text_content().startswith("Đường dẫn không đúng.")
     assert bad.locator("#checkin-qr svg").count() == 0
+
+
+@browser_only
+def test_a_browser_that_refuses_storage_still_takes_a_number(open_page):
+    """Some private modes throw on localStorage: the page works, it only forgets the language and the number."""
+    refuse = "Object.defineProperty(window, 'localStorage', {get() { throw new DOMException('denied'); }});"
+    page = open_page("/phone", FakeApi({"GET /api/phone/services": ok(SERVICES)}), script=refuse)
+    page.locator("[data-code=HT]").click()
+    page.click("#lang")
+    assert page.locator("#send").text_content() == "Send code"   # no script error (open_page asserts none)

@@ -33,7 +33,7 @@ const TEXT = {
     already_has_number: "Số điện thoại này đã có một số thứ tự đang chờ hôm nay tại trung tâm.",
     too_many: "Ông/bà đã thử quá nhiều lần. Vui lòng thử lại sau {m} phút.",
     offline: "Không kết nối được máy chủ, đang thử lại…", not_found: "Không tìm thấy số thứ tự này.",
-    bad_link: "Đường dẫn không đúng. Hãy mở lại đường dẫn trong tin nhắn hoặc lấy số mới.",
+    bad_link: "Đường dẫn không đúng. Hãy mở lại trang số thứ tự của bạn hoặc lấy số mới.",
     failed: "Không thực hiện được: {e}", no_services: "Hiện chưa có dịch vụ nhận số qua điện thoại.",
   },
   en: {
@@ -60,13 +60,18 @@ const TEXT = {
     already_has_number: "This phone already holds a number at this centre today.",
     too_many: "Too many tries. Please try again in {m} minutes.",
     offline: "Cannot reach the server, trying again…", not_found: "This number was not found.",
-    bad_link: "This link is not right. Open the link in the SMS again or take a new number.",
+    bad_link: "This link is not right. Open your number's page again or take a new number.",
     failed: "That did not work: {e}", no_services: "No service takes numbers by phone right now.",
   },
 };
 
 let centre = "";         // the centre's name, from the service list
-let lang = localStorage.getItem("phone.lang") === "en" ? "en" : "vi";
+// The phone remembers the language and today's number; a browser that refuses storage (some private modes throw)
+// only loses that convenience.
+function stored(key) { try { return localStorage.getItem(key); } catch (_err) { return null; } }
+function store(key, value) { try { localStorage.setItem(key, value); } catch (_err) { /* not remembered */ } }
+
+let lang = stored("phone.lang") === "en" ? "en" : "vi";
 let services = [];
 let chosen = null;
 let view = null;          // the ticket as last read, so a language switch re-words it
@@ -103,7 +108,7 @@ function wordPage() {
 async function startPick() {
   $("pick").classList.remove("hidden");
   $("foot").classList.add("hidden");  // the link back to /phone is for the other two pages
-  const token = localStorage.getItem("phone.token");
+  const token = stored("phone.token");
   if (token) {
     $("mine-link").href = "/phone/t/" + encodeURIComponent(token);
     $("mine").classList.remove("hidden");
@@ -187,7 +192,7 @@ async function takeNumber() {
   $("take").disabled = true;
   try {
     const made = await api("/api/phone/tickets", { body: { phone: phoneDigits(), otp, service: chosen } });
-    localStorage.setItem("phone.token", made.token);
+    store("phone.token", made.token);
     location.replace("/phone/t/" + encodeURIComponent(made.token));
   } catch (err) {
     say(problem(err));
@@ -311,7 +316,7 @@ function startCheckin() {
 
 $("lang").addEventListener("click", () => {
   lang = lang === "vi" ? "en" : "vi";
-  localStorage.setItem("phone.lang", lang);
+  store("phone.lang", lang);
   wordPage();
 });
 $("form").addEventListener("submit", sendCode);
