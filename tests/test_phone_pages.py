@@ -169,6 +169,7 @@ def test_taking_a_number_picks_a_service_confirms_the_phone_and_opens_the_ticket
     api = FakeApi({"GET /api/phone/services": ok(SERVICES),
                    "POST /api/phone/otp": [(429, {"error": "too many codes", "code": "rate_limited"},
                                             {"Retry-After": "600"}),
+                                           (409, {"error": "has one", "code": "already_has_number"}, {}),
                                            (202, {"sent": True, "expires_in_s": 300, "resend_after_s": 60}, {})],
                    "POST /api/phone/tickets": [(422, {"error": "wrong code", "code": "bad_code"}, {}),
                                                (201, {"token": TOKEN, "ticket": VIEW}, {})],
@@ -192,6 +193,10 @@ def test_taking_a_number_picks_a_service_confirms_the_phone_and_opens_the_ticket
     page.click("#send")
     eventually(lambda: "10 phút" in page.locator("#msg").text_content())
     assert page.locator("#msg").text_content() == "Ông/bà đã thử quá nhiều lần. Vui lòng thử lại sau 10 phút."
+    page.click("#send")
+    eventually(lambda: "đã có một số" in page.locator("#msg").text_content())
+    assert page.locator("#msg").text_content() == ("Số điện thoại này đã có một số thứ tự đang chờ hôm nay tại "
+                                                   "trung tâm.")
     page.click("#send")
     page.locator("#otp").wait_for()
     assert api.seen[-1] == ("POST /api/phone/otp", {"phone": "0912345678", "service": "HT"})

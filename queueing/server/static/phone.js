@@ -8,6 +8,8 @@ const MAX_POLL_MS = 160000;     // back-off bound while the server cannot be rea
 const TERMINAL = new Set(["done", "cancelled", "skipped", "no_show"]);
 const CODE = /^[0-9A-HJKMNP-TV-Z]{10}$/;  // a check-in code: 10 Crockford base32 characters
 const $ = id => document.getElementById(id);
+// the server's refusal codes (contracts E) that have a sentence of their own in TEXT
+const REFUSALS = new Set(["bad_code", "already_has_number", "daily_limit", "daily_cap_reached", "service_closed"]);
 
 const TEXT = {
   vi: {
@@ -32,6 +34,9 @@ const TEXT = {
     bad_otp: "Nhập đủ 6 chữ số của mã xác nhận.", bad_code: "Mã xác nhận không đúng hoặc đã hết hạn.",
     already_has_number: "Số điện thoại này đã có một số thứ tự đang chờ hôm nay tại trung tâm.",
     too_many: "Ông/bà đã thử quá nhiều lần. Vui lòng thử lại sau {m} phút.",
+    daily_limit: "Hôm nay trung tâm đã hết số nhận qua điện thoại. Mời ông/bà lấy số tại kiosk khi đến.",
+    daily_cap_reached: "Dịch vụ này đã hết số thứ tự hôm nay.",
+    service_closed: "Dịch vụ này đang đóng, chưa nhận số.",
     offline: "Không kết nối được máy chủ, đang thử lại…", not_found: "Không tìm thấy số thứ tự này.",
     bad_link: "Đường dẫn không đúng. Hãy mở lại trang số thứ tự của bạn hoặc lấy số mới.",
     failed: "Không thực hiện được: {e}", no_services: "Hiện chưa có dịch vụ nhận số qua điện thoại.",
@@ -59,6 +64,9 @@ const TEXT = {
     bad_otp: "Enter all 6 digits of the code.", bad_code: "The code is wrong or has expired.",
     already_has_number: "This phone already holds a number at this centre today.",
     too_many: "Too many tries. Please try again in {m} minutes.",
+    daily_limit: "The centre gives no more numbers by phone today. Please take one at a kiosk when you arrive.",
+    daily_cap_reached: "This service has given out all of today's numbers.",
+    service_closed: "This service is closed and takes no numbers now.",
     offline: "Cannot reach the server, trying again…", not_found: "This number was not found.",
     bad_link: "This link is not right. Open your number's page again or take a new number.",
     failed: "That did not work: {e}", no_services: "No service takes numbers by phone right now.",
@@ -87,10 +95,10 @@ function say(text, info = false) {  // a problem in red, or (info) a plain note
   $("msg").className = info ? "note" : "error";
 }
 
-function problem(err) {
+function problem(err) {  // a sentence of our own for each refusal the server names, else its message
+  if (REFUSALS.has(err.code)) return t(err.code);
   if (err.status === 429) return t("too_many", { m: Math.max(1, Math.ceil((err.retryAfter || 60) / 60)) });
   if (err.status === 0) return t("offline");
-  if (TEXT.vi[err.code]) return t(err.code);
   return t("failed", { e: err.message });
 }
 
