@@ -253,6 +253,25 @@ class CounterLogin(_Section):
         return TechnicianSection._is_salted_hash(value)
 
 
+class PhoneQueueSection(_Section):
+    """``[queue.phone]``: numbers taken from a phone (read by ``queue serve`` only; see docs/operations.md)."""
+
+    enabled: bool = True
+    # minutes a number not checked in keeps its place after a counter's call first went past it; then it is skipped
+    grace_min: int = Field(default=10, ge=1, le=240)
+    otp_ttl_s: int = Field(default=300, ge=60, le=1800)       # how long a one-time code by SMS stays valid
+    max_per_day: int = Field(default=500, ge=1, le=100_000)   # numbers from phones per centre per day (abuse cap)
+    notify_ahead: int = Field(default=5, ge=1, le=50)          # one SMS when this many people or fewer are ahead
+    # abuse limits: one-time codes per phone and per client address in any hour (counted in the database, so
+    # every process of the server shares them); a phone may ask again only after resend_after_s
+    codes_per_phone_hour: int = Field(default=3, ge=1, le=20)
+    codes_per_address_hour: int = Field(default=20, ge=1, le=10_000)
+    resend_after_s: int = Field(default=60, ge=0, le=600)
+    # page reads per client address a minute (services list, a number's position): 2,000 phones behind one carrier
+    # NAT poll every 20 s, so the default is generous; a number's page is also limited per token
+    reads_per_address_min: int = Field(default=6000, ge=10, le=1_000_000)
+
+
 class QueueSection(_Section):
     mode: Literal["local", "branch"] = "local"
     server: str = ""
@@ -264,6 +283,7 @@ class QueueSection(_Section):
     help_service: str = "HD"   # the "Cần hỗ trợ" button's service; without it, the first service offered
     # Base URL printed in the ticket's QR for tracking on a phone (the branch queue server's public address).
     public_url: str = Field(default="http://127.0.0.1:8700", pattern=r"^https?://[^\s/]+")
+    phone: PhoneQueueSection = PhoneQueueSection()  # numbers taken from a phone (queue serve)
 
     @model_validator(mode="after")
     def _unique_codes(self) -> QueueSection:

@@ -39,6 +39,7 @@ from kiosk.backend_client import BackendClient, Connector, connect_remote
 from kiosk.booking_flow import BookingFlow, BookingResult
 from kiosk.camera import CameraSteps, PreviewFrame
 from kiosk.catalogue import Catalogue, load_catalogue
+from kiosk.checkin_flow import PhoneCheckIn
 from kiosk.config_view import flat_lines, masked_config
 from kiosk.content import Content, load_current
 from kiosk.content.sync import ContentSync, PollResult
@@ -60,6 +61,7 @@ from kiosk.slips import status_slip
 from kiosk.survey import InvalidAnswer, SurveyStore
 from kiosk.tickets import printer_profile
 from kiosk.tls import transport_for
+from kiosk.view_models.checkin import CheckInView, checkin_view
 from kiosk.view_models.lookup import booking_outcome, lookup_view
 from kiosk.view_models.queue import (
     PriorityOption,
@@ -170,6 +172,10 @@ class KioskCore:
         source = open_queue(config)
         self.queue = QueueFlow(config, source, self.print_queue.submit, self.events.publish, lambda: self.language)
         self.session.on_wipe(self.queue.forget)
+        # a number taken from a phone checks in through the queue server only (a local queue takes none)
+        self._phone_checkin = PhoneCheckIn(getattr(source, "check_in", None) if config.queue.mode == "branch"
+                                           else None, config.queue.public_url)
+        self._checkin_flight = SingleFlight("phone-checkin")
         self.backend_client: BackendClient | None = None
         self._close_backend: Callable[[], None] | None = None
         self.bookings = BookingFlow(lambda: self.backend_client, self.queue, self._publish_booking)
@@ -531,6 +537,28 @@ class KioskCore:
         """Check a booking in on a worker; the answer arrives as a ``booking`` event carrying a
         :class:`~kiosk.view_models.lookup.BookingOutcome`."""
         self.bookings.check_in(code)
+
+    def check_in_phone(self, payload: dict[str, Any]) -> bool:
+        """Check in a number taken from a phone, from its scanned check-in QR (a ``checkin`` payload), on a worker;
+        a ``phone_checkin`` event carrying a :class:`~kiosk.view_models.checkin.CheckInView` follows. False (nothing
+        sent) while another check-in runs."""
+        return self._checkin_flight.start(lambda: self.events.publish(
+            "phone_checkin", view=self._phone_checked_in(payload)))
+
+    def _phone_checked_in(self, payload: dict[str, Any]) -> CheckInView:
+        result = self._phone_checkin.run(payload)
+        if result.outcome == "checked_in":
+            self.guide("checkin", number=" ".join(result.number))
+        return checkin_view(result, self.language, self._service_name(result.service) if result.service else "")
+
+    def _service_name(self, code: str) -> str:
+        """The service called ``code`` in the citizen's language; the code itself when the list cannot be read."""
+        try:
+            items = self.queue.services()
+        except (QueueError, OSError, sqlite3.Error) as exc:
+            self.report_error("queue", exc)
+            return code
+        return next((item.name(self.language) for item in items if item.code == code), code)
 
     def _publish_lookup(self, name: str, result: LookupResult) -> None:
         if result.status:

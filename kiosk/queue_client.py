@@ -17,7 +17,8 @@ a kiosk restart.
 
     QueueError (queueing.errors)
     ├── … every refusal of the server, as the engine raised it (ServiceClosed, DailyCapReached, …)
-    └── BranchUnavailable   the server is unreachable and no leased number can be used
+    ├── BranchUnavailable   the server is unreachable and no leased number can be used
+    └── CheckInRefused      a phone number's check-in was refused (``reason``: the server's code)
 """
 
 from __future__ import annotations
@@ -96,6 +97,15 @@ def _tables(db: sqlite_utils.Database) -> None:
 
 class BranchUnavailable(QueueError):
     pass
+
+
+class CheckInRefused(QueueError):
+    """The server refused a phone number's check-in. ``reason`` is its code (contracts E): ``unknown_code``,
+    ``already_checked_in``, ``not_waiting``, ``expired``, or another refusal's code (``kiosk_refused`` …)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class _Unreachable(Exception):
@@ -287,6 +297,24 @@ class BranchQueue:
         return self._online("GET", "/api/report", params={"day": day.isoformat()},
                             headers={"Authorization": f"Bearer {token}"})
 
+    def check_in(self, code: str) -> dict[str, Any]:
+        """Check a phone number in by the code of its check-in QR (``POST /api/checkin``, this kiosk's token).
+
+        Never falls back to anything offline: a number not checked in on the server would be skipped when called.
+        Returns the server's answer (``number``, ``service``, ``state``, ``people_ahead``, ``estimate_min``).
+
+        :raises CheckInRefused: the server said no (unknown, already checked in, expired …).
+        :raises BranchUnavailable: the server cannot be reached.
+        """
+        try:
+            status, data = self._exchange("POST", "/api/checkin", force=True, json={"code": code})
+        except _Unreachable as exc:
+            raise BranchUnavailable(str(exc)) from exc
+        body = data if isinstance(data, dict) else {}
+        if status >= 400:
+            raise CheckInRefused(str(body.get("code") or status), str(body.get("error") or "check-in refused"))
+        return body
+
     # -- keeping in step with the server ------------------------------------------------------------------------
     def sync(self) -> bool:
         """Refresh the service list, report offline tickets, top up leases; False when the server is unreachable."""
@@ -404,6 +432,17 @@ class BranchQueue:
         :raises _Unreachable: network error, timeout or 5xx.
         :raises QueueError: the server refused (4xx), as the matching engine exception.
         """
+        status, data = self._exchange(method, path, force=force, **kwargs)
+        if status >= 400:
+            raise refusal_from_json(data if isinstance(data, dict) else {})
+        return data
+
+    def _exchange(self, method: str, path: str, *, force: bool, **kwargs: Any) -> tuple[int, Any]:
+        """The response status and JSON, whatever the status below 500.
+
+        :raises _Unreachable: network error, timeout or 5xx (or within ``retry_after_s`` of one, unless ``force``).
+        :raises QueueError: an answer without JSON.
+        """
         if not force and time.monotonic() < self._offline_until:
             raise _Unreachable("the queue server failed moments ago")
         try:
@@ -416,12 +455,9 @@ class BranchQueue:
             raise _Unreachable(f"queue server answered {response.status_code}")
         self.online, self._offline_until = True, 0.0
         try:
-            data = response.json()
+            return response.status_code, response.json()
         except ValueError:
             raise QueueError(f"queue server answered {response.status_code} without JSON") from None
-        if response.status_code >= 400:
-            raise refusal_from_json(data if isinstance(data, dict) else {})
-        return data
 
     def _online(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -51,6 +51,8 @@ def route_scan(payload: dict[str, Any], available_screens: set[str]) -> ScanRout
     if kind == "booking":
         return ScanRoute("lookup" if "lookup" in available_screens else None, "scan.booking",
                          {"code": payload["code"]})
+    if kind == "checkin":  # a phone number's check-in QR: the check-in screen sends it to the queue server
+        return ScanRoute("checkin" if "checkin" in available_screens else None, "scan.checkin")
     if kind in ("ticket", "vietqr", "cccd"):
         return ScanRoute(None, f"scan.{kind}")
     return refusal(payload) or ScanRoute(None, "scan.unknown")

@@ -12,6 +12,11 @@ even from another process, and a power cut cannot take back a printed number. Ti
        │        └─→ transferred
        └─→ transferred       (a new waiting ticket in the target service keeps the original place in line)
 
+A number taken from a phone (``virtual``) starts as ``virtual`` — numbered like the others, placed in the line by
+its issue time, but not called — and becomes ``waiting`` at its place when its holder checks in (``check_in``); a
+call that goes past it stamps ``passed_over_at``, and upkeep (``skip_unchecked``) makes it ``no_show`` once its grace
+is over; ``requeue_virtual`` puts it back once, at the end; ``cancel_virtual`` makes it ``cancelled``.
+
 A transferred citizen keeps their number and their place: the new service's line is ordered by ``queue_at``, the
 original issue time. Waiting tickets of an earlier day are not called (the line is per day).
 
@@ -53,18 +58,22 @@ from typing import Any, ParamSpec, TypeVar
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
 from contracts.sqldb import Connection, Cursor, StoreBusy
-from queueing import estimate, numbering
+from queueing import estimate, numbering, virtual
 from queueing.checkpoint import DEFAULT_INTERVAL_S, Checkpointer
 from queueing.db import Synchronous, WalSync, connect
 from queueing.errors import (
+    AlreadyCheckedIn,
+    CheckInExpired,
     CounterBusy,
     DailyCapReached,
     InvalidTransition,
+    NotCheckable,
     NotToday,
     NotYourBlock,
     NumberNotLeased,
     QueueBusy,
     ServiceClosed,
+    UnknownCheckIn,
     UnknownPriority,
     UnknownService,
     UnknownTicket,
@@ -72,6 +81,7 @@ from queueing.errors import (
 from queueing.models import (
     CounterStatus,
     NumberBlock,
+    PhoneTicket,
     QueueStatus,
     ServiceOverview,
     ServiceStatus,
@@ -279,20 +289,24 @@ class QueueEngine:
         return _as_dict(self._conn.execute("SELECT rowid, * FROM tickets WHERE request_id = ?", [request_id]))
 
     def _insert(self, service: ServiceDef, seq: int, request_id: str, priority: str | None, kiosk_id: str | None,
-                booking_code: str | None, issued_at: datetime, queue_at: datetime | None = None) -> dict[str, Any]:
-        """The new ticket's row, as inserted (no read back).
+                booking_code: str | None, issued_at: datetime, queue_at: datetime | None = None,
+                phone: dict[str, str] | None = None) -> dict[str, Any]:
+        """The new ticket's row, as inserted (no read back). ``phone`` (phone, checkin_code, view_digest) makes it
+        a virtual number (``virtual``).
 
         :raises _RequestTaken: ``request_id`` has a ticket (maybe committed by another process this moment): the
             caller's transaction rolls back and answers with that one.
         """
         stamp = _stamp(issued_at)
+        extra = {"state": "virtual", **phone} if phone else {}
+        columns = "".join(f", {name}" for name in extra)
         row = _as_dict(self._conn.execute(
-            "INSERT INTO tickets (id, request_id, day, service, seq, number, priority, kiosk_id, booking_code,"
-            " issued_at, queue_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING"
-            " RETURNING rowid, *",
+            f"INSERT INTO tickets (id, request_id, day, service, seq, number, priority, kiosk_id, booking_code,"
+            f" issued_at, queue_at{columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' * len(extra)})"
+            " ON CONFLICT (request_id) DO NOTHING RETURNING rowid, *",
             [secrets.token_urlsafe(9), request_id, issued_at.date().isoformat(), service.code, seq,
              service.format_number(seq), priority, kiosk_id, booking_code, stamp,
-             _stamp(queue_at) if queue_at else stamp]))
+             _stamp(queue_at) if queue_at else stamp, *extra.values()]))
         if row is None:
             raise _RequestTaken(f"request {request_id!r} already has a ticket")
         return row
@@ -401,17 +415,18 @@ class QueueEngine:
                             [counter]).fetchone():
                 raise CounterBusy(f"counter {counter} still has a ticket; finish, skip or transfer it first")
 
-            def head(priority: bool) -> str | None:
+            def head(priority: bool) -> tuple[str, int, str] | None:
                 # the first of each service's line, then the earliest of those: one query over several services
                 # would sort all of their waiting tickets to find it
                 heads = [conn.execute(
                     "SELECT queue_at, rowid, id FROM tickets WHERE day = ? AND service = ? AND state = 'waiting' "
                     "AND (priority IS NULL) = ? ORDER BY queue_at, rowid LIMIT 1",
                     [now.date().isoformat(), code, not priority]).fetchone() for code in codes]
-                first = min(filter(None, heads), default=None)
-                return first[2] if first else None
+                return min(filter(None, heads), default=None)
 
-            priority_id, normal_id = head(True), head(False)
+            priority_head, normal_head = head(True), head(False)
+            priority_id = priority_head[2] if priority_head else None
+            normal_id = normal_head[2] if normal_head else None
             streak_row = conn.execute("SELECT priority_streak FROM counter_state WHERE counter = ?",
                                       [counter]).fetchone()
             streak = streak_row[0] if streak_row else 0
@@ -425,6 +440,8 @@ class QueueEngine:
                          [counter, streak + 1 if take_priority else 0])
             conn.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ? WHERE id = ?",
                          [counter, _stamp(now), chosen])
+            if not take_priority and normal_head is not None:  # numbers from phones queued before it, not here
+                virtual.pass_over(conn, now.date().isoformat(), codes, normal_head[:2], _stamp(now))
         self._inputs.changed()  # a counter may serve the service for the first time today
         return self._ticket(chosen)
 
@@ -481,6 +498,135 @@ class QueueEngine:
                          [state, _stamp(self._now()), ticket_id])
         self._inputs.changed()  # a finished ticket moves the average service time
         return self._ticket(ticket_id)
+
+    # -- numbers from a phone (``virtual``) -----------------------------------------------------------------------
+    def ensure_open(self, service_code: str) -> None:
+        """:raises UnknownService, ServiceClosed: checked before a code is sent for a number of the service."""
+        service = self._service(service_code)
+        now = self._now()
+        if not service.is_open(now):
+            raise ServiceClosed(service.code, service.next_opening(now))
+
+    @_serialized
+    def issue_virtual(self, service_code: str, *, phone: str, view_digest: str, max_per_day: int) -> PhoneTicket:
+        """A number from a phone: today's next number of the service, in state ``virtual`` at the end of the line.
+
+        :param phone: the normalised phone (kept for today only); ``view_digest``: the digest of its page's token.
+        :raises UnknownService, ServiceClosed, DailyCapReached, HasActiveNumber, PhoneCapReached:
+        """
+        service = self._service(service_code)
+        with self._write(f"numbers:{service.code}") as conn:
+            now = self._now()
+            if not service.is_open(now):
+                raise ServiceClosed(service.code, service.next_opening(now))
+            day = now.date().isoformat()
+            virtual.check_allowed(conn, day, phone, max_per_day)
+            seq, _, _ = numbering.take(conn, service, day)
+            row = self._insert(service, seq, f"phone-{secrets.token_urlsafe(12)}", None, None, None, now,
+                               phone={"phone": phone, "checkin_code": virtual.new_checkin_code(),
+                                      "view_digest": view_digest})
+            return self._phone_view(conn, row)
+
+    def phone_ticket(self, view_digest: str) -> PhoneTicket:
+        """The number behind a phone page's token, on the reading connection (2,000 phones poll it).
+
+        :raises UnknownTicket:"""
+        with self.db.reading() as conn:
+            row = _as_dict(conn.execute("SELECT rowid, * FROM tickets WHERE view_digest = ?", [view_digest]))
+            if row is None:
+                raise UnknownTicket("no number from a phone with that token")
+            return self._phone_view(conn, row)
+
+    @_serialized
+    def check_in(self, *, code: str | None = None, number: str | None = None) -> Ticket:
+        """The holder of a number from a phone arrived: by the page's check-in ``code`` (a kiosk scans its QR) or by
+        today's ``number`` (typed at a counter). It joins the waiting line at its original place.
+
+        :raises UnknownCheckIn, AlreadyCheckedIn, NotCheckable, CheckInExpired:
+        """
+        with self._write(QUEUE_LOCK) as conn:
+            if code is not None:
+                row = _as_dict(conn.execute("SELECT id, day, state FROM tickets WHERE checkin_code = ?", [code]))
+            else:
+                row = _as_dict(conn.execute("SELECT id, day, state FROM tickets WHERE day = ? AND number = ? "
+                                            "AND phone IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+                                            [self._today(), number]))
+            if row is None:
+                raise UnknownCheckIn("no number from a phone has that code" if code else
+                                     f"no number {number} was taken from a phone today")
+            if row["day"] != self._today():
+                raise CheckInExpired(f"that number was for {row['day']}; take a new one")
+            if row["state"] in ("waiting", "called", "serving", "done", "transferred"):
+                raise AlreadyCheckedIn("this number is already checked in")
+            if row["state"] != "virtual":
+                raise NotCheckable(f"this number was {row['state'].replace('_', '-')}: it cannot be checked in")
+            conn.execute("UPDATE tickets SET state = 'waiting' WHERE id = ?", [row["id"]])
+        return self._ticket(row["id"])
+
+    @_serialized
+    def cancel_virtual(self, view_digest: str) -> PhoneTicket:
+        """The holder gives the number up (before it is called). :raises UnknownTicket, InvalidTransition:"""
+        return self._phone_move(view_digest, "state IN ('virtual', 'waiting')", "cancelled", "finished_at = ?",
+                                "only a number not called yet can be cancelled")
+
+    @_serialized
+    def requeue_virtual(self, view_digest: str) -> PhoneTicket:
+        """A number skipped for not checking in goes back to the end of the line, once.
+
+        :raises UnknownTicket, InvalidTransition:"""
+        return self._phone_move(
+            view_digest, f"state = 'no_show' AND skip_reason = '{virtual.NOT_CHECKED_IN}' AND requeued = 0 "
+                         f"AND day = '{self._today()}'", "virtual",
+            "queue_at = ?, requeued = 1, passed_over_at = NULL, skip_reason = NULL, finished_at = NULL, notified = 0",
+            "only a number skipped for not checking in can be re-queued, once, on its day")
+
+    @_serialized
+    def skip_unchecked(self, grace: timedelta) -> int:
+        """Upkeep: skip virtual numbers passed over more than ``grace`` ago; forget earlier days' phones."""
+        now = self._now()
+        passed_before, today = _stamp(now - grace), now.date().isoformat()
+        if not virtual.upkeep_due(self._conn, passed_before, today):  # it runs every second: no empty writes
+            return 0
+        with self._write(QUEUE_LOCK) as conn:
+            skipped = virtual.skip_unchecked(conn, passed_before, _stamp(now))
+            virtual.forget_phones(conn, today)
+        return skipped
+
+    def _phone_move(self, view_digest: str, allowed: str, state: str, extra: str, refusal: str) -> PhoneTicket:
+        """``allowed``: an SQL condition (constants only); ``extra`` sets more columns with one ``?`` for now."""
+        with self._write(QUEUE_LOCK) as conn:
+            moved = _as_dict(conn.execute(f"UPDATE tickets SET state = ?, {extra} WHERE view_digest = ? AND "
+                                          f"{allowed} RETURNING rowid, *", [state, _stamp(self._now()), view_digest]))
+            if moved is None:
+                if not conn.execute("SELECT 1 FROM tickets WHERE view_digest = ?", [view_digest]).fetchone():
+                    raise UnknownTicket("no number from a phone with that token")
+                raise InvalidTransition(refusal)
+        return self._phone_view(self._conn, moved)
+
+    def _phone_view(self, conn: Connection, row: dict[str, Any]) -> PhoneTicket:
+        """A number from a phone as its page shows it; a transferred one shows the ticket it became."""
+        current = row
+        while current["state"] == "transferred":
+            successor = _as_dict(conn.execute("SELECT rowid, * FROM tickets WHERE transferred_from = ?",
+                                              [current["id"]]))
+            if successor is None:
+                break
+            current = successor
+        state, day, service = current["state"], current["day"], current["service"]
+        if state == "virtual":
+            ahead = virtual.ahead_of_virtual(conn, day, service, current["queue_at"], current["rowid"])
+        elif state == "waiting":
+            ahead = estimate.people_ahead(conn, day, service, current["priority"], current["queue_at"],
+                                          current["rowid"])
+        else:
+            ahead = 0
+        known = self.services.get(service)
+        wait = self._inputs.wait_s(conn, day, service, ahead, known.counters if known else [])
+        return PhoneTicket(id=row["id"], number=current["number"], service=service, day=date.fromisoformat(day),
+                           state=state, counter=current["counter"], people_ahead=ahead, estimated_wait_s=wait,
+                           checkin_code=row["checkin_code"],
+                           requeue_allowed=row["state"] == "no_show" and row["skip_reason"] == virtual.NOT_CHECKED_IN
+                           and not row["requeued"] and day == self._today())
 
     # -- helpers ------------------------------------------------------------------------------------------------
     @contextmanager

@@ -13,7 +13,9 @@
     ├── NotYourBlock       an offline ticket names a block leased to another kiosk
     ├── NotToday           numbers or offline tickets of a day other than today
     ├── KioskRefused       the branch server does not know the kiosk's token (a kiosk-side setting to fix)
-    └── QueueBusy          the database stayed locked past the busy timeout
+    ├── QueueBusy          the database stayed locked past the busy timeout
+    ├── UnknownCheckIn, AlreadyCheckedIn, NotCheckable, CheckInExpired   checking in a number from a phone
+    └── HasActiveNumber, PhoneCapReached   taking a number from a phone
 """
 
 from __future__ import annotations
@@ -79,3 +81,27 @@ class KioskRefused(QueueError):
 
 class QueueBusy(QueueError):
     pass
+
+
+class UnknownCheckIn(QueueError):
+    """No number from a phone has that check-in code (or, at a counter, that number today)."""
+
+
+class AlreadyCheckedIn(QueueError):
+    pass
+
+
+class NotCheckable(QueueError):
+    """The number from a phone was cancelled or skipped: it cannot be checked in (re-queue it from the phone)."""
+
+
+class CheckInExpired(QueueError):
+    """The check-in code is of an earlier day."""
+
+
+class HasActiveNumber(QueueError):
+    """The phone already holds a number here today that is not finished."""
+
+
+class PhoneCapReached(QueueError):
+    """The centre handed out its numbers from phones for today (``queue.phone.max_per_day``)."""

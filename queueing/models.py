@@ -79,3 +79,23 @@ class NumberBlock:
 
     def number(self, seq: int) -> str:
         return f"{self.prefix}{seq:0{self.digits}d}"
+
+
+@dataclass(frozen=True)
+class PhoneTicket:
+    """A number taken from a phone, as its holder's page sees it (``queueing.virtual``); never the phone itself.
+
+    ``state`` is the ticket's (virtual until checked in; a transferred one shows where it went), ``people_ahead``
+    counts everyone before it in its line, printed and virtual numbers alike, while it is virtual or waiting.
+    """
+
+    id: str
+    number: str
+    service: str
+    day: date
+    state: str                   # virtual, waiting, called, serving, done, no_show, cancelled
+    counter: int | None
+    people_ahead: int
+    estimated_wait_s: int
+    checkin_code: str
+    requeue_allowed: bool

@@ -48,6 +48,7 @@ SCREENS = {
     "survey": ("survey", "SurveyScreen"),
     "lookup": ("lookup", "LookupScreen"),
     "submit": ("filing", "FilingScreen"),
+    "checkin": ("checkin", "CheckinScreen"),
 }
 
 

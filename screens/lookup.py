@@ -42,8 +42,11 @@ class LookupScreen(Screen):
         self.ids.keyboard.set_text("")
 
     def take_scan(self, payload: dict[str, Any]) -> bool:
-        """Scans on this screen: a dossier code is looked up, anything else gets a clear explanation."""
+        """Scans on this screen: a dossier code is looked up, a phone number's check-in QR goes to the check-in
+        screen, anything else gets a clear explanation."""
         app = App.get_running_app()
+        if payload["kind"] == "checkin":
+            return False
         if payload["kind"] == "dossier":
             self.search(payload["code"])
         elif payload["kind"] == "booking":

@@ -1,8 +1,9 @@
 """Classify and parse whatever a scanner read: one pure function, no I/O.
 
 ``parse_payload(raw)`` returns a JSON-ready dict whose ``kind`` is ``cccd``, ``dossier``, ``booking``, ``vietqr``,
-``ticket`` or ``unknown``, plus that kind's fields (see the modules of this package). A wrong "yes" is worse than
-a clear "no", so the formats are read as strictly as they are published (docs/formats.md):
+``ticket``, ``checkin`` (a phone number's check-in link) or ``unknown``, plus that kind's fields (see the modules
+of this package). A wrong "yes" is worse than a clear "no", so the formats are read as strictly as they are
+published (docs/formats.md):
 
 * a dossier or booking code that breaks a rule is ``unknown``, with ``reason`` and ``problems`` (rule names,
   never the input: it could be personal data) — ``unknown`` carries nothing else but the input's length;

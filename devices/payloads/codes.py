@@ -9,7 +9,9 @@ docs/formats.md:
   identifier, four dotted groups of 3, 2, 2 and 3 characters (``000.00.13.H26``, level 1 a letter and two
   digits), the date a real day not after tomorrow, the sequence four digits from 0001;
 * a kiosk's offline reference ``KS.<kiosk id>-<yymmdd>-<4–6 digits>`` (kiosk/outbox.py), reported ``local``;
-* booking code ``BK-<yymmdd>-<6 letters or digits>``.
+* booking code ``BK-<yymmdd>-<6 letters or digits>``;
+* a phone number's check-in link ``http(s)://<host>/phone/c/<code>`` (contracts E), the code exactly 10 Crockford
+  base32 characters and nothing after it: any other path under ``/phone/c/`` is refused, never cut down to a code.
 
 A payload shaped like a dossier code that breaks a rule is refused with its reasons (``problems``).
 """
@@ -29,6 +31,8 @@ BOOKING = re.compile(r"BK-([0-9]{6})-([A-Z0-9]{6})")
 # what a dossier code looks like before the rules: something, a dash, digits, a dash, digits
 DOSSIER_SHAPE = re.compile(r"[0-9A-Z._-]{1,40}-[0-9]{2,8}-[0-9]{1,8}")
 TICKET_PATH = re.compile(r"^/t/([A-Za-z0-9_-]{6,32})/?$")
+CHECKIN_PREFIX = "/phone/c/"
+CHECKIN_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{10}")  # Crockford base32: no I, L, O or U
 CODE_PARAMS = ("code", "ma_ho_so", "mahoso", "mhs", "sohoso", "ma", "madon", "dossier", "hoso", "q")
 LOCAL_PREFIX = "KS."
 FUTURE_SLACK = dt.timedelta(days=1)  # a kiosk's clock a little behind the agency's must not refuse a fresh code
@@ -88,6 +92,15 @@ def read_code(text: str, today: dt.date | None = None) -> dict[str, Any]:
     return refused("not_recognised")
 
 
+def _checkin(code: str, extra: str, host: str, url: str) -> dict[str, Any]:
+    """A check-in link: the code upper-cased (Crockford reads either case), or refused when anything about it is
+    off — a short or long code, a letter Crockford leaves out, a slash, a query or a fragment."""
+    code = code.upper()
+    if extra or not CHECKIN_CODE.fullmatch(code):
+        return refused("checkin_code_format")
+    return {"kind": "checkin", "code": code, "host": host.lower(), "url": url}
+
+
 def parse_url(text: str, today: dt.date | None = None) -> dict[str, Any] | None:
     """A link carrying a ticket id, a booking code or a dossier code (in a query parameter or the path's last
     segment); None when ``text`` is not an http(s) link at all."""
@@ -98,6 +111,8 @@ def parse_url(text: str, today: dt.date | None = None) -> dict[str, Any] | None:
         params = {k.lower().replace("-", "_"): v for k, v in parse_qsl(parts.query)}
     except ValueError:  # "http://[oops" (bad IPv6 host), a host that NFKC-normalises to "#", "/", …
         return None
+    if parts.path.startswith(CHECKIN_PREFIX):
+        return _checkin(parts.path[len(CHECKIN_PREFIX):], parts.query + parts.fragment, parts.netloc, text)
     ticket = TICKET_PATH.match(parts.path)
     if ticket:
         return {"kind": "ticket", "ticket_id": ticket[1], "url": text}

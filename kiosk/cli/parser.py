@@ -262,6 +262,11 @@ def _queue(subparsers: argparse._SubParsersAction) -> None:
                             "system's CAs)")
     serve.add_argument("--report-interval", type=float, default=30.0, metavar="S",
                        help="seconds between two snapshots of the figures (default: %(default)s)")
+    serve.add_argument("--sms-url", metavar="URL",
+                       help="the eSMS gateway of the phone queue's messages (keys: SMS_API_KEY, SMS_SECRET_KEY, "
+                            "SMS_BRANDNAME or --sms-key-file; default: the simulator, spooling to DATA_DIR/sms-sim/)")
+    serve.add_argument("--sms-key-file", type=Path, metavar="FILE",
+                       help="NAME=value lines of the SMS gateway's keys (mode 600)")
     add_tls_flags(serve)
     serve.set_defaults(handler="kiosk.cli.queue_serve:run_serve")
     _upkeep(actions, "QUEUE_DATABASE_URL", "DATA_DIR/queue-server.db", "kiosk.cli.queue_serve", "the queue",

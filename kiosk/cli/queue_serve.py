@@ -26,6 +26,7 @@ from typing import Any
 
 from config.schema import KioskConfig
 from contracts.secrets import SecretError, secret_list
+from contracts.sms import SIM_DIR_NAME, SmsGateway, gateway_from_options
 from contracts.sqldb import DatabaseTargetError, SqliteDatabase, StoreUnavailable, is_url, open_database
 from kiosk.cli import EXIT_CONFIG, config_from_args
 from kiosk.cli.serving import check_workers, database_target, run
@@ -80,12 +81,18 @@ def _city_link(args: argparse.Namespace, config: KioskConfig) -> CityLink | None
                     args.report_interval, config.backend.ca_file)
 
 
+def _sms(args: argparse.Namespace, config: KioskConfig) -> SmsGateway:
+    """The phone queue's SMS gateway (``--sms-url``; the simulator by default). :raises SecretError:"""
+    return gateway_from_options(args.sms_url, config.data_dir / SIM_DIR_NAME, key_file=args.sms_key_file)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
         ssl = tls_options(args)
         kiosk_tokens, report_tokens = _tokens(args)
         city = _city_link(args, config)
+        sms = _sms(args, config)
         target, default_location = _target(args, config)
         check_workers(args.workers, target)
     except (TlsError, SecretError, BadKioskToken, BadReportToken, CityLinkError, DatabaseTargetError) as exc:
@@ -110,6 +117,8 @@ def run_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if not config.queue.counters:
         print("No counter passwords in queue.counters: the counter page cannot log in", file=sys.stderr)
+    print(f"Numbers from phones: SMS via {sms}" if config.queue.phone.enabled else
+          "Numbers from phones are off (queue.phone.enabled = false)", file=sys.stderr)
     scheme = "https" if ssl else "http"
     processes = f", {args.workers} processes" if args.workers > 1 else ""
     print(f"Branch queue server on {scheme}://{args.host}:{args.port} (counter page /counter, display /display, "
@@ -130,7 +139,8 @@ def build_app(args: argparse.Namespace) -> Any:
     atexit.register(engine.close)  # the last WAL checkpoint on SQLite, the call feed's connection on PostgreSQL
     return create_app(engine, counter_passwords={c.number: c.pin_hash for c in config.queue.counters},
                       kiosk_tokens=kiosk_tokens, report_tokens=report_tokens, title=config.branch.name,
-                      announcements=[a.text for a in config.announcements], city=_city_link(args, config))
+                      announcements=[a.text for a in config.announcements], city=_city_link(args, config),
+                      sms=_sms(args, config), phone=config.queue.phone, public_url=config.queue.public_url)
 
 
 def run_migrate(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ class Branch:
     board: Board = field(init=False)
     feed: CallFeed = field(init=False)
     counters: list[int] = field(init=False)  # every counter a service names or a password exists for
+    after_call: list[Callable[[], None]] = field(default_factory=list)  # quick hooks run after each call here
 
     def __post_init__(self) -> None:
         self.presence = Presence(self.engine.db)
@@ -101,6 +102,8 @@ class Branch:
         self.board.record(call)
         self.hub.publish("call", {**to_json(call), "service_name": self.service_name(ticket.service)})
         self.feed.send(to_json(call))
+        for hook in self.after_call:
+            hook()
 
     def _heard(self, data: dict[str, Any]) -> None:
         """A call another process made (on the feed's thread)."""

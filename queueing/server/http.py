@@ -3,7 +3,8 @@
 Every refusal is a 4xx JSON ``{"error": "<one-line message>", "code": "<machine code>"}``; queue refusals use the
 codes of ``wire`` (and a closed service adds ``service`` and ``next_opening``), so a kiosk in branch mode raises
 the same exception the engine raised here. Three roles: ``counter``, a counter's login token bound to the counter
-in the path (counter 1's token cannot call numbers at counter 2); ``kiosk``, a kiosk's configured token
+in the path (counter 1's token cannot call numbers at counter 2; a route without a counter in its path takes any
+counter's login, e.g. checking in a number from a phone); ``kiosk``, a kiosk's configured token
 (``kiosks``), whose caller is the kiosk id the token names; and ``report``, a manager's report token
 (``report_tokens``), which reads the daily report and nothing else.
 """
@@ -62,14 +63,15 @@ def queue_style(logins: CounterLogins, kiosk_for: Callable[[str], str], report_f
             return kiosk_for(bearer(request))
         if role == "report":
             return report_for(bearer(request))
-        counter = request.path_params["counter"]
+        counter = request.path_params.get("counter")  # none in the path: any counter's login will do
         token = bearer(request)
         owner = logins.counter_for(token) if token else None
         if owner is None:
-            raise LoginRefused(401, f"log in at counter {counter} first (send Authorization: Bearer <token>)")
-        if owner != counter:
+            where = f"counter {counter}" if counter is not None else "a counter"
+            raise LoginRefused(401, f"log in at {where} first (send Authorization: Bearer <token>)")
+        if counter is not None and owner != counter:
             raise LoginRefused(403, f"this login is for counter {owner}, not counter {counter}")
-        return counter
+        return owner
 
     return HttpStyle(error_body=error_body, error_schema=ERROR_SCHEMA, authenticate=authenticate,
                      roles={"counter": Role("counterToken", (401, 403)), "kiosk": Role("kioskToken"),

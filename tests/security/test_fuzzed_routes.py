@@ -31,6 +31,7 @@ from backend.app import create_app as create_backend
 from backend.server import open_store, serve_in_thread
 from contracts.http import MAX_JSON_DEPTH
 from contracts.pin import hash_pin
+from contracts.sms import SimulatedGateway
 from queueing.server import create_app as create_queue_server
 from tests.security.browser import admin_session
 from tests.stores import store_target
@@ -203,9 +204,11 @@ def backend(tmp_path_factory) -> Iterator[Target]:
 
 @pytest.fixture(scope="module")
 def queue(tmp_path_factory) -> Iterator[Target]:
-    engine = open_engine(store_target(tmp_path_factory.mktemp("fuzz-queue") / "queue.db"), WallClock())
+    folder = tmp_path_factory.mktemp("fuzz-queue")
+    engine = open_engine(store_target(folder / "queue.db"), WallClock())
     app = create_queue_server(engine, counter_passwords={1: hash_pin(COUNTER_PASSWORD)},
-                              kiosk_tokens=[QUEUE_KIOSK_TOKEN], report_tokens=[QUEUE_REPORT_TOKEN])
+                              kiosk_tokens=[QUEUE_KIOSK_TOKEN], report_tokens=[QUEUE_REPORT_TOKEN],
+                              sms=SimulatedGateway(folder / "sms"))  # with the phone queue's routes
     running = serve_in_thread(app)
     token = httpx.post(f"{running.url}/api/counters/1/login", json={"password": COUNTER_PASSWORD}).json()["token"]
     yield Target(app, running.url, {"Authorization": f"Bearer {token}"}, {"error", "code"},

@@ -2,7 +2,10 @@
 "use strict";
 
 class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  // retryAfter: seconds from a 429's Retry-After header (0 when none)
+  constructor(status, code, message, retryAfter = 0) {
+    super(message); this.status = status; this.code = code; this.retryAfter = retryAfter;
+  }
 }
 
 async function api(path, options = {}) {
@@ -18,7 +21,10 @@ async function api(path, options = {}) {
       cache: "no-store",
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(response.status, data.code || "", data.error || response.statusText);
+    if (!response.ok) {
+      throw new ApiError(response.status, data.code || "", data.error || response.statusText,
+                         Number(response.headers.get("Retry-After")) || 0);
+    }
     return data;
   } catch (err) {
     if (err instanceof ApiError) throw err;

@@ -7,6 +7,10 @@ const MESSAGES = {  // server codes → what staff read; anything else shows the
   counter_busy: "Quầy đang có số. Hãy hoàn thành, báo vắng mặt hoặc chuyển số hiện tại trước.",
   invalid_transition: "Không thể thực hiện với trạng thái hiện tại của số này.",
   offline: "Không kết nối được máy chủ. Đang thử lại…",
+  unknown_code: "Hôm nay không có số nào như vậy được lấy qua điện thoại.",
+  already_checked_in: "Số này đã xác nhận có mặt rồi.",
+  not_waiting: "Số này đã bị hủy hoặc bị bỏ qua; khách có thể xếp lại hàng một lần trên điện thoại.",
+  expired: "Số này là của ngày khác; mời khách lấy số mới.",
 };
 const STATES = { called: "Đang gọi", serving: "Đang phục vụ" };
 
@@ -133,6 +137,24 @@ function transfer(event) {
   act("transfer", { to_service: $("transfer-to").value });
 }
 
+// A citizen with a number from a phone arrived at the counter (no QR scanned at a kiosk): type the number.
+async function phoneCheckIn(event) {
+  event.preventDefault();
+  if (!token || busy) return;
+  busy = true;
+  showMessage("");
+  try {
+    const data = await api("/api/counter/checkin", { token, body: { number: $("phone-number").value.trim().toUpperCase() } });
+    showMessage("Đã xác nhận số " + data.number + " có mặt; còn " + data.people_ahead + " người phía trước.");
+    $("phone-number").value = "";
+  } catch (err) {
+    showMessage(explain(err));
+  } finally {
+    busy = false;
+    refresh();
+  }
+}
+
 const SHORTCUTS = { Enter: "call-next", r: "recall", b: "start", h: "finish", v: "no-show" };
 
 function onKey(event) {
@@ -156,6 +178,7 @@ function init() {
   $("btn-finish").addEventListener("click", () => act("finish"));
   $("btn-noshow").addEventListener("click", () => act("no-show"));
   $("transfer").addEventListener("submit", transfer);
+  $("phone-checkin").addEventListener("submit", phoneCheckIn);
   document.addEventListener("keydown", onKey);
   const n = parseInt(remembered, 10);
   const saved = n ? sessionStorage.getItem(tokenKey(n)) : null;
