@@ -62,6 +62,10 @@ class SmsOutbox:
               ) -> list[Claimed]:
         """Up to ``limit`` due messages, oldest first, leased to the caller until ``now + lease``."""
         now_ms = epoch_ms(now)
+        # an idle pass (the usual one) is one indexed read, without the write lock every process would queue for
+        if not self.db.query("SELECT 1 FROM sms_outbox WHERE state = 'pending' AND due_ms <= ? "
+                             "AND claimed_until_ms <= ? LIMIT 1", [now_ms, now_ms]):
+            return []
         with self.db.transaction(lock=LOCK) as conn:
             rows = conn.execute(
                 "SELECT o.id, o.dossier_code, o.event, o.text, CASE WHEN d.sms_consent = 1 THEN d.phone END, "

@@ -37,6 +37,7 @@ LONGEST_RETRY = dt.timedelta(minutes=30)
 STALE_AFTER = dt.timedelta(days=2)
 FINISHED_KEPT = dt.timedelta(days=30)  # sent and given-up outbox rows, for an operator's questions
 UPKEEP_EVERY_S = 3600.0
+FIRST_UPKEEP_S = 60.0  # not at start: a process starting (or a worker of several) has enough to do then
 
 
 class SmsSender:
@@ -44,7 +45,7 @@ class SmsSender:
 
     def __init__(self, store: BackendStore, gateway: SmsGateway, *,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(LOCAL_TZ),
-                 first_retry: dt.timedelta = FIRST_RETRY, poll_s: float = 1.0) -> None:
+                 first_retry: dt.timedelta = FIRST_RETRY, poll_s: float = 2.0) -> None:
         self.store, self.gateway, self.clock = store, gateway, clock
         self.outbox = SmsOutbox(store.db)
         self.first_retry, self.poll_s = first_retry, poll_s
@@ -97,7 +98,7 @@ class SmsSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass after pass until ``stop`` is set; a database that does not answer waits for the next pass."""
-        next_upkeep = 0.0
+        next_upkeep = time.monotonic() + FIRST_UPKEEP_S
         while not stop.is_set():
             tried = 0
             try:

@@ -28,9 +28,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from config.localtime import LOCAL_TZ
 from contracts.scrub import scrub
@@ -58,6 +56,9 @@ ESMS_REFUSALS = {
 ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 SIM_DIR_NAME = "sms-sim"  # the simulator's spool under a server's data directory
 KEY_NAMES = ("SMS_API_KEY", "SMS_SECRET_KEY", "SMS_BRANDNAME")
+
+if TYPE_CHECKING:  # httpx is imported when an EsmsGateway is made: a server using the simulator never loads it
+    import httpx
 
 
 class SmsError(Exception):
@@ -128,10 +129,13 @@ class EsmsGateway:
 
     def __init__(self, url: str, api_key: str, secret_key: str, brandname: str, *, timeout_s: float = 10,
                  client: httpx.Client | None = None) -> None:
+        import httpx
+
         self.url, self.brandname = url, brandname
         self._keys = {"ApiKey": api_key, "SecretKey": secret_key}
         self._client = client or httpx.Client(timeout=timeout_s)
         self._timeout = httpx.Timeout(timeout_s)
+        self._network_errors = httpx.HTTPError
 
     def __str__(self) -> str:
         return f"eSMS gateway at {self.url} (brandname {self.brandname})"
@@ -141,7 +145,7 @@ class EsmsGateway:
                 "IsUnicode": "1", "Sandbox": "0", "RequestId": request_id}
         try:
             response = self._client.post(self.url, json=body, timeout=self._timeout)
-        except httpx.HTTPError as exc:
+        except self._network_errors as exc:
             raise SmsError(f"eSMS not reached: {type(exc).__name__}", transient=True) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise SmsError(f"eSMS answered HTTP {response.status_code}", transient=True)

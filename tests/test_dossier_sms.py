@@ -442,3 +442,28 @@ def test_every_text_is_vietnamese_within_160_characters_and_names_no_one():
     with pytest.raises(ValueError):
         dossier_text("returned", code)
     assert json.dumps(texts, ensure_ascii=False).count("Hồ sơ") == len(texts)
+
+
+# -- moving a site -------------------------------------------------------------------------------------------------
+
+
+def test_a_site_copied_to_postgres_keeps_its_queued_sms_and_queues_new_ones(tmp_path, pg_cluster):
+    site = Backend(tmp_path / "backend.db")
+    try:
+        queued = site.submit("key-before-0001", **consenting()).json()["code"]
+    finally:
+        site.stop()
+    url = pg_cluster.fresh_database()
+    copied = subprocess.run([sys.executable, str(ROOT / "main.py"), "backend", "copy-data", "--from",
+                             str(tmp_path / "backend.db"), "--to", url], capture_output=True, text=True, timeout=120,
+                            env=server_env())
+    assert copied.returncode == 0, copied.stderr
+    store = open_store(url)
+    try:
+        body = {**dossier_body("HT05"), "contact": {"phone": PHONE, "sms_consent": True}}
+        after, _ = store.submit("key-after-0001", body, "HN-HK-01")  # a new id past the copied one, no clash
+        spool = tmp_path / "sms-sim"
+        assert SmsSender(store, SimulatedGateway(spool)).run_once() == 2
+        assert [m["text"].split()[2] for m in read_simulated(spool)] == [queued, after["code"]]
+    finally:
+        store.close()

@@ -30,7 +30,7 @@ from kiosk.cli.serving import database_target
 EXIT_REFUSED = 1
 BATCH = 2000  # rows sent to the target per executemany
 # identity columns whose sequence must continue after the copied ids (table, column)
-IDENTITIES = (("survey_answers", "id"),)
+IDENTITIES = (("survey_answers", "id"), ("sms_outbox", "id"))
 
 
 def run_migrate(args: argparse.Namespace) -> int:
