@@ -17,8 +17,9 @@ one under a named advisory lock, so processes sharing the database serialise on 
 Tables (``tickets`` keeps the original issue time in ``queue_at`` across transfers; ``day_sequences`` is the next
 number per service and local day; ``number_blocks`` are ranges leased to kiosks for offline use;
 ``line_counts`` is how many wait in each line, kept by triggers; ``counter_tokens``, ``login_failures`` and
-``kiosk_presence`` are what the server's processes share about logins and kiosks; ``city_outbox`` holds the
-snapshots of the branch's figures not yet delivered to the city backend). The shipped SQLite migrations
+``kiosk_presence`` are what the server's processes share about logins and kiosks; ``phone_codes``,
+``phone_code_sends`` and ``sms_outbox`` serve numbers taken from a phone; ``city_outbox`` holds the snapshots of
+the branch's figures not yet delivered to the city backend). The shipped SQLite migrations
 keep their names and SQL; PostgreSQL gets the same tables with an explicit ``rowid`` identity on ``tickets`` (the
 line's tie-break), a boolean ``ordinary`` and a PL/pgSQL trigger function.
 """

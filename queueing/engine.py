@@ -171,6 +171,7 @@ class QueueEngine:
         self._clock_lock = threading.Lock()
         self._on_close: list[Callable[[], None]] = []
         self._inputs = estimate.WaitInputs()
+        self._places = virtual.Places()
 
     def when_closed(self, stop: Callable[[], None]) -> None:
         """Call ``stop`` when the engine closes, before its database (e.g. a server's listener thread)."""
@@ -268,7 +269,7 @@ class QueueEngine:
     def _record_offline(self, service: ServiceDef, block_id: str, seq: int, request_id: str, issued_at: datetime,
                         priority: str | None, booking_code: str | None, kiosk: str | None, late: bool,
                         now: datetime) -> dict[str, Any]:
-        with self._write(f"numbers:{service.code}") as conn:
+        with self._write(f"numbers:{service.code}", moves_line=True) as conn:  # may join mid-line
             row = self._by_request(request_id)
             if row is None:
                 block, leased_at = numbering.load_block(conn, block_id, service)
@@ -614,7 +615,7 @@ class QueueEngine:
             current = successor
         state, day, service = current["state"], current["day"], current["service"]
         if state == "virtual":
-            ahead = virtual.ahead_of_virtual(conn, day, service, current["queue_at"], current["rowid"])
+            ahead = self._places.ahead(conn, day, service, current["queue_at"], current["rowid"])
         elif state == "waiting":
             ahead = estimate.people_ahead(conn, day, service, current["priority"], current["queue_at"],
                                           current["rowid"])
@@ -630,9 +631,11 @@ class QueueEngine:
 
     # -- helpers ------------------------------------------------------------------------------------------------
     @contextmanager
-    def _write(self, lock: str) -> Iterator[Connection]:
+    def _write(self, lock: str, *, moves_line: bool | None = None) -> Iterator[Connection]:
         """One write transaction under ``lock`` (``Database.transaction``), counted for the group commit once it
-        committed. :raises QueueBusy: SQLite's file stayed locked (another process holds it)."""
+        committed. ``moves_line`` (default: every change of existing tickets, under ``QUEUE_LOCK``): it may change
+        the places of numbers already in a line, which the phones' pages read (``virtual.Places``); a new number
+        at the back changes none. :raises QueueBusy: SQLite's file stayed locked (another process holds it)."""
         try:
             with self.db.transaction(lock) as conn:
                 yield conn
@@ -640,6 +643,9 @@ class QueueEngine:
             raise QueueBusy(f"the queue database stayed locked: {exc}") from exc
         if self._sync is not None:
             self._sync.committed()
+        moved = lock == QUEUE_LOCK if moves_line is None else moves_line
+        if moved:
+            self._places.changed()
 
     def _ticket(self, ticket_id: str) -> Ticket:
         """The ticket as a citizen sees it."""

@@ -140,7 +140,7 @@ def code_of(ticket: dict) -> str:
 
 
 def outbox(b: SimpleNamespace, kind: str) -> list[tuple]:
-    return b.engine.db.query("SELECT phone, state, attempts FROM sms_outbox WHERE kind = ?", [kind])
+    return b.engine.db.query("SELECT phone, state, attempts FROM sms_outbox WHERE kind = ? ORDER BY id", [kind])
 
 
 # -- the code and the number -----------------------------------------------------------------------------------------
@@ -361,8 +361,8 @@ def test_messages_wait_out_a_gateway_outage(branch):
     assert messages(branch) == []
     branch.gateway.down = False
     branch.epoch.advance(MAX_BACKOFF_S)
-    eventually(lambda: messages(branch), message="the code sent once the gateway is back")
-    assert outbox(branch, "code") == [(PHONE, "sent", 2)]
+    eventually(lambda: outbox(branch, "code") == [(PHONE, "sent", 2)], message="sent once the gateway is back")
+    assert len(messages(branch)) == 1
 
 
 def test_a_refused_message_is_given_up_not_retried(branch):
@@ -413,3 +413,22 @@ def test_queue_serve_refuses_an_unusable_gateway_in_one_line(tmp_path, words, sa
                             timeout=60, env=clean_env())
     assert result.returncode == 2 and says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_phone_sees_another_processs_calls_within_a_second(tmp_path):
+    """Places are kept for a second per process (``virtual.Places``): a call made by another process of the server
+    shows on the page within that, one made here at once."""
+    target, clock = store_target(tmp_path / "queue.db"), WallClock()
+    here, there = open_engine(target, clock), open_engine(target, clock)
+    try:
+        here.issue("HT", request_id="r1")
+        here.issue("HT", request_id="r2")
+        taken = here.issue_virtual("HT", phone=PHONE, view_digest="d", max_per_day=10)
+        assert taken.people_ahead == 2
+        there.call_next(1)
+        eventually(lambda: here.phone_ticket("d").people_ahead == 1, message="the other process's call")
+        here.call_next(2)
+        assert here.phone_ticket("d").people_ahead == 0
+    finally:
+        here.close()
+        there.close()

@@ -3,10 +3,11 @@
 A citizen picks a service, asks for a one-time code by SMS (``phone_codes``: limits per phone, per address and per
 centre), and trades it for a virtual number (``queueing.virtual``) plus a secret view token: the page polls
 ``GET /api/phone/tickets/{token}`` for its place (2,000 phones every 20 s: one indexed look-up on the reading
-connection and one counting statement) and shows its check-in QR, ``{public_url}/phone/c/{code}``. A kiosk that
-scans it sends the code (``POST /api/checkin``, kiosk role); a counter can type the number instead
-(``POST /api/counter/checkin``, any counter's login). The view never shows the phone, only the number and the place.
-Every public route is throttled: reads per client address and per token in memory, codes in the database.
+connection, the place from its line's keys kept for a second, ``virtual.Places``) and shows its check-in QR,
+``{public_url}/phone/c/{code}``. A kiosk that scans it sends the code (``POST /api/checkin``, kiosk role); a counter
+can type the number instead (``POST /api/counter/checkin``, any counter's login). The view never shows the phone,
+only the number and the place. Every public route is throttled: reads per client address and per token in memory,
+codes in the database.
 """
 
 from __future__ import annotations
@@ -54,12 +55,11 @@ CHECK_IN_REFUSALS = {UnknownCheckIn: refusal(404, "unknown_code"), AlreadyChecke
 
 @dataclass
 class PhoneDesk:
-    """What the phone routes share: the codes, the upkeep and messages, the public URL the QR points at."""
+    """What the phone routes share: the codes, the SMS sender (woken after each change), the URL the QR points at."""
 
     branch: Branch
     settings: PhoneQueueSection
     codes: PhoneCodes
-    notices: PhoneNotices
     sender: SmsSender
     public_url: str
 
@@ -80,7 +80,7 @@ def phone_desk(branch: Branch, settings: PhoneQueueSection, gateway: SmsGateway,
     engine.when_closed(sender.close)
     branch.after_call.append(sender.wake)  # skips and "near" messages right after each call
     sender.start()
-    return PhoneDesk(branch, settings, codes, notices, sender, public_url)
+    return PhoneDesk(branch, settings, codes, sender, public_url)
 
 
 def _address(request: Request) -> str:
@@ -129,7 +129,9 @@ def phone_endpoints(desk: PhoneDesk) -> list[Endpoint]:
     branch, engine, settings = desk.branch, desk.branch.engine, desk.settings
     reads = TokenBuckets(settings.reads_per_address_min)
     per_token = TokenBuckets(TOKEN_READS_PER_MIN)
-    writes = TokenBuckets(max(10, settings.codes_per_address_hour))  # codes traded, cancels: a minute's worth
+    # writes per client address a minute (codes asked and traded, cancels, re-queues); the hourly code limits
+    # are counted in the database besides
+    writes = TokenBuckets(max(10, settings.codes_per_address_hour))
     cap_refusals = {HasActiveNumber: refusal(409, "already_has_number"),
                     PhoneCapReached: lambda exc: Refused(429, "daily_limit", str(exc), headers={
                         "Retry-After": str(_until_midnight(branch.now()))})}
@@ -141,12 +143,11 @@ def phone_endpoints(desk: PhoneDesk) -> list[Endpoint]:
         return virtual.digest(token)
 
     async def services(_call: Call) -> Response:
-        status = {s.code: s for s in engine.status().services}
         with engine.db.reading() as conn:
             phones = virtual.virtual_counts(conn, branch.today().isoformat())
         listed = []
         for overview in engine.services_overview():
-            waiting = status[overview.code].waiting + phones.get(overview.code, 0)
+            waiting = overview.waiting + phones.get(overview.code, 0)  # printed and checked in, then not yet
             listed.append({"code": overview.code, "name_vi": overview.name_vi, "name_en": overview.name_en,
                            "waiting": waiting, "estimate_min": _minutes(engine.estimate_wait_s(overview.code, waiting)),
                            "open": overview.open_now})
