@@ -19,6 +19,7 @@ from backend.city import BranchReport, CityStore
 from backend.server import RunningBackend, free_port, open_store, start_in_thread
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
+from contracts.content.policy import forbidden_key
 from contracts.pin import hash_pin
 from contracts.sqldb import open_database
 from queueing.city_figures import Centre, branch_figures
@@ -427,3 +428,8 @@ def test_a_new_queue_database_numbers_above_the_one_it_replaces(tmp_path, clock,
         replaced.close()
     kept = delivered(backend_db)
     assert kept[:3] == [FIRST, FIRST + 1, FIRST + 2] and len(kept) == 4 and kept[3] > FIRST + 2  # not a duplicate
+
+
+def test_a_content_bundle_may_set_a_centres_target_but_not_its_id():
+    assert forbidden_key({"branch": {"name": "Trung tâm Ba Đình", "target_wait_min": 20}}) is None
+    assert forbidden_key({"branch": {"id": "HN-OTHER"}}) == "branch.id"  # its reports would land on another centre
