@@ -208,6 +208,7 @@ def test_figures_count_today_per_service_with_waits_counters_and_kiosks(engine, 
     logins.login(3, "135792")
     Presence(engine.db).seen("K1", clock() - dt.timedelta(seconds=30))
     Presence(engine.db).seen("K2", clock() - dt.timedelta(minutes=5))
+    Presence(engine.db).seen("K9", clock() - dt.timedelta(days=2))  # its token withdrawn since: no longer listed
 
     figures = branch_figures(engine, CENTRE, clock(), kiosks=["K1", "K3"], displays_online=2)
 
