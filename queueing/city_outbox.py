@@ -11,9 +11,11 @@ snapshot.
 
 One snapshot per slot: the slot is a key (the report interval's number since the epoch) that is unique in the
 table, so the processes of a server sharing one PostgreSQL database, each with its own timer, record one snapshot
-per interval between them. Bounded: snapshots still unsent after :data:`KEEP_UNSENT` are dropped (with a log line:
-the city has lost those figures for good), delivered and dead-lettered ones go after :data:`KEEP_SENT` and
-:data:`KEEP_UNSENT`.
+per interval between them; two processes taking adjacent slots at nearly the same moment may number them in the
+order they commit rather than the order of their times (the backend orders a centre's history by time).
+
+Bounded: snapshots still unsent after :data:`KEEP_UNSENT` are dropped (with a log line: the city has lost those
+figures for good), delivered and dead-lettered ones go after :data:`KEEP_SENT` and :data:`KEEP_UNSENT`.
 """
 
 from __future__ import annotations
