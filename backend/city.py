@@ -181,14 +181,16 @@ class CityStore:
         self._purged_for: dt.date | None = None  # the day this process last purged old rows (once a day is enough)
         self.db.migrate(city_migrations)
 
-    def record(self, reports: list[dict[str, Any]], token_digest: str) -> tuple[int, int]:
+    def record(self, reports: list[dict[str, Any] | BranchReport], token_digest: str) -> tuple[int, int]:
         """Keep each report not seen before (by centre and seq) with its 15-minute history, all in one transaction;
-        returns (accepted, duplicates). ``reports`` are :class:`BranchReport` dumps (``at`` a datetime or ISO text).
+        returns (accepted, duplicates). ``reports`` are :class:`BranchReport` dumps (``at`` a datetime or ISO text),
+        checked here, or reports the route already checked.
 
         A report older than :data:`LEDGER_DAYS` counts as a duplicate: the duplicate check no longer remembers
         that far back, and a branch never sends anything so old (it drops it after 7 days).
         """
-        parsed = [BranchReport.model_validate(report) for report in reports]
+        parsed = [report if isinstance(report, BranchReport) else BranchReport.model_validate(report)
+                  for report in reports]
         now = self._clock()
         received_at = _local(now)
         oldest = now - LEDGER_DAYS * 86400
@@ -271,8 +273,7 @@ class CityStore:
 def city_report_endpoints(city: CityStore) -> list[Endpoint]:
     async def receive(call: Call) -> Response:
         batch: ReportBatch = call.body
-        accepted, duplicates = city.record([report.model_dump() for report in batch.reports],
-                                           hash_token(bearer(call.request)))
+        accepted, duplicates = city.record(list(batch.reports), hash_token(bearer(call.request)))
         return JSONResponse({"accepted": accepted, "duplicates": duplicates})
 
     return [Endpoint("POST", "/api/city/reports", receive,

@@ -10,7 +10,8 @@ What each figure means (the backend's ``backend.city`` keeps them; docs/operatio
     wait_p90_min     90th percentile of today's issue → call waits, as the daily report computes it; None before
                      the first call
     counters_open    counters with a live login (``counter_tokens``), per service those that serve it
-    kiosks           every kiosk with a token or heard from: online when heard within ``Presence.GAP``
+    kiosks           every kiosk with a token, or heard from in the last day: online when heard within
+                     ``Presence.GAP``
     displays_online  display boards following the event stream of the process that took the snapshot
 
 Everything but the display boards is in the database, so any process of the server computes the same snapshot;
@@ -29,6 +30,8 @@ from typing import Any
 from config.localtime import LOCAL_TZ
 from queueing.engine import QueueEngine
 from queueing.report import p90
+
+FORGET_KIOSK = timedelta(days=1)  # a kiosk without a token here is listed this long after it was last heard
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,11 @@ def _kiosks(engine: QueueEngine, configured: Iterable[str], now: datetime,
             online_within: timedelta) -> list[dict[str, Any]]:
     heard = {kiosk: datetime.fromisoformat(last)
              for kiosk, last in engine.db.query("SELECT kiosk, last FROM kiosk_presence")}
+    # a kiosk whose token was withdrawn stays in kiosk_presence: listed while heard from lately, then left out
+    listed = set(configured) | {kiosk for kiosk, last in heard.items() if now - last <= FORGET_KIOSK}
     return [{"id": kiosk, "online": kiosk in heard and now - heard[kiosk] <= online_within,
              "last_seen": heard[kiosk].astimezone(LOCAL_TZ).isoformat(timespec="seconds") if kiosk in heard else None}
-            for kiosk in sorted(set(configured) | set(heard))]
+            for kiosk in sorted(listed)]
 
 
 def branch_figures(engine: QueueEngine, centre: Centre, now: datetime, *, kiosks: Iterable[str] = (),

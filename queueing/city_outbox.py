@@ -6,11 +6,16 @@ oldest first, once the backend answers again (``queueing.server.city_sender``). 
 ``seq`` of the centre; the backend keeps each (centre, seq) once, so sending a batch again after a lost answer is
 harmless.
 
+Numbering starts at the time of the first snapshot in milliseconds (:func:`first_seq`), then goes up by one per
+snapshot.
+
 One snapshot per slot: the slot is a key (the report interval's number since the epoch) that is unique in the
 table, so the processes of a server sharing one PostgreSQL database, each with its own timer, record one snapshot
-per interval between them. Bounded: snapshots still unsent after :data:`KEEP_UNSENT` are dropped (with a log line:
-the city has lost those figures for good), delivered and dead-lettered ones go after :data:`KEEP_SENT` and
-:data:`KEEP_UNSENT`.
+per interval between them; two processes taking adjacent slots at nearly the same moment may number them in the
+order they commit rather than the order of their times (the backend orders a centre's history by time).
+
+Bounded: snapshots still unsent after :data:`KEEP_UNSENT` are dropped (with a log line: the city has lost those
+figures for good), delivered and dead-lettered ones go after :data:`KEEP_SENT` and :data:`KEEP_UNSENT`.
 """
 
 from __future__ import annotations
@@ -30,7 +35,16 @@ KEEP_UNSENT = timedelta(days=7)
 KEEP_SENT = timedelta(days=1)
 DEAD_AFTER = 3  # refusals (422) of one snapshot sent alone before it is set aside
 LOCK = "city_outbox"  # numbering snapshots (PostgreSQL: across processes)
+UNNUMBERED = 1  # city_outbox_seq.next_seq of a database that never took a snapshot
 ROWS = "city_outbox_rows"  # marking and trimming rows: never waits for a numbering, nor it for a send
+
+
+def first_seq(at_s: float) -> int:
+    """The first seq of a database: the snapshot's time in milliseconds. A branch whose queue database is replaced
+    by a new one (a new disk, a restore that lost the table) keeps numbering above every seq it sent before, as
+    long as it took fewer than 1,000 snapshots a second, so the backend never mistakes its new reports for
+    duplicates of old ones."""
+    return int(at_s * 1000)
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,9 @@ class CityOutbox:
         with self.db.transaction(LOCK) as conn:
             if conn.execute("SELECT 1 FROM city_outbox WHERE slot = ?", [slot]).fetchone():
                 return None
-            seq = conn.execute("UPDATE city_outbox_seq SET next_seq = next_seq + 1 WHERE id = 1 "
-                               "RETURNING next_seq - 1").fetchone()[0]
+            seq = conn.execute(
+                "UPDATE city_outbox_seq SET next_seq = CASE WHEN next_seq = ? THEN ? ELSE next_seq END + 1 "
+                "WHERE id = 1 RETURNING next_seq - 1", [UNNUMBERED, first_seq(at_s)]).fetchone()[0]
             conn.execute("INSERT INTO city_outbox (seq, slot, at_s, report) VALUES (?, ?, ?, ?)",
                          [seq, slot, at_s, json.dumps({**report, "seq": seq}, ensure_ascii=False)])
         return seq

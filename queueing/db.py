@@ -197,8 +197,8 @@ def _city_outbox(conn: Any) -> None:
     # The branch's figures for the city view (``queueing.city_outbox``): one snapshot per report slot, numbered
     # ``seq`` in the order taken, kept until the backend acknowledged it, so a link outage or a restart loses none.
     # ``slot`` is unique, so server processes sharing the database take one snapshot per slot between them;
-    # ``city_outbox_seq`` holds the next number, which must never go back when delivered rows are purged (the
-    # backend keeps each (centre, seq) once: a number used twice would be dropped there as a duplicate).
+    # ``city_outbox_seq`` holds the next number (1: none taken yet), which must never go back when delivered rows
+    # are purged (the backend keeps each (centre, seq) once: a number used twice would be dropped as a duplicate).
     real = "DOUBLE PRECISION" if conn.dialect == "postgresql" else "REAL"
     big = "BIGINT" if conn.dialect == "postgresql" else "INTEGER"
     conn.execute(f"CREATE TABLE city_outbox (seq {big} PRIMARY KEY, slot TEXT NOT NULL UNIQUE, at_s {real} NOT NULL, "

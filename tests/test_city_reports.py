@@ -19,9 +19,11 @@ from backend.city import BranchReport, CityStore
 from backend.server import RunningBackend, free_port, open_store, start_in_thread
 from config.localtime import LOCAL_TZ
 from config.services import ServiceDef
+from contracts.content.policy import forbidden_key
 from contracts.pin import hash_pin
 from contracts.sqldb import open_database
 from queueing.city_figures import Centre, branch_figures
+from queueing.city_outbox import first_seq
 from queueing.engine import QueueEngine
 from queueing.server.city_sender import CityLink, CitySender
 from queueing.server.counters import CounterLogins
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.stores
 ADMIN, KIOSK, REPORTER = "city-admin-token-for-tests", "city-kiosk-token", "city-report-token-for-tests"
 T0 = dt.datetime.combine(dt.datetime.now(LOCAL_TZ).date(), dt.time(9), LOCAL_TZ)  # recent: kept and checked
 DAY = T0.date().isoformat()
+FIRST = first_seq(T0.timestamp())  # the first seq of a queue database whose first snapshot is at T0
 
 
 def report(seq: int, at: dt.datetime, *, centre: str = "HN-TTHCC", waiting: int = 5, issued: int = 10,
@@ -205,6 +208,7 @@ def test_figures_count_today_per_service_with_waits_counters_and_kiosks(engine, 
     logins.login(3, "135792")
     Presence(engine.db).seen("K1", clock() - dt.timedelta(seconds=30))
     Presence(engine.db).seen("K2", clock() - dt.timedelta(minutes=5))
+    Presence(engine.db).seen("K9", clock() - dt.timedelta(days=2))  # its token withdrawn since: no longer listed
 
     figures = branch_figures(engine, CENTRE, clock(), kiosks=["K1", "K3"], displays_online=2)
 
@@ -239,11 +243,11 @@ def sender_for(engine: QueueEngine, clock: WallClock, url: str, token: str = REP
     return CitySender(CityLink(url, token, CENTRE, interval_s=30), engine, clock=clock)
 
 
-def delivered(backend_db: Path | str) -> list[int]:
-    """The seqs the backend kept for the centre, in the order of their snapshot times."""
+def delivered(backend_db: Path | str, order: str = "at_s, seq") -> list[int]:
+    """The seqs the backend kept for the centre, in the order of their snapshot times (or ``order``)."""
     city = city_store(backend_db)
     try:
-        return [row[0] for row in city.db.query("SELECT seq FROM city_seen WHERE centre = ? ORDER BY at_s, seq",
+        return [row[0] for row in city.db.query(f"SELECT seq FROM city_seen WHERE centre = ? ORDER BY {order}",
                                                 ["HN-TTHCC"])]
     finally:
         city.db.close()
@@ -258,7 +262,7 @@ def test_a_ten_minute_backend_outage_loses_no_report(engine, clock, backend_db, 
             take(engine, "HT")
             sender.step()
             clock.advance(seconds=30)
-        assert delivered(backend_db) == [1, 2, 3]
+        assert delivered(backend_db) == [FIRST, FIRST + 1, FIRST + 2]
         backend.stop()
         for _ in range(22):  # 11 minutes of reports with nobody answering
             take(engine, "HT")
@@ -274,12 +278,12 @@ def test_a_ten_minute_backend_outage_loses_no_report(engine, clock, backend_db, 
     finally:
         sender.stop()
         backend.stop()
-    assert delivered(backend_db) == list(range(1, 29))
+    assert delivered(backend_db) == list(range(FIRST, FIRST + 28))
     assert sender.outbox.unsent() == 0
     city = city_store(backend_db)
     try:
         newest = city.centres()[0]
-        assert newest["seq"] == 28 and newest["services"][0]["issued"] == 25  # tickets 1..25, the last turns none
+        assert newest["seq"] == FIRST + 27 and newest["services"][0]["issued"] == 25  # tickets 1..25, the last turns none
     finally:
         city.db.close()
 
@@ -304,14 +308,14 @@ def test_a_report_the_backend_refuses_is_set_aside_and_the_rest_delivered(engine
         clock.advance(seconds=30)
         sender.snapshot()
         with engine.db.transaction("test") as conn:  # a snapshot the backend cannot take (a newer branch's field?)
-            conn.execute("UPDATE city_outbox SET report = ? WHERE seq = 2", [json.dumps({"seq": 2, "centre": "x"})])
+            conn.execute("UPDATE city_outbox SET report = ? WHERE seq = ?", [json.dumps({"centre": "x"}), FIRST + 1])
         for _ in range(10):
             clock.advance(seconds=30)
             sender.step()
     finally:
         sender.stop()
-    assert delivered(backend_db) == [1, *range(3, 13)]
-    assert engine.db.query("SELECT seq FROM city_outbox WHERE dead = 1") == [(2,)]
+    assert delivered(backend_db) == [FIRST, *range(FIRST + 2, FIRST + 12)]
+    assert engine.db.query("SELECT seq FROM city_outbox WHERE dead = 1") == [(FIRST + 1,)]
     assert any("set aside" in r.getMessage() for r in caplog.records)
 
 
@@ -321,11 +325,11 @@ def test_old_snapshots_are_dropped_and_delivered_ones_purged(engine, clock):
         sender.snapshot()
         clock.advance(days=1)
         sender.snapshot()
-        sender.outbox.delivered([2], clock().timestamp())
+        sender.outbox.delivered([FIRST + 1], clock().timestamp())
         clock.advance(days=6, hours=1)
-        assert sender.outbox.trim(clock().timestamp()) == 1  # seq 1: unsent for 7 days
-        assert engine.db.query("SELECT seq FROM city_outbox") == []  # seq 2: delivered more than a day ago
-        assert sender.snapshot() == 3  # numbering goes on after the purge: the backend would drop a reused seq
+        assert sender.outbox.trim(clock().timestamp()) == 1  # the first: unsent for 7 days
+        assert engine.db.query("SELECT seq FROM city_outbox") == []  # the second: delivered more than a day ago
+        assert sender.snapshot() == FIRST + 2  # numbering goes on after the purge: the backend drops a reused seq
     finally:
         sender.stop()
 
@@ -370,7 +374,7 @@ def test_a_server_killed_during_an_outage_still_delivers_what_it_recorded(tmp_pa
         backend.stop()
     rows = outbox_rows(queue_db)
     seqs = [seq for seq, _slot, _sent in rows]
-    assert seqs == list(range(1, len(rows) + 1))
+    assert seqs == list(range(seqs[0], seqs[0] + len(rows)))
     assert delivered(backend_db) == seqs[:len(delivered(backend_db))] and set(seqs[:len(before)]) <= \
         set(delivered(backend_db))  # every snapshot recorded before the kill arrived, each once, in order
     assert "unreachable" in stderr
@@ -403,8 +407,31 @@ def test_two_processes_on_postgresql_take_one_snapshot_per_slot(tmp_path, pg_clu
         backend.stop()
     rows = outbox_rows(queue_db)
     slots = [int(slot) for _seq, slot, _sent in rows]
-    assert [seq for seq, _slot, _sent in rows] == list(range(1, len(rows) + 1))
-    assert len(slots) == len(set(slots)) and slots == sorted(slots)
-    assert len(slots) <= slots[-1] - slots[0] + 1  # at most one per slot: two timers did not make two each
+    assert [seq for seq, _slot, _sent in rows] == list(range(rows[0][0], rows[0][0] + len(rows)))
+    # two processes may number adjacent slots in either order (whoever commits first), never one slot twice
+    assert len(slots) == len(set(slots))
+    assert len(slots) <= max(slots) - min(slots) + 1  # at most one per slot: two timers did not make two each
+    kept = delivered(backend_db, order="seq")
+    assert kept == list(range(rows[0][0], rows[0][0] + len(kept)))
+
+
+def test_a_new_queue_database_numbers_above_the_one_it_replaces(tmp_path, clock, engine, backend, backend_db):
+    sender = sender_for(engine, clock, backend.url)
+    for _ in range(3):
+        sender.step()
+        clock.advance(seconds=30)
+    sender.stop()
+    replaced = QueueEngine(store_target(tmp_path / "new-disk.db"), services(), clock=clock)
+    sender = sender_for(replaced, clock, backend.url)
+    try:
+        sender.step()
+    finally:
+        sender.stop()
+        replaced.close()
     kept = delivered(backend_db)
-    assert kept == list(range(1, len(kept) + 1))
+    assert kept[:3] == [FIRST, FIRST + 1, FIRST + 2] and len(kept) == 4 and kept[3] > FIRST + 2  # not a duplicate
+
+
+def test_a_content_bundle_may_set_a_centres_target_but_not_its_id():
+    assert forbidden_key({"branch": {"name": "Trung tâm Ba Đình", "target_wait_min": 20}}) is None
+    assert forbidden_key({"branch": {"id": "HN-OTHER"}}) == "branch.id"  # its reports would land on another centre

@@ -4,7 +4,8 @@ A bundle is content the administrators manage for many kiosks: texts, hours, ser
 Everything that decides whom a kiosk talks to or trusts stays in its local config: ``backend.*``, ``queue.server``,
 ``queue.mode`` and any token (a bundle naming another server would send citizens' dossiers there),
 ``technician.*`` (who may open maintenance), ``content.*`` (whose bundles it accepts), ``printer.*``, ``scanner.*``
-and ``voice.output`` (a ``file:`` connection is a file write), ``data_dir``, ``kiosk.id`` and ``kiosk.dev_mode``.
+and ``voice.output`` (a ``file:`` connection is a file write), ``data_dir``, ``kiosk.id``, ``branch.id`` and
+``kiosk.dev_mode``.
 A key not listed here is refused, so a key added to the config later stays local until it is listed on purpose.
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Dotted keys a bundle may set; a listed key allows everything under it ("branch" allows branch.name, …).
+# Dotted keys a bundle may set; a listed key allows everything under it ("session" allows session.idle_reset_s, …).
 BUNDLE_CONFIG_KEYS = (
     "kiosk.name", "kiosk.language",
-    "branch",  # the centre's name, unit and address on screen and tickets
+    "branch.name", "branch.unit", "branch.address",  # the centre's name, unit and address on screen and tickets
+    "branch.target_wait_min",  # its wait target in the city view (branch.id, the centre's identity, stays local)
     "session",  # idle times
     "announcements",
     "queue.services", "queue.help_service", "queue.max_priority_in_row",

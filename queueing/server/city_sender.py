@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from config.localtime import LOCAL_TZ
+from contracts.sqldb import StoreBusy, StoreUnavailable
 from queueing.city_figures import Centre, branch_figures
 from queueing.city_outbox import CityOutbox, Pending
 from queueing.engine import QueueEngine
@@ -99,7 +100,9 @@ class CitySender:
         try:
             self.snapshot()
             self.deliver()
-        except Exception:  # noqa: BLE001 - the thread must outlive any one turn; the traceback is in the log
+        except (StoreUnavailable, StoreBusy) as exc:
+            log.warning("branch report turn skipped, the queue database is not answering: %s", exc)
+        except Exception:  # the thread must outlive any one turn; the traceback is in the log
             log.exception("branch report turn failed; trying again at the next interval")
 
     def snapshot(self) -> int | None:
