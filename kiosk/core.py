@@ -504,8 +504,8 @@ class KioskCore:
             if ticket is not None:
                 self._render_lane.submit(self.queue.send_to_printer, ticket, SCREEN_FIRST_S)
 
-    def _issue(self, request: int, choose: Callable[[], tuple[str, str | None]]) -> tuple[TicketOutcome,
-                                                                                           TicketInfo | None]:
+    def _issue(self, request: int,
+               choose: Callable[[], tuple[str, str | None]]) -> tuple[TicketOutcome, TicketInfo | None]:
         try:
             code, priority = choose()
             ticket = self.queue.issue(code, priority=priority)

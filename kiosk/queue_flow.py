@@ -3,7 +3,7 @@
 The ticket is committed by the queue (local SQLite engine or the branch server) before anything is printed;
 printing runs on the print queue's worker and reports back through ``ticket_print`` events, so a printer fault
 only changes what the ticket screen says. The kiosk shows the number as soon as it is committed
-(:meth:`QueueFlow.issue`) and renders and prints it after (:meth:`QueueFlow.reprint`): rendering the ESC/POS job
+(:meth:`QueueFlow.issue`) and renders and prints it after (:meth:`QueueFlow.send_to_printer`): rendering the job
 costs tens of milliseconds, the first one far more, and the citizen should not wait for either. Each tap gets a
 fresh request id, and the id is reused for retries of the same tap, so a double tap or a retried request never
 makes two tickets.
@@ -143,7 +143,7 @@ class QueueFlow:
 
     def issue(self, service_code: str, priority: str | None = None, request_id: str | None = None,
               booking_code: str | None = None) -> TicketInfo:
-        """Issue a ticket (committed) without printing it: the caller shows it, then calls :meth:`reprint`.
+        """Issue a ticket (committed) without printing it: the caller shows it, then calls :meth:`send_to_printer`.
 
         Raises :class:`QueueRefused` when no ticket can be issued.
         """

@@ -3,7 +3,8 @@
 Importing ``escpos.capabilities`` (which every ``escpos.printer`` import does) parses its ~100 KB capabilities
 YAML — 0.3–0.5 s of pure-Python CPU here — and pickles the result so the next import can skip the parse. But the
 pickle goes into a fresh ``mkdtemp()`` directory unless ``ESCPOS_CAPABILITIES_PICKLE_DIR`` names one, so by
-default the parse is never reused and every start leaves a 70 KB pickle in /tmp. :func:`load_capabilities`
+default the parse is never reused and every start leaves a 70 KB pickle in /tmp (with the variable set it still
+makes an empty directory there: its default is computed either way). :func:`load_capabilities`
 points that variable at a directory of the kiosk's private data dir for the one import, so from the second
 start on the import reads the pickle (~0.1 s). The pickle is as trusted as the rest of the data dir (0700, the
 kiosk's own user). A pickle cut short (power lost while python-escpos wrote it) is parsed again, not fatal.
