@@ -136,3 +136,21 @@ def test_each_step_is_spoken_when_the_citizen_arrives(kiosk):
     kiosk.until(lambda: set(voice_dir.glob("*.wav")) - before, "the spoken guidance")
     kiosk.app.core.voice.wait()
     assert len(set(voice_dir.glob("*.wav")) - before) == 1
+
+
+def test_a_press_on_a_service_shows_at_once(kiosk):
+    """The list fits, so it does not scroll and a press reaches its row at once: a scroll view holds a press until
+    it knows the finger is not scrolling, and the row's pressed look then comes with the release, a frame the
+    ticket's worker would wait behind."""
+    from kivy.tests.common import UnitTestTouch
+
+    kiosk.tap(kiosk.screen.ids.queue)
+    row = {row.code: row for row in service_rows(kiosk)}["HT"]
+    services = kiosk.screen.ids.services
+    assert not services.do_scroll_x and not services.do_scroll_y
+    touch = UnitTestTouch(*row.to_window(*row.center))
+    touch.touch_down()
+    assert row.state == "down"  # no frame, no scroll timeout: the press went straight to the row
+    touch.touch_up()
+    kiosk.until(lambda: kiosk.screen.name == "ticket", "the ticket screen")
+    kiosk.until(lambda: row.state == "normal", "the row let go")
