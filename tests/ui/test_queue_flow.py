@@ -154,3 +154,14 @@ def test_a_press_on_a_service_shows_at_once(kiosk):
     touch.touch_up()
     kiosk.until(lambda: kiosk.screen.name == "ticket", "the ticket screen")
     kiosk.until(lambda: row.state == "normal", "the row let go")
+
+
+
+def test_the_ticket_screen_never_shows_the_previous_tickets_qr_code(kiosk):
+    kiosk.tap(kiosk.screen.ids.queue)
+    kiosk.tap({row.code: row for row in service_rows(kiosk)}["HT"])
+    qr = kiosk.until(lambda: kiosk.screen.ids.qr if kiosk.screen.name == "ticket" else None, "the ticket screen")
+    first = kiosk.until(lambda: qr.texture, "the first ticket's QR code")
+    qr.data = kiosk.app.core.queue.tracking_url("another-ticket")  # what the next ticket's show() does
+    assert qr.texture is None  # blank until the new code is encoded, never the previous one
+    assert kiosk.until(lambda: qr.texture, "the new QR code") is not first
