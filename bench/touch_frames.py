@@ -70,19 +70,21 @@ class FrameWatch:
 
     A frame's time is the loop's UI-thread work: the wall time of ``EventLoop.idle`` less the clock's pacing sleep
     (60 frames a second) and, in the second figure, less the time the thread waited for a CPU
-    (``/proc/…/schedstat``), so a machine busy with other work does not count against the kiosk.
+    (``/proc/…/schedstat``), so a machine busy with other work does not count against the kiosk. The third figure
+    leaves out drawing too (``on_draw`` and the flip, less their CPU wait): the callbacks, touch handling and
+    layout of the turn, where a UI thread that waited for a socket or a device would show.
     """
 
     def __init__(self) -> None:
-        self.frames: list[tuple[float, float]] = []  # (ms of work, ms of work less CPU wait) while recording
+        self.frames: list[tuple[float, float, float]] = []  # ms: work, less CPU wait, less drawing as well
         self.recording = False
         self.shown_at: float | None = None
         self._expect: Callable[[], bool] | None = None
-        self._paced = self._paced_wait = 0.0
-        idle, pace, flip = EventLoop.idle, Clock.idle, Window.flip
+        self._paced = self._paced_wait = self._drawn = 0.0
+        idle, pace, flip, draw = EventLoop.idle, Clock.idle, Window.flip, Window.on_draw
 
         def timed_idle() -> Any:
-            self._paced = self._paced_wait = 0.0
+            self._paced = self._paced_wait = self._drawn = 0.0
             started, waited = time.perf_counter(), runqueue_s()
             try:
                 return idle()
@@ -90,7 +92,14 @@ class FrameWatch:
                 if self.recording:
                     work = time.perf_counter() - started - self._paced
                     cpu_wait = runqueue_s() - waited - self._paced_wait
-                    self.frames.append((work * 1000, (work - cpu_wait) * 1000))
+                    self.frames.append((work * 1000, (work - cpu_wait) * 1000, (work - cpu_wait - self._drawn) * 1000))
+
+        def drawing(step: Callable[[], Any]) -> Any:
+            started, waited = time.perf_counter(), runqueue_s()
+            try:
+                return step()
+            finally:
+                self._drawn += time.perf_counter() - started - (runqueue_s() - waited)
 
         def timed_pace() -> Any:
             started, waited = time.perf_counter(), runqueue_s()
@@ -101,12 +110,12 @@ class FrameWatch:
                 self._paced_wait += runqueue_s() - waited
 
         def flip_then_look() -> None:
-            flip()
-            glFinish()
+            drawing(lambda: (flip(), glFinish()))
             if self._expect is not None and self._expect():
                 self.shown_at, self._expect = time.perf_counter(), None
 
         EventLoop.idle, Clock.idle, Window.flip = timed_idle, timed_pace, flip_then_look
+        Window.on_draw = lambda: drawing(draw)  # dispatch("on_draw") looks the handler up on the instance
 
     def expect(self, shows: Callable[[], bool]) -> None:
         self.shown_at, self._expect = None, shows

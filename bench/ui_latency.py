@@ -8,14 +8,16 @@ once pinned to one (``--cpus``), so a machine busy with other work shows in the 
 
 ``--fault TARGET:MODE`` (or ``--faults`` for all nine) runs the citizen paths again with the backend, the branch
 queue server or the network printer down, answering after 5 s, or dropping the connection mid-answer, the
-citizen touching the screen all along: it reports the longest frame and what each path ended with, which must be
-one of the kiosk's own messages. ``--histogram PNG`` draws the frame-time distribution with and without faults.
+citizen touching the screen all along: it reports the longest frame (also with drawing left out: what a UI thread
+that waited for a socket or a device would add) and what each path ended with, which must be one of the kiosk's
+own messages. ``--histogram PNG`` draws the frame-time distribution with and without faults.
 
 ``--draw-cost`` measures instead what one frame of each screen costs to draw: the screen is put up, then redrawn
 in full (``on_draw``, flip, ``glFinish``) ``--redraws`` times with nothing changed, and the median wall time and
 process CPU time (Mesa's rasterizer threads included, so a loaded machine moves it less) are reported against an
 empty window's in the same process: where a touch's frame goes, screen by screen.
-Usage: ``python bench/ui_latency.py [--rounds 3] [--cpus all,1] [--faults] [--histogram docs/ui-frames.png]``,
+Usage: ``python bench/ui_latency.py [--rounds 3] [--cpus all,1] [--only queue] [--faults]
+[--histogram docs/ui-frames.png]``,
 ``python bench/ui_latency.py --draw-cost [--redraws 15]``. Each child is bounded by ``--rounds`` (or
 ``--redraws``) and a 300 s timeout.
 """
@@ -55,6 +57,7 @@ KIOSK_PATHS = ("home → queue", "service → ticket", "home → lookup", "key �
                "home → filing", "filing: catalogue → results", "filing: results → detail", "filing: detail → form",
                "filing: form → next step", "language switch", "large-text switch")
 FAULT_PATHS = ("take a number", "look-up", "filing")
+PATH_GROUPS = ("switches", "queue", "lookup", "survey", "filing")  # a round's order; ``--only`` picks some
 
 
 # -- the child processes ---------------------------------------------------------------------------------------------
@@ -105,11 +108,16 @@ class KioskPaths:
         self.driver.until(lambda: self.app.lang == "vi" and self.app.text_scale == 1.0, "the home screen, reset")
         self.t.frames(2)
 
-    def round(self, record: bool) -> None:
-        """One pass over every path; ``record`` False for the warm-up pass (first textures, first layouts)."""
+    def round(self, record: bool, groups: tuple[str, ...] = PATH_GROUPS) -> None:
+        """One pass over the paths of ``groups`` (all by default); ``record`` False for the warm-up pass (first
+        textures, first layouts)."""
         def tap(widget: Any, shows: Callable[[], bool], path: str) -> None:
             self.t.tap(widget, shows, path if record else "")
 
+        for group in groups:
+            getattr(self, group)(tap)
+
+    def switches(self, tap: Callable[..., None]) -> None:
         app, home = self.app, self.app.manager.get_screen("home")
         switch = home.ids.language
         tap(switch, lambda: self.shows(switch, self.tr("home.switch_language", "en")), "language switch")
@@ -118,11 +126,10 @@ class KioskPaths:
         tap(home.ids.a11y, lambda: abs(home.ids.help.font_size - large) < 0.01 and self.shows(home.ids.help),
             "large-text switch")
         self.home()
-        self.queue(tap)
-        self.lookup(tap)
-        tap(home.ids.survey, self.on("survey"), "home → survey")
+
+    def survey(self, tap: Callable[..., None]) -> None:
+        tap(self.app.manager.get_screen("home").ids.survey, self.on("survey"), "home → survey")
         self.home()
-        self.filing(tap)
 
     def queue(self, tap: Callable[..., None]) -> None:
         tap(self.app.manager.get_screen("home").ids.queue, self.on("queue"), "home → queue")
@@ -179,12 +186,20 @@ class KioskPaths:
         self.home()
 
 
-def kiosk_settings(fault: str, url: str) -> tuple[list[str], Any]:
-    """The kiosk's ``--set`` words and backend for ``fault`` ("" for none), the faulty part behind ``url``."""
+def kiosk_settings(fault: str, url: str, data: Path) -> tuple[list[str], Any]:
+    """The kiosk's ``--set`` words and backend for ``fault`` ("" for none), the faulty part behind ``url``.
+
+    The printer (unless it is the faulty part) is a ``file:`` one under ``data``: the bytes go out as to a real
+    printer. The default simulated printer also draws a PNG preview of every job, a development aid that costs
+    the kiosk's interpreter 40–60 ms of CPU per ticket (0.1–0.2 s of wall time here), which no kiosk with a printer
+    spends.
+    """
     from kiosk.cli.embedded import open_backend
 
     settings = ["scanner.connection=sim:127.0.0.1:0", "voice.enabled=false"]
     target = fault.partition(":")[0]
+    if target != "printer":
+        settings.append(f"printer.connection=file:{data / 'printer.bin'}")
     if target == "backend":
         return [*settings, f"backend.url={url}"], None
     if target == "queue":
@@ -194,10 +209,10 @@ def kiosk_settings(fault: str, url: str) -> tuple[list[str], Any]:
     return settings, open_backend
 
 
-def kiosk_child(data: Path, rounds: int, fault: str, url: str) -> dict[str, Any]:
+def kiosk_child(data: Path, rounds: int, fault: str, url: str, groups: tuple[str, ...]) -> dict[str, Any]:
     from tests.ui.driver import start_kiosk
 
-    settings, backend = kiosk_settings(fault, url)
+    settings, backend = kiosk_settings(fault, url, data)
     driver = start_kiosk(data, settings, width=SIZE[0], height=SIZE[1], backend=backend,
                          prebuilt=("queue", "ticket", "lookup", "survey", "submit"))
     from touch_frames import Toucher
@@ -212,7 +227,7 @@ def kiosk_child(data: Path, rounds: int, fault: str, url: str) -> dict[str, Any]
     paths = KioskPaths(driver, toucher)
     toucher.watch.recording = True
     for n in range(rounds + 1):
-        paths.round(record=n > 0)
+        paths.round(record=n > 0, groups=groups)
     return {"samples": toucher.samples, "frames": toucher.watch.frames}
 
 
@@ -245,7 +260,7 @@ def draw_child(data: Path, redraws: int) -> dict[str, Any]:
 
     from tests.ui.driver import start_kiosk
 
-    settings, backend = kiosk_settings("", "")
+    settings, backend = kiosk_settings("", "", data)
     driver = start_kiosk(data, settings, width=SIZE[0], height=SIZE[1], backend=backend,
                          prebuilt=("queue", "ticket", "lookup", "survey", "submit"))
     from kivy.core.window import Window  # Kivy only once the kiosk has prepared it
@@ -340,7 +355,7 @@ def child(args: argparse.Namespace) -> None:
     elif args.child == "bare":
         result = bare_child(data, args.rounds)
     else:
-        result = kiosk_child(data, args.rounds, args.child_fault, args.child_url)
+        result = kiosk_child(data, args.rounds, args.child_fault, args.child_url, tuple(args.only.split(",")))
     Path(args.child_out).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     os._exit(0)  # the app's threads and Kivy's window go with the process
 
@@ -378,14 +393,16 @@ def fault_server(mode: str) -> Any:
     return {"down": NoServer, "slow": lambda: FaultyServer(answer_after=SLOW_S), "drop": DroppingServer}[mode]()
 
 
-def run_child(kind: str, cpus: str, rounds: int, fault: str = "", url: str = "") -> dict[str, Any]:
+def run_child(kind: str, cpus: str, rounds: int, fault: str = "", url: str = "",
+              only: str = ",".join(PATH_GROUPS)) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
         env.pop("DISPLAY", None)
         run = subprocess.run([sys.executable, __file__, "--child", kind, "--child-cpus", cpus, "--rounds", str(rounds),
                               "--child-data", tmp, "--child-out", str(out), "--child-fault", fault,
-                              "--child-url", url], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                              "--child-url", url, "--only", only],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         if run.returncode != 0 or not out.exists():
             raise SystemExit(f"the {kind} child ({fault or 'no fault'}) failed:\n{run.stderr[-3000:]}")
         return json.loads(out.read_text(encoding="utf-8"))
@@ -410,12 +427,13 @@ def defined(text: str) -> bool:
     return text in shown or any(pattern.match(text) for pattern in kiosk_messages())
 
 
-def measure_cpus(label: str, cpus: str, rounds: int) -> dict[str, Any]:
+def measure_cpus(label: str, cpus: str, rounds: int, only: str) -> dict[str, Any]:
     bare = run_child("bare", cpus, rounds)
-    kiosk = run_child("kiosk", cpus, rounds)
+    kiosk = run_child("kiosk", cpus, rounds, only=only)
     paths = {path: figures(samples) for path, samples in kiosk["samples"].items()}
     return {"cpus": label, "bare": figures(bare["samples"]["bare app"]), "paths": paths,
-            "frames": [frame[1] for frame in kiosk["frames"]]}
+            "frames": [frame[1] for frame in kiosk["frames"]],
+            "max_not_drawing_ms": max(frame[2] for frame in kiosk["frames"])}
 
 
 def measure_faults(cases: list[str], rounds: int) -> list[dict[str, Any]]:
@@ -429,6 +447,7 @@ def measure_faults(cases: list[str], rounds: int) -> list[dict[str, Any]]:
         frames = result["frames"]
         results.append({"fault": case, "ended": result["ended"], "frames": [f[1] for f in frames],
                         "max_ms": max(f[1] for f in frames), "max_wall_ms": max(f[0] for f in frames),
+                        "max_not_drawing_ms": max(f[2] for f in frames),
                         "all_defined": all(defined(text) for text in result["ended"].values())})
     return results
 
@@ -439,6 +458,8 @@ def print_report(runs: list[dict[str, Any]], faults: list[dict[str, Any]]) -> No
     rows = [("bare app", [run["bare"] for run in runs])] + [
         (path, [run["paths"].get(path) for run in runs]) for path in KIOSK_PATHS]
     for path, cells in rows:
+        if not any(cells):  # a path --only left out
+            continue
         text = []
         for run, cell in zip(runs, cells, strict=True):
             if cell is None:
@@ -451,15 +472,15 @@ def print_report(runs: list[dict[str, Any]], faults: list[dict[str, Any]]) -> No
     for run in runs:
         frames = run["frames"]
         print(f"{run['cpus']}, no fault: {len(frames)} frames, UI work p50 {statistics.median(frames):.1f} ms, "
-              f"max {max(frames):.1f} ms")
+              f"max {max(frames):.1f} ms, of it not drawing max {run['max_not_drawing_ms']:.1f} ms")
     if faults:
-        print("\n| fault | frames | longest frame (less CPU wait) | longest, wall | take a number | look-up | filing |"
-              "\n|---|---:|---:|---:|---|---|---|")
+        print("\n| fault | frames | longest frame (less CPU wait) | longest, wall | longest, drawing aside "
+              "| take a number | look-up | filing |\n|---|---:|---:|---:|---:|---|---|---|")
     for fault in faults:
         ended = " | ".join(fault["ended"].get(path, "—") for path in FAULT_PATHS)
         flag = "" if fault["all_defined"] else " ← an ending is no kiosk message"
         print(f"| {fault['fault']} | {len(fault['frames'])} | {fault['max_ms']:.1f} ms | "
-              f"{fault['max_wall_ms']:.1f} ms | {ended} |{flag}")
+              f"{fault['max_wall_ms']:.1f} ms | {fault['max_not_drawing_ms']:.1f} ms | {ended} |{flag}")
 
 
 def print_draw_costs(views: dict[str, dict[str, float]]) -> None:
@@ -504,6 +525,14 @@ def histogram(png: Path, series: dict[str, list[float]]) -> None:
     image.save(png)
 
 
+def path_groups(text: str) -> str:
+    """``--only``'s value, checked: known group names, comma-separated."""
+    unknown = [group for group in text.split(",") if group not in PATH_GROUPS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown group {unknown[0]!r}: use {', '.join(PATH_GROUPS)}")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="passes over every path (default 3)")
@@ -513,6 +542,9 @@ def main() -> None:
                         help=f"run one fault case: TARGET of {', '.join(TARGETS)}, MODE of {', '.join(MODES)}")
     parser.add_argument("--histogram", type=Path, help="draw the frame-time distribution into this PNG")
     parser.add_argument("--json", type=Path, help="write every figure into this file too")
+    parser.add_argument("--only", default=",".join(PATH_GROUPS), type=path_groups,
+                        help=f"run only these groups of paths, comma-separated, of {', '.join(PATH_GROUPS)} "
+                             "(default all; more samples of one path in the same time)")
     parser.add_argument("--draw-cost", action="store_true", help="measure each screen's redraw instead")
     parser.add_argument("--redraws", type=int, default=15, help="redraws per screen with --draw-cost (default 15)")
     for name in ("child", "child-cpus", "child-data", "child-out", "child-fault", "child-url"):
@@ -532,7 +564,8 @@ def main() -> None:
             args.json.write_text(json.dumps({"views": views}, ensure_ascii=False), encoding="utf-8")
         return
     runs = [measure_cpus(f"{len(all_cpus)} CPUs" if word == "all" else "1 CPU",
-                         ",".join(map(str, all_cpus)) if word == "all" else str(all_cpus[0]), args.rounds)
+                         ",".join(map(str, all_cpus)) if word == "all" else str(all_cpus[0]), args.rounds,
+                         args.only)
             for word in args.cpus.split(",")]
     faults = measure_faults(cases, args.rounds)
     print_report(runs, faults)

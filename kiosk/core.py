@@ -52,7 +52,7 @@ from kiosk.i18n import tr
 from kiosk.lookup_flow import LookupFlow, LookupResult
 from kiosk.outbox import open_outbox
 from kiosk.printing import PrintQueue
-from kiosk.queue_flow import QueueFlow, QueueRefused
+from kiosk.queue_flow import SCREEN_FIRST_S, QueueFlow, QueueRefused, TicketInfo
 from kiosk.queue_source import open_queue
 from kiosk.receipts import receipt_document
 from kiosk.retention import Retention
@@ -442,8 +442,9 @@ class KioskCore:
                           self.session.expired())
 
     def ui_ready(self) -> None:
-        """The first frame is on screen (systemd's READY)."""
+        """The first frame is on screen (systemd's READY): now load what the first print needs, on a worker."""
         self.watchdog.ready()
+        self._render_lane.submit(self.queue.warm_up)
 
     def ui_alive(self) -> None:
         """Called from every UI tick: a frozen UI stops feeding systemd's watchdog."""
@@ -496,20 +497,31 @@ class KioskCore:
             return None
         request = next(self._ticket_requests)
         self.events.publish("ticket_requested", request=request)
-        self._ticket_flight.start(lambda: self.events.publish("ticket", outcome=self._issue(request, choose)))
+        self._ticket_flight.start(lambda: self._answer_then_print(request, choose))
         return request
 
-    def _issue(self, request: int, choose: Callable[[], tuple[str, str | None]]) -> TicketOutcome:
+    def _answer_then_print(self, request: int, choose: Callable[[], tuple[str, str | None]]) -> None:
+        """The number goes to the screen once committed; rendering and printing follow on the render lane (also
+        when the citizen has left meanwhile: a committed ticket is printed)."""
+        outcome, ticket = self._issue(request, choose)
+        try:
+            self.events.publish("ticket", outcome=outcome)
+        finally:
+            if ticket is not None:
+                self._render_lane.submit(self.queue.send_to_printer, ticket, SCREEN_FIRST_S)
+
+    def _issue(self, request: int,
+               choose: Callable[[], tuple[str, str | None]]) -> tuple[TicketOutcome, TicketInfo | None]:
         try:
             code, priority = choose()
-            ticket = self.queue.take(code, priority=priority)
+            ticket = self.queue.issue(code, priority=priority)
         except QueueRefused as refusal:
-            return TicketOutcome(request, None, tr(refusal.message_key, self.language, **refusal.values))
+            return TicketOutcome(request, None, tr(refusal.message_key, self.language, **refusal.values)), None
         except Exception as exc:  # noqa: BLE001 — the screen waits for an answer whatever went wrong
             log.exception("taking a number failed")
             self.report_error("queue", exc)
-            return TicketOutcome(request, None, tr("queue.refused.unavailable", self.language))
-        return TicketOutcome(request, ticket_view(ticket, self.language))
+            return TicketOutcome(request, None, tr("queue.refused.unavailable", self.language)), None
+        return TicketOutcome(request, ticket_view(ticket, self.language)), ticket
 
     def ticket_view(self, ticket_id: str) -> TicketView | None:
         """A ticket of this session as it stands now (print outcome included); None once the session ended."""

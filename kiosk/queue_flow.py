@@ -2,28 +2,46 @@
 
 The ticket is committed by the queue (local SQLite engine or the branch server) before anything is printed;
 printing runs on the print queue's worker and reports back through ``ticket_print`` events, so a printer fault
-only changes what the ticket screen says. Each tap gets a fresh request id, and the id is reused for retries of
-the same tap, so a double tap or a retried request never makes two tickets.
+only changes what the ticket screen says. The kiosk shows the number as soon as it is committed
+(:meth:`QueueFlow.issue`) and renders and prints it after (:meth:`QueueFlow.send_to_printer`): rendering the job
+costs tens of milliseconds, the first one far more, and the citizen should not wait for either. Each tap gets a
+fresh request id, and the id is reused for retries of the same tap, so a double tap or a retried request never
+makes two tickets.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from config.localtime import LOCAL_TZ
 from config.schema import KioskConfig
 from contracts.storage import storage_full
 from devices.errors import DeviceError
+from devices.escpos.capability_cache import load_capabilities
 from kiosk.tickets import TicketPrint, printer_profile, ticket_document
 from queueing.errors import DailyCapReached, QueueError, ServiceClosed, UnknownService
 from queueing.priority import KIOSK_ASSIGNED, PRIORITY_CODES
 
+log = logging.getLogger(__name__)
 PrintJob = Callable[[bytes, Callable[[DeviceError | None], None]], None]
+SCREEN_FIRST_S = 0.15
+"""How long a new ticket's rendering waits for the ticket screen's first frame. Rendering (PIL, the QR encoder)
+holds the interpreter for tens of milliseconds, and the screen's first frame needs it as well: 50–60 ms become
+95–110 ms when the two overlap on this machine. Paper takes seconds anyway; the number on screen should not wait."""
+
+
+class RenderFailed(DeviceError):
+    """The ticket could not be turned into printer bytes (a bug, logged): reported like a printer fault."""
+
+    status = "unknown"
 
 
 class PrintState(str, Enum):
@@ -119,6 +137,16 @@ class QueueFlow:
     def take(self, service_code: str, priority: str | None = None, request_id: str | None = None,
              booking_code: str | None = None) -> TicketInfo:
         """Issue (committed) then start printing; raises :class:`QueueRefused` when no ticket can be issued."""
+        ticket = self.issue(service_code, priority, request_id, booking_code)
+        self.reprint(ticket.id)
+        return ticket
+
+    def issue(self, service_code: str, priority: str | None = None, request_id: str | None = None,
+              booking_code: str | None = None) -> TicketInfo:
+        """Issue a ticket (committed) without printing it: the caller shows it, then calls :meth:`send_to_printer`.
+
+        Raises :class:`QueueRefused` when no ticket can be issued.
+        """
         try:
             issued = self._queue.issue(service_code, request_id=request_id or secrets.token_hex(8),
                                        priority=priority, kiosk_id=self._config.kiosk.id, booking_code=booking_code)
@@ -141,7 +169,6 @@ class QueueFlow:
             priority=issued.priority,
         )
         self._tickets[ticket.id] = ticket
-        self.reprint(ticket.id)
         return ticket
 
     def ticket(self, ticket_id: str) -> TicketInfo | None:
@@ -152,16 +179,26 @@ class QueueFlow:
         return f"{self._config.queue.public_url.rstrip('/')}/t/{ticket_id}"
 
     def reprint(self, ticket_id: str) -> None:
-        """(Re)send a ticket to the printer; the outcome arrives as a ``ticket_print`` event."""
-        from devices.escpos.render import render  # python-escpos and PIL load on the first print, not at start-up
+        """(Re)send a ticket of this session to the printer; the outcome arrives as a ``ticket_print`` event."""
+        self.send_to_printer(self._tickets[ticket_id])
 
-        ticket = self._tickets[ticket_id]
+    def send_to_printer(self, ticket: TicketInfo, after_s: float = 0.0) -> None:
+        """Render ``ticket`` (``after_s`` seconds from now, on the caller's worker) and queue it for the printer,
+        whether or not the session still keeps it; the outcome arrives as a ``ticket_print`` event (a ticket that
+        could not even be rendered is reported as a failed print: the number stands, the screen offers a
+        reprint)."""
+        time.sleep(after_s)
+        ticket_id = ticket.id
         lang = self._language()
-        job = render(ticket_document(TicketPrint(
-            number=ticket.number, service_name=ticket.service_name(lang), issued_at=ticket.issued_at,
-            people_ahead=ticket.people_ahead, estimated_wait_s=ticket.estimated_wait_s,
-            tracking_url=ticket.tracking_url, priority=ticket.priority,
-        ), self._config, lang), self._profile)
+        try:
+            job = self._render(TicketPrint(
+                number=ticket.number, service_name=ticket.service_name(lang), issued_at=ticket.issued_at,
+                people_ahead=ticket.people_ahead, estimated_wait_s=ticket.estimated_wait_s,
+                tracking_url=ticket.tracking_url, priority=ticket.priority,
+            ), lang)
+        except Exception:  # noqa: BLE001 — a bug in rendering must still end the ticket's "printing…"
+            log.exception("rendering ticket %s failed", ticket.number)
+            job = None
 
         def done(error: DeviceError | None) -> None:
             state = PrintState.PRINTED if error is None else PrintState.FAILED
@@ -170,7 +207,24 @@ class QueueFlow:
                 self._tickets[ticket_id] = replace(self._tickets[ticket_id], print_state=state, print_reason=reason)
             self._publish("ticket_print", ticket_id=ticket_id, state=state, reason=reason)
 
-        self._print_job(job, done)
+        if job is None:
+            done(RenderFailed())
+        else:
+            self._print_job(job, done)
+
+    def warm_up(self) -> None:
+        """Render a sample ticket and throw it away, so the first citizen's print does not pay for loading
+        python-escpos (its capabilities cached under the data dir), PIL's fonts and the QR encoder: 0.5–0.8 s here.
+        Meant for a worker once the first frame is shown."""
+        load_capabilities(self._config.data_dir / "cache")
+        self._render(TicketPrint(number="A000", service_name="Hộ tịch", issued_at=datetime.now(LOCAL_TZ),
+                                 people_ahead=1, estimated_wait_s=60, tracking_url=self.tracking_url("warm-up")),
+                     self._language())
+
+    def _render(self, ticket: TicketPrint, lang: str) -> bytes:
+        from devices.escpos.render import render  # python-escpos and PIL load on a worker, never at import
+
+        return render(ticket_document(ticket, self._config, lang), self._profile)
 
     def forget(self) -> None:
         """Drop the tickets kept for reprinting (end of the citizen's session)."""

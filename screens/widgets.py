@@ -142,8 +142,8 @@ class QRView(Image):
     data = StringProperty("")
 
     def on_data(self, *_args: object) -> None:
+        self.texture = None  # never the previous code (another citizen's ticket) beside this one's number
         if not self.data:
-            self.texture = None
             return
         threading.Thread(target=self._encode, args=(self.data,), name="qr-encode", daemon=True).start()
 

@@ -136,3 +136,32 @@ def test_each_step_is_spoken_when_the_citizen_arrives(kiosk):
     kiosk.until(lambda: set(voice_dir.glob("*.wav")) - before, "the spoken guidance")
     kiosk.app.core.voice.wait()
     assert len(set(voice_dir.glob("*.wav")) - before) == 1
+
+
+def test_a_press_on_a_service_shows_at_once(kiosk):
+    """The list fits, so it does not scroll and a press reaches its row at once: a scroll view holds a press until
+    it knows the finger is not scrolling, and the row's pressed look then comes with the release, a frame the
+    ticket's worker would wait behind."""
+    from kivy.tests.common import UnitTestTouch
+
+    kiosk.tap(kiosk.screen.ids.queue)
+    row = {row.code: row for row in service_rows(kiosk)}["HT"]
+    services = kiosk.screen.ids.services
+    assert not services.do_scroll_x and not services.do_scroll_y
+    touch = UnitTestTouch(*row.to_window(*row.center))
+    touch.touch_down()
+    assert row.state == "down"  # no frame, no scroll timeout: the press went straight to the row
+    touch.touch_up()
+    kiosk.until(lambda: kiosk.screen.name == "ticket", "the ticket screen")
+    kiosk.until(lambda: row.state == "normal", "the row let go")
+
+
+
+def test_the_ticket_screen_never_shows_the_previous_tickets_qr_code(kiosk):
+    kiosk.tap(kiosk.screen.ids.queue)
+    kiosk.tap({row.code: row for row in service_rows(kiosk)}["HT"])
+    qr = kiosk.until(lambda: kiosk.screen.ids.qr if kiosk.screen.name == "ticket" else None, "the ticket screen")
+    first = kiosk.until(lambda: qr.texture, "the first ticket's QR code")
+    qr.data = kiosk.app.core.queue.tracking_url("another-ticket")  # what the next ticket's show() does
+    assert qr.texture is None  # blank until the new code is encoded, never the previous one
+    assert kiosk.until(lambda: qr.texture, "the new QR code") is not first
