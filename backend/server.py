@@ -75,12 +75,13 @@ def open_store(target: Path | str, *, create_dir: bool = True) -> BackendStore:
 def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
                     name: str = "embedded-server") -> RunningServer:
     """Run an ASGI app with uvicorn on a daemon thread, once it accepts connections (tests, benches, the kiosk's
-    embedded backend). Open event streams are cut after a second at stop, so stopping never hangs on a board.
+    embedded backend). Open event streams are cut after a second at stop, so stopping never hangs on a board. The
+    app's lifespan runs (the embedded backend's status-SMS sender, a queue server's city reports when given).
 
     :raises RuntimeError: it did not start within 10 s (e.g. the port is taken).
     """
     port = port or free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="auto",
                             timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the kiosk owns SIGTERM

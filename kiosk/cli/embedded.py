@@ -24,9 +24,12 @@ def open_backend(config: KioskConfig) -> tuple[BackendClient, Callable[[], None]
         return connect_remote(config)
     from backend.app import BackendSettings
     from backend.server import start_in_thread
+    from contracts.sms import SIM_DIR_NAME, SimulatedGateway
 
     db = config.data_dir / "backend" / "backend.db"
-    running = start_in_thread(db, kiosk_id=config.kiosk.id, settings=BackendSettings.beside(db))
+    # status SMS of the citizens who consent go to the simulator's spool, as with `backend serve` without --sms-url
+    sms = SimulatedGateway(db.parent / SIM_DIR_NAME)
+    running = start_in_thread(db, kiosk_id=config.kiosk.id, settings=BackendSettings.beside(db, sms=sms))
     client = client_for(config, running.url, running.token)
 
     def close() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 
+from contracts.sms import SIM_DIR_NAME, read_simulated
 from devices.escpos.preview import preview_png, printed_items
 from kiosk.tickets import printer_profile
 from tests.support import ARTIFACTS, assert_not_blank
@@ -94,6 +95,9 @@ def test_result_by_post_and_status_sms_are_chosen_on_the_review_filed_and_printe
     code = screen.receipt_rows[0]["code"]
     assert code.startswith("000.00.13.H26-") and not screen.done.offline
     assert stored_delivery(kiosk, code) == (("0987654321", 1, "post", NEW_ADDRESS), ["received"])
+    spool = kiosk.app.core.config.data_dir / "backend" / SIM_DIR_NAME  # the embedded backend sends it too
+    sent = kiosk.until(lambda: [m for m in read_simulated(spool) if code in m["text"]])
+    assert sent[0]["phone"] == "0987654321"
 
     assert kiosk.until(lambda: len(kiosk.app.core.printer.jobs()) == jobs + 1)
     receipt = kiosk.app.core.printer.jobs()[-1].read_bytes()
