@@ -148,9 +148,9 @@ def print_setup(result: dict[str, Any]) -> None:
             print(f"  {name} log: " + " | ".join(lines))
     audit = result.get("ticket_audit")
     if audit:
-        print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks), "
+        print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks and phones), "
               f"{audit['duplicates']} duplicate numbers, {audit['gapped_services']} services with a gap; "
-              f"{audit['answered_duplicates']} duplicates among the numbers kiosks got")
+              f"{audit['answered_duplicates']} duplicates among the numbers kiosks and phones got")
 
 
 def _print_samples(lists: Any) -> None:

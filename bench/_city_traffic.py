@@ -308,11 +308,11 @@ def costed(kiosks: list[Kiosk], queue_kiosks: list[Kiosk], counters: list[Counte
     requests go to one deployment (``queue_kiosks``, ``counters``, ``queue_phones``); a call is its call-next and its
     finish. Phone polls only when there are phones."""
     phones = [("phone-poll", phone_rounds(queue_phones), queue_phones, "queue")] if queue_phones else []
-    return [*phones, ("heartbeat", heartbeat, kiosks, "backend"), ("content", content_poll, kiosks, "backend"),
+    return [("heartbeat", heartbeat, kiosks, "backend"), ("content", content_poll, kiosks, "backend"),
             ("submit", submit, kiosks, "backend"), ("lookup", lookup, kiosks, "backend"),
             ("city-report", branch_report, centres, "backend"),
             ("queue-sync", queue_sync, queue_kiosks, "queue"), ("counter-view", counter_view, counters, "queue"),
-            ("ticket", ticket, queue_kiosks, "queue"), ("call-next", call, counters, "queue")]
+            ("ticket", ticket, queue_kiosks, "queue"), ("call-next", call, counters, "queue"), *phones]
 
 
 # -- the schedule -----------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ phase sends thousands a second from 127.0.0.1, and in the city run each kiosk ma
 default 30. The load generator is one asyncio process with a lean HTTP/1.1 client (``bench/_http``); its own CPU
 per request is reported beside the servers'. CPU is read from /proc (the server's whole process tree, and the
 PostgreSQL cluster's), so a figure is what that part costs, whatever the noisy shared machine does to rates.
-Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--json FILE]``.
+Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--phones 2000] [--json FILE]``.
 """
 
 from __future__ import annotations
