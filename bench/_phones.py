@@ -67,16 +67,19 @@ async def take_numbers(pool: Pool, spool: Path, wanted: list[tuple[str, str]]) -
 
     await asyncio.gather(*(post("/api/phone/otp", {"phone": phone, "service": service}, 202)
                            for phone, service in wanted))
-    codes = await _codes(spool, {phone for phone, _service in wanted})
+    codes = await spooled_codes(spool, {phone for phone, _service in wanted})
     taken = await asyncio.gather(*(post("/api/phone/tickets", {"phone": phone, "otp": codes[phone],
                                                                "service": service}, 201)
                                    for phone, service in wanted))
     return [(answer["token"], answer["ticket"]["number"]) for answer in taken]
 
 
-async def _codes(spool: Path, phones: set[str]) -> dict[str, str]:
-    """The latest code spooled for each of ``phones``, waiting (up to ``CODE_WAIT_S``) until all have one."""
-    deadline = time.monotonic() + CODE_WAIT_S
+async def spooled_codes(spool: Path, phones: set[str], wait_s: float = CODE_WAIT_S) -> dict[str, str]:
+    """The latest code spooled for each of ``phones``, waiting (up to ``wait_s``) until all have one.
+
+    :raises PhoneSetupFailed: some never arrived.
+    """
+    deadline = time.monotonic() + wait_s
     while True:
         codes = {}
         for message in await asyncio.to_thread(read_simulated, spool):
@@ -87,5 +90,5 @@ async def _codes(spool: Path, phones: set[str]) -> dict[str, str]:
             return codes
         if time.monotonic() > deadline:
             raise PhoneSetupFailed(f"{len(phones) - len(codes)} of {len(phones)} one-time codes did not reach the "
-                                   f"SMS simulator's spool {spool} in {CODE_WAIT_S:g} s")
+                                   f"SMS simulator's spool {spool} in {wait_s:g} s")
         await asyncio.sleep(0.2)

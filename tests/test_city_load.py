@@ -5,6 +5,7 @@ errors; the figures themselves are the bench's business (docs/BENCHMARKS.md), no
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bench._phones import PhoneSetupFailed, spooled_codes
+from contracts.sms import SimulatedGateway
 from tests.support import ROOT
 
 TINY = ["--seconds", "3", "--kiosks", "20", "--branches", "2", "--queue-servers", "1", "--counters-per-branch", "2",
@@ -75,3 +78,19 @@ def test_phones_beyond_one_address_codes_an_hour_are_refused_before_anything_sta
     assert parse_args(["--phones", "5000", "--queue-servers", "1", "--branches", "2"]).phones == 5000
     with pytest.raises(SystemExit):
         parse_args(["--phones", "5001", "--queue-servers", "1", "--branches", "2"])
+
+
+def test_the_bench_reads_each_phones_latest_code_from_the_simulator_spool(tmp_path: Path) -> None:
+    gateway = SimulatedGateway(tmp_path / "sms-sim")
+    gateway.send("0910000001", "111111 là mã xác nhận lấy số thứ tự tại Chi nhánh 1.", request_id="code-1")
+    gateway.send("0910000002", "222222 là mã xác nhận lấy số thứ tự tại Chi nhánh 1.", request_id="code-2")
+    gateway.send("0910000001", "333333 là mã xác nhận lấy số thứ tự tại Chi nhánh 1.", request_id="code-3")
+    gateway.send("0910000001", "Sắp đến lượt số A0001 của bạn.", request_id="near-1")  # not a code
+    codes = asyncio.run(spooled_codes(tmp_path / "sms-sim", {"0910000001", "0910000002"}, wait_s=5))
+    assert codes == {"0910000001": "333333", "0910000002": "222222"}  # a phone's new code replaces its old one
+
+
+def test_a_code_that_never_reaches_the_spool_fails_the_set_up_with_a_reason(tmp_path: Path) -> None:
+    SimulatedGateway(tmp_path / "sms-sim").send("0910000001", "111111 là mã", request_id="code-1")
+    with pytest.raises(PhoneSetupFailed, match="1 of 2 one-time codes did not reach"):
+        asyncio.run(spooled_codes(tmp_path / "sms-sim", {"0910000001", "0910000002"}, wait_s=0.3))
