@@ -19,7 +19,7 @@ import re
 import time
 from pathlib import Path
 
-from bench._http import Pool
+from bench._http import HttpFailure, Pool
 from contracts.sms import read_simulated
 
 POLL_S = 20.0  # the phone page's interval
@@ -59,8 +59,11 @@ async def take_numbers(pool: Pool, spool: Path, wanted: list[tuple[str, str]]) -
     limit = asyncio.Semaphore(SETUP_CONCURRENCY)
 
     async def post(path: str, body: dict[str, str], expected: int) -> dict:
-        async with limit:
-            answer = await pool.request("POST", path, json=body)
+        try:
+            async with limit:
+                answer = await pool.request("POST", path, json=body)
+        except HttpFailure as exc:
+            raise PhoneSetupFailed(f"POST {path}: no answer ({exc})") from None
         if answer.status != expected:
             raise PhoneSetupFailed(f"POST {path}: {answer.status} {answer.body[:200].decode(errors='replace')}")
         return answer.json()

@@ -11,8 +11,8 @@ publishes a signed content bundle, logs the counters in, and then:
    to the city view (``--report-compression``), and ``--phones`` citizens polling the place of a number they took
    from a phone (taken at set-up through the real one-time-code flow: the code read from the queue server's SMS
    simulator spool; the phone queue's limits per client address raised, as every phone here is 127.0.0.1). Per
-   request kind: rate, p50/p99 and
-   errors (any answer the scenario does not expect, or none); per server: CPU per request;
+   request kind: rate, p50/p99 and errors (any answer the scenario does not expect, or none); per server: CPU per
+   request;
 2. look-up saturation: ``GET /api/dossiers/{code}`` from 1, 2, 4 … keep-alive clients (closed loop,
    ``--step-seconds`` a step): the highest rate with p99 <= 50 ms;
 3. ticket saturation: ``POST /api/tickets`` the same way, then the queue's database is audited: no number given
@@ -263,15 +263,16 @@ async def take_phone_numbers(args: argparse.Namespace, site: Site, city: traffic
         wanted[site.deployment[n % args.branches]].append((n, n % args.branches))
     pools = [Pool(HOST, queue.port) for queue in site.queues]
     try:
-        taken = await asyncio.gather(*(phones.take_numbers(pool, spool, [
-            (phones.phone_number(n), servers.branch_code(branch)) for n, branch in mine])
-            for pool, spool, mine in zip(pools, site.spools, wanted, strict=True)))
-    except phones.PhoneSetupFailed as exc:
-        raise SetupFailed(f"numbers from phones: {exc}") from None
+        async with asyncio.TaskGroup() as group:  # one deployment failing stops the others' set-up
+            tasks = [group.create_task(phones.take_numbers(pool, spool, [
+                (phones.phone_number(n), servers.branch_code(branch)) for n, branch in mine]))
+                for pool, spool, mine in zip(pools, site.spools, wanted, strict=True)]
+    except* phones.PhoneSetupFailed as failed:
+        raise SetupFailed(f"numbers from phones: {failed.exceptions[0]}") from None
     finally:
         for pool in pools:
             pool.close()
-    for mine, answers in zip(wanted, taken, strict=True):
+    for mine, answers in zip(wanted, (task.result() for task in tasks), strict=True):
         for (_n, branch), (token, number) in zip(mine, answers, strict=True):
             city.phones.append(traffic.Phone(token, branch, Pool(HOST, site.queue_port(branch))))
             city.numbers.append((servers.branch_code(branch), number))
@@ -314,7 +315,7 @@ class Meter:
 
 
 async def measure(args: argparse.Namespace, site: Site) -> dict[str, Any]:
-    """The city phase, then both saturation phases; the numbers kiosks were given, for the audit."""
+    """The city phase, then both saturation phases; the numbers kiosks and phones were given, for the audit."""
     city = await build_city(args, site)
     try:
         taken_s = await take_phone_numbers(args, site, city)
