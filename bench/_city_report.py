@@ -8,7 +8,7 @@ from bench._city_saturation import Step, best, percentile
 from bench._city_traffic import Recorder
 
 BACKEND_KINDS = ("heartbeat", "content", "submit", "lookup", "city-report")
-QUEUE_KINDS = ("queue-sync", "counter-view", "ticket", "call-next", "finish")
+QUEUE_KINDS = ("queue-sync", "counter-view", "ticket", "call-next", "finish", "phone-poll")
 LOOKUP_P99_MS = 50.0
 GOALS = {"lookups_per_s": 2000, "tickets_per_s": 1000}
 GOAL_SETUP = "PostgreSQL, 2 processes"
@@ -112,6 +112,9 @@ def print_setup(result: dict[str, Any]) -> None:
         print(f"city: {city['requests']:,} requests in {city['wall_s']:.1f} s, {city['errors']} errors"
               f"{' (' + str(city['unfinished']) + ' unfinished)' if city['unfinished'] else ''}; "
               f"generator at most {city['late_ms_max']:.0f} ms late")
+        if result.get("phones", {}).get("phones"):
+            print(f"  {result['phones']['phones']:,} numbers taken from phones at set-up (code by the SMS simulator) "
+                  f"in {result['phones']['numbers_taken_s']:g} s")
         print(f"  {'kind':<13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  statuses")
         for kind, k in city["kinds"].items():
             statuses = ", ".join(f"{s}×{n}" for s, n in k["statuses"].items())
@@ -145,9 +148,9 @@ def print_setup(result: dict[str, Any]) -> None:
             print(f"  {name} log: " + " | ".join(lines))
     audit = result.get("ticket_audit")
     if audit:
-        print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks), "
+        print(f"tickets in the database: {audit['tickets']:,} ({audit['answered']:,} answered to kiosks and phones), "
               f"{audit['duplicates']} duplicate numbers, {audit['gapped_services']} services with a gap; "
-              f"{audit['answered_duplicates']} duplicates among the numbers kiosks got")
+              f"{audit['answered_duplicates']} duplicates among the numbers kiosks and phones got")
 
 
 def _print_samples(lists: Any) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from backend.server import free_port
+from bench._phones import bench_limits
 from contracts.pin import hash_pin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +148,8 @@ def clean_env(**secrets: str) -> dict[str, str]:
 def queue_config(path: Path, data_dir: Path, branches: list[int], counters_per_branch: int) -> list[list[int]]:
     """A queue server config with one service per branch (``B01``…), each with its own counters; returns the
     counter numbers of each branch (numbered across the city, so no two deployments share one). The counters share
-    one password whose scrypt hash is cheap (N = 2^10): logging them in at the start is not what is measured."""
+    one password whose scrypt hash is cheap (N = 2^10): logging them in at the start is not what is measured. The
+    phone queue's limits per client address are raised (``bench._phones.bench_limits``): every phone is 127.0.0.1."""
     pin_hash = hash_pin(COUNTER_PASSWORD, n=2**10)
     lines = [f'data_dir = "{data_dir}"', "[queue]", "services = ["]
     counters = []
@@ -156,7 +158,7 @@ def queue_config(path: Path, data_dir: Path, branches: list[int], counters_per_b
         counters.append(numbers)
         lines.append(f'  {{ code = "{branch_code(b)}", name_vi = "Chi nhánh {b + 1}", prefix = "{_prefix(b)}", '
                      f'digits = 4, hours = "always", counters = {numbers} }},')
-    lines.append("]")
+    lines += ["]", *bench_limits()]
     for number in (n for numbers in counters for n in numbers):
         lines += ["[[queue.counters]]", f"number = {number}", f'pin_hash = "{pin_hash}"']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

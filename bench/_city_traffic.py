@@ -13,7 +13,10 @@ The rates (per second, at ``speed`` 1; ``speed`` multiplies every one of them):
 * counters: the counter page refreshes every 5 s (``GET /api/counters/{n}``, ``counter.js``);
 * centres: each branch's queue server sends the backend a report of its figures every 30 s (``queue serve
   --report-to``), here compressed ``report_compression`` times (default 30: one a second per centre) so that a
-  minute's run has enough of them to measure; each carries 6 services and 20 kiosks, as a mid-sized centre's would.
+  minute's run has enough of them to measure; each carries 6 services and 20 kiosks, as a mid-sized centre's would;
+* phones: citizens who took their number from a phone (taken at set-up through the real one-time-code flow,
+  ``bench/_phones``) poll its place every 20 s, as the phone page does (``GET /api/phone/tickets/{token}``), each
+  on its own connection (the server closes an idle one after 5 s, so every poll connects, as a phone's would).
 
 Periodic requests start at a random phase per kiosk or counter and repeat with the kiosk's own jitter; dossiers,
 look-ups, tickets and calls arrive as Poisson streams from random kiosks (of random branches) and counters. The
@@ -25,6 +28,7 @@ it would not in a real one. Every request's answer is checked against what the s
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import secrets
 import time
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from bench._http import Answer, HttpFailure, Pool
+from bench._phones import POLL_S, poll_path
 
 HANOI_DOSSIERS_PER_QUARTER = 531_269
 WORKING_DAYS_PER_QUARTER = 65
@@ -136,6 +141,16 @@ class Centre:
 
 
 @dataclass
+class Phone:
+    """A citizen following a number taken from a phone: the page's view token, a connection of its own to its
+    centre's queue server (no token: the phone routes are public)."""
+
+    token: str
+    branch: int
+    pool: Pool
+
+
+@dataclass
 class City:
     """What the load generator knows: the kiosks, counters and centres, and what the servers answered so far."""
 
@@ -143,6 +158,7 @@ class City:
     counters: list[CounterPc]
     branches: list[str]  # service code of each branch
     centres: list[Centre] = field(default_factory=list)
+    phones: list[Phone] = field(default_factory=list)
     codes: list[str] = field(default_factory=lambda: list(SEEDED_CODES))
     numbers: list[tuple[str, str]] = field(default_factory=list)  # (service, number) of each ticket answered
     rng: random.Random = field(default_factory=lambda: random.Random(1))
@@ -153,8 +169,8 @@ class City:
             kiosk.queue.close()
         for counter in self.counters:
             counter.pool.close()
-        for centre in self.centres:
-            centre.pool.close()
+        for holder in (*self.centres, *self.phones):
+            holder.pool.close()
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,7 @@ class Rates:
     speed: float = 1.0
     centres: int = 0
     report_compression: float = 30.0
+    phones: int = 0
 
     @property
     def dossiers(self) -> float:
@@ -178,7 +195,7 @@ class Rates:
                 "queue-sync": self.kiosks / QUEUE_SYNC_S * s, "counter-view": self.counters / COUNTER_REFRESH_S * s,
                 "submit": self.dossiers, "lookup": self.dossiers * self.lookups_per_dossier,
                 "ticket": self.dossiers, "call": self.dossiers,
-                "city-report": self.centres / self.report_every_s}
+                "city-report": self.centres / self.report_every_s, "phone-poll": self.phones / POLL_S * s}
 
     @property
     def report_every_s(self) -> float:
@@ -251,17 +268,33 @@ async def branch_report(city: City, rec: Recorder, centre: Centre, at: float) ->
         rec.kinds["city-report"].errors[f"not accepted: {answer.body[:80].decode(errors='replace')}"] += 1
 
 
-Actor = Kiosk | CounterPc | Centre
+def phone_poll(city: City, rec: Recorder, phone: Phone, at: float) -> Awaitable[object]:
+    return rec.send("phone-poll", (200,), phone.pool.request("GET", poll_path(phone.token)))
+
+
+def phone_rounds(phones: list[Phone]) -> Action:
+    """Polls for the cost phase: a closed loop on one number would meet the server's limit per token (30 a minute),
+    so each request, whichever client sends it, reads the next of ``phones``' numbers."""
+    tokens = itertools.cycle([phone.token for phone in phones])
+
+    def poll(city: City, rec: Recorder, phone: Phone, at: float) -> Awaitable[object]:
+        return rec.send("phone-poll", (200,), phone.pool.request("GET", poll_path(next(tokens))))
+    return poll
+
+
+Actor = Kiosk | CounterPc | Centre | Phone
 
 
 def fresh(actor: Actor) -> Actor:
-    """The same kiosk or counter on new connections of its own (a saturation client); a centre becomes a new one
+    """The same kiosk, counter or phone on new connections of its own (a saturation client); a centre becomes a new one
     (its own id and seqs: a copy of its numbers would only send duplicates)."""
     if isinstance(actor, Kiosk):
         return replace(actor, backend=actor.backend.clone(), queue=actor.queue.clone())
     if isinstance(actor, Centre):
         return Centre(f"{actor.centre_id}.{secrets.token_hex(3)}", actor.pool.clone())
-    return replace(actor, pool=actor.pool.clone(), busy=asyncio.Lock())
+    if isinstance(actor, CounterPc):
+        return replace(actor, pool=actor.pool.clone(), busy=asyncio.Lock())
+    return replace(actor, pool=actor.pool.clone())
 
 
 def close(actor: Actor) -> None:
@@ -269,15 +302,17 @@ def close(actor: Actor) -> None:
         pool.close()
 
 
-def costed(kiosks: list[Kiosk], queue_kiosks: list[Kiosk], counters: list[CounterPc],
-           centres: list[Centre]) -> list[tuple]:
+def costed(kiosks: list[Kiosk], queue_kiosks: list[Kiosk], counters: list[CounterPc], centres: list[Centre],
+           queue_phones: list[Phone]) -> list[tuple]:
     """(kind as recorded, action, actors, server) of each kind whose CPU per request is measured alone; queue
-    requests go to one deployment (``queue_kiosks``, ``counters``); a call is its call-next and its finish."""
+    requests go to one deployment (``queue_kiosks``, ``counters``, ``queue_phones``); a call is its call-next and its
+    finish. Phone polls only when there are phones."""
+    phones = [("phone-poll", phone_rounds(queue_phones), queue_phones, "queue")] if queue_phones else []
     return [("heartbeat", heartbeat, kiosks, "backend"), ("content", content_poll, kiosks, "backend"),
             ("submit", submit, kiosks, "backend"), ("lookup", lookup, kiosks, "backend"),
             ("city-report", branch_report, centres, "backend"),
             ("queue-sync", queue_sync, queue_kiosks, "queue"), ("counter-view", counter_view, counters, "queue"),
-            ("ticket", ticket, queue_kiosks, "queue"), ("call-next", call, counters, "queue")]
+            ("ticket", ticket, queue_kiosks, "queue"), ("call-next", call, counters, "queue"), *phones]
 
 
 # -- the schedule -----------------------------------------------------------------------------------------------------
@@ -312,6 +347,7 @@ def schedule(city: City, rates: Rates, seconds: float, seed: int) -> list[tuple[
     poisson(ticket, lambda: rng.choice(city.kiosks), rates.dossiers)
     poisson(call, lambda: rng.choice(city.counters), rates.dossiers)
     periodic(branch_report, city.centres, rates.report_every_s, 0.0)
+    periodic(phone_poll, city.phones, POLL_S / s, 0.0)
     events.sort(key=lambda event: event[0])
     return events
 

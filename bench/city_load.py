@@ -7,9 +7,12 @@ publishes a signed content bundle, logs the counters in, and then:
 
 1. city: ``--seconds`` of the city's traffic, open loop at the rates of its peak hour (see ``bench/_city_traffic``
    for where each rate comes from; ``--speed`` multiplies them all): heartbeats, content polls, queue syncs,
-   counter pages, dossier submissions, status look-ups, tickets, calls, and every branch's report of its figures
-   to the city view (``--report-compression``). Per request kind: rate, p50/p99 and
-   errors (any answer the scenario does not expect, or none); per server: CPU per request;
+   counter pages, dossier submissions, status look-ups, tickets, calls, every branch's report of its figures
+   to the city view (``--report-compression``), and ``--phones`` citizens polling the place of a number they took
+   from a phone (taken at set-up through the real one-time-code flow: the code read from the queue server's SMS
+   simulator spool; the phone queue's limits per client address raised, as every phone here is 127.0.0.1). Per
+   request kind: rate, p50/p99 and errors (any answer the scenario does not expect, or none); per server: CPU per
+   request;
 2. look-up saturation: ``GET /api/dossiers/{code}`` from 1, 2, 4 … keep-alive clients (closed loop,
    ``--step-seconds`` a step): the highest rate with p99 <= 50 ms;
 3. ticket saturation: ``POST /api/tickets`` the same way, then the queue's database is audited: no number given
@@ -36,7 +39,7 @@ phase sends thousands a second from 127.0.0.1, and in the city run each kiosk ma
 default 30. The load generator is one asyncio process with a lean HTTP/1.1 client (``bench/_http``); its own CPU
 per request is reported beside the servers'. CPU is read from /proc (the server's whole process tree, and the
 PostgreSQL cluster's), so a figure is what that part costs, whatever the noisy shared machine does to rates.
-Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--json FILE]``.
+Usage: ``python bench/city_load.py [--seconds 60] [--setups sqlite,pg1,pg2,pg4] [--phones 2000] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -62,13 +65,16 @@ sys.path.insert(0, str(ROOT))
 from bench import _city_report as report  # noqa: E402
 from bench import _city_servers as servers  # noqa: E402
 from bench import _city_traffic as traffic  # noqa: E402
+from bench import _phones as phones  # noqa: E402
 from bench._city_saturation import ramp  # noqa: E402
 from bench._http import Pool  # noqa: E402
+from contracts.sms import SIM_DIR_NAME  # noqa: E402
 
 HOST = "127.0.0.1"
 SETTLE_S, SETTLE_POLL_S, IDLE_SHARE = 120.0, 0.5, 0.1  # idle: servers and database use < 10 % of a core
 COST_CLIENTS = 2
 COST_MAX = 2000  # requests of a kind in the cost phase at most (submissions use up the day's dossier codes)
+COST_POLLS_PER_PHONE = 10  # a number is read 30 times a minute at most (the server's limit per token)
 MAX_DAILY_DOSSIERS = 9999  # one agency's codes a day (backend.store): a longer run would be refused numbers
 
 
@@ -95,6 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-per-step", type=int, default=50_000, help="requests per saturation step at most")
     parser.add_argument("--report-compression", type=float, default=30.0,
                         help="each branch's 30-s report to the city view sent this many times as often (default 30)")
+    parser.add_argument("--phones", type=int, default=2000,
+                        help="citizens following a number from a phone, spread over the branches (default 2000)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON to FILE")
     args = parser.parse_args(argv)
@@ -109,12 +117,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--report-compression: above 0 and at most 3000 (a report every 10 ms per centre)")
     if not 1 <= args.queue_servers <= args.branches:
         parser.error("give 1 to --branches queue servers")
+    if args.phones < 0 or max(phones_per_deployment(args)) > phones.MAX_PER_DEPLOYMENT:
+        parser.error(f"--phones: 0 or more, at most {phones.MAX_PER_DEPLOYMENT:,} a queue deployment (one "
+                     "address's one-time codes an hour)")
     if args.branches * args.counters_per_branch > 999:
         parser.error("counter numbers go up to 999: fewer branches or counters per branch")
     if traffic.DOSSIERS_PER_S * args.speed * args.seconds * 1.2 > MAX_DAILY_DOSSIERS:
         parser.error(f"--seconds × --speed would file more than the backend's {MAX_DAILY_DOSSIERS:,} dossier codes "
                      "of a day")
     return args
+
+
+def deployment_of(branch: int, args: argparse.Namespace) -> int:
+    """The queue deployment that holds ``branch``: the branches in order, evenly."""
+    return branch * args.queue_servers // args.branches
+
+
+def phones_per_deployment(args: argparse.Namespace) -> list[int]:
+    """Phone n follows a number of branch n mod --branches."""
+    counts = [0] * args.queue_servers
+    for branch in range(args.branches):
+        counts[deployment_of(branch, args)] += len(range(branch, args.phones, args.branches))
+    return counts
 
 
 # -- a configuration's servers and city -----------------------------------------------------------------------------
@@ -152,6 +176,7 @@ class Site:
     bundle: bytes
     backend: servers.Served
     queues: list[servers.Served]
+    spools: list[Path]  # each queue deployment's SMS simulator directory (DATA_DIR/sms-sim), where codes arrive
 
     @classmethod
     def start(cls, setup: servers.Setup, args: argparse.Namespace, stores: servers.Stores, tmp: Path) -> Site:
@@ -160,7 +185,7 @@ class Site:
         admin_token, report_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         queue_tokens = [f"K{i + 1:03d}:{secrets.token_urlsafe(18)}" for i in range(args.kiosks)]
         workers = ["--workers", str(setup.workers)] if setup.workers > 1 else []
-        deployment = [b * args.queue_servers // args.branches for b in range(args.branches)]
+        deployment = [deployment_of(b, args) for b in range(args.branches)]
         started: list[servers.Served] = []
         try:
             started.append(servers.Served(
@@ -183,7 +208,7 @@ class Site:
                 server.stop()
             raise
         return cls(stores, admin_token, report_token, queue_tokens, deployment, counters, bundle, started[0],
-                   started[1:])
+                   started[1:], [tmp / f"queue-{d}" / SIM_DIR_NAME for d in range(len(stores.queues))])
 
     def queue_port(self, branch: int) -> int:
         return self.queues[self.deployment[branch]].port
@@ -226,6 +251,34 @@ async def build_city(args: argparse.Namespace, site: Site) -> traffic.City:
     return traffic.City(kiosks, pcs, [servers.branch_code(b) for b in range(args.branches)], centres)
 
 
+async def take_phone_numbers(args: argparse.Namespace, site: Site, city: traffic.City) -> float:
+    """``--phones`` numbers taken from phones (phone n at branch n mod --branches), each deployment's through its
+    own one-time codes; the city gets its phones, and their numbers join those to audit. Returns the seconds taken.
+
+    :raises SetupFailed: a step of the flow answered otherwise.
+    """
+    began = time.monotonic()
+    wanted: list[list[tuple[int, int]]] = [[] for _ in site.queues]  # (phone n, branch) per deployment
+    for n in range(args.phones):
+        wanted[site.deployment[n % args.branches]].append((n, n % args.branches))
+    pools = [Pool(HOST, queue.port) for queue in site.queues]
+    try:
+        async with asyncio.TaskGroup() as group:  # one deployment failing stops the others' set-up
+            tasks = [group.create_task(phones.take_numbers(pool, spool, [
+                (phones.phone_number(n), servers.branch_code(branch)) for n, branch in mine]))
+                for pool, spool, mine in zip(pools, site.spools, wanted, strict=True)]
+    except* phones.PhoneSetupFailed as failed:
+        raise SetupFailed(f"numbers from phones: {failed.exceptions[0]}") from None
+    finally:
+        for pool in pools:
+            pool.close()
+    for mine, answers in zip(wanted, (task.result() for task in tasks), strict=True):
+        for (_n, branch), (token, number) in zip(mine, answers, strict=True):
+            city.phones.append(traffic.Phone(token, branch, Pool(HOST, site.queue_port(branch))))
+            city.numbers.append((servers.branch_code(branch), number))
+    return round(time.monotonic() - began, 1)
+
+
 class Meter:
     """CPU seconds of the backend's and the queue's process trees, the database's and this client process."""
 
@@ -262,10 +315,12 @@ class Meter:
 
 
 async def measure(args: argparse.Namespace, site: Site) -> dict[str, Any]:
-    """The city phase, then both saturation phases; the numbers kiosks were given, for the audit."""
+    """The city phase, then both saturation phases; the numbers kiosks and phones were given, for the audit."""
     city = await build_city(args, site)
     try:
+        taken_s = await take_phone_numbers(args, site, city)
         result = await _phases(args, site, city, Meter(site))
+        result["phones"] = {"phones": len(city.phones), "numbers_taken_s": taken_s}
     finally:
         city.close()
     result["answered"] = {"answered": len(city.numbers),
@@ -277,7 +332,7 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
     result: dict[str, Any] = {"processes": meter.processes()}
     rec = traffic.Recorder()
     rates = traffic.Rates(len(city.kiosks), len(city.counters), speed=args.speed, centres=len(city.centres),
-                          report_compression=args.report_compression)
+                          report_compression=args.report_compression, phones=len(city.phones))
     events = traffic.schedule(city, rates, args.seconds, args.seed)
     before = meter.read()
     played = await traffic.play(city, rec, events)
@@ -302,10 +357,13 @@ async def _phases(args: argparse.Namespace, site: Site, city: traffic.City, mete
             result["settled_s"].append(await meter.settle())
     if args.cost_seconds > 0:  # after the ticket ramp: the first deployment's counters have lines to call
         first_counters = [pc for pc in city.counters if site.deployment[pc.branch] == 0]
+        first_phones = [phone for phone in city.phones if site.deployment[phone.branch] == 0]
         costs = {}
-        for kind, action, actors, server in traffic.costed(city.kiosks, first_kiosks, first_counters, city.centres):
+        for kind, action, actors, server in traffic.costed(city.kiosks, first_kiosks, first_counters, city.centres,
+                                                           first_phones):
+            most = min(COST_MAX, COST_POLLS_PER_PHONE * len(first_phones)) if kind == "phone-poll" else COST_MAX
             before = meter.read()
-            steps = await ramp(kind, clients(action, actors), [COST_CLIENTS], args.cost_seconds, COST_MAX)
+            steps = await ramp(kind, clients(action, actors), [COST_CLIENTS], args.cost_seconds, most)
             costs[kind] = report.ramp_summary(steps, meter.since(before), server, None)
         result["cost"] = report.cost_summary(costs)
     return result
@@ -339,10 +397,11 @@ def run_setup(setup: servers.Setup, args: argparse.Namespace, cluster: Any, no_c
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rates = traffic.Rates(args.kiosks, args.branches * args.counters_per_branch, speed=args.speed,
-                          centres=args.branches, report_compression=args.report_compression)
+                          centres=args.branches, report_compression=args.report_compression, phones=args.phones)
     head = {"machine": f"{platform.node()}: {multiprocessing.cpu_count()} CPU, Python {platform.python_version()}",
-            "seconds": args.seconds, "speed": args.speed, "kiosks": args.kiosks, "branches": args.branches,
-            "counters": args.branches * args.counters_per_branch, "queue_servers": args.queue_servers,
+            "seconds": args.seconds, "speed": args.speed, "kiosks": args.kiosks, "phones": args.phones,
+            "branches": args.branches, "counters": args.branches * args.counters_per_branch,
+            "queue_servers": args.queue_servers,
             "rates_per_s": {kind: round(rate, 2) for kind, rate in rates.as_dict().items()},
             "dossier_rate": "531,269 dossiers a quarter / 65 working days = 8,173 a day; x10 in one peak hour = "
                             f"{traffic.DOSSIERS_PER_S:.1f}/s (x{args.speed:g} speed)"}
@@ -352,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
                         "would make each kiosk sync answer for every branch; a deployment per few branches answers "
                         "a sync with about a centre's services, and each service draws numbers under its own lock")
     print(head["machine"])
-    print(f"city: {args.kiosks} kiosks; {head['topology']}")
+    print(f"city: {args.kiosks} kiosks, {args.phones} phones following a number; {head['topology']}")
     print(f"dossiers: {head['dossier_rate']}; 2 look-ups, one ticket and one call per dossier")
     print("rates/s: " + ", ".join(f"{k} {v:g}" for k, v in head["rates_per_s"].items()), flush=True)
     cluster, no_cluster = None, None

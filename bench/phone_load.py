@@ -6,8 +6,9 @@ Each phone polls ``GET /api/phone/tickets/{token}`` every 20 s (the phone page's
 server sees the rate a centre's phones would make, not what it can absorb. Beside them ``--kiosks`` kiosks take a
 ticket every 30 s each and ``--counters`` counters call and finish a number every 60 s each, both also divided by
 ``--speed`` (calls pass over the phones' numbers not checked in, which starts the grace upkeep and the SMS outbox as
-in a centre). The numbers from phones are made before the server starts, straight in its database (the one-time
-code limits would otherwise keep one address from taking 2,000), with phones of valid prefixes.
+in a centre). The numbers from phones are made before the server starts, straight in its database (what is
+measured here is the polling; ``bench/city_load.py`` takes its phones' numbers through the real one-time-code
+flow), with phones of valid prefixes (``bench/_phones``).
 
 Bounded: ``--seconds`` of load (default 30), then the server is stopped and its files removed. Prints per kind:
 requests, rate, p50/p99 latency, errors (any status but the expected one, or no answer), and the server's CPU per
@@ -33,12 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench import _city_servers as servers  # noqa: E402
 from bench._http import HttpFailure, Pool  # noqa: E402
+from bench._phones import POLL_S, bench_limits, phone_number, poll_path  # noqa: E402
 from config.services import ServiceDef  # noqa: E402
 from contracts.pin import hash_pin  # noqa: E402
 from queueing import virtual  # noqa: E402
 from queueing.engine import QueueEngine  # noqa: E402
 
-POLL_S = 20.0          # the phone page's interval
 KIOSK_EVERY_S = 30.0   # a busy kiosk: a ticket every half minute
 COUNTER_EVERY_S = 60.0  # a counter serves a citizen a minute at this compression
 PHONE_POOLS = 100      # client connections the phones' polls share (a phone keeps one while its page is open)
@@ -53,7 +54,7 @@ def write_config(path: Path, data_dir: Path, counters: int) -> None:
     for service in SERVICES:
         lines.append(f'  {{ code = "{service.code}", name_vi = "{service.name_vi}", prefix = "{service.prefix}", '
                      f'digits = 4, hours = "always", counters = {service.counters} }},')
-    lines += ["]", "[queue.phone]", "max_per_day = 100000", "reads_per_address_min = 1000000"]
+    lines += ["]", *bench_limits()]
     for number in range(1, counters + 1):
         lines += ["[[queue.counters]]", f"number = {number}", f'pin_hash = "{pin_hash}"']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -66,7 +67,7 @@ def seed_phones(db: Path, phones: int) -> list[str]:
     try:
         for n in range(phones):
             token = virtual.new_view_token()
-            engine.issue_virtual(SERVICES[n % 2].code, phone=f"091{n:07d}", view_digest=virtual.digest(token),
+            engine.issue_virtual(SERVICES[n % 2].code, phone=phone_number(n), view_digest=virtual.digest(token),
                                  max_per_day=phones)
             tokens.append(token)
     finally:
@@ -132,7 +133,7 @@ async def load(port: int, tokens: list[str], args: argparse.Namespace, rec: Reco
     issued = iter(range(10 ** 9))
 
     def poll(n: int, token: str) -> Any:
-        return lambda: rec.timed("phone poll", pools[n % PHONE_POOLS], "GET", f"/api/phone/tickets/{token}")
+        return lambda: rec.timed("phone poll", pools[n % PHONE_POOLS], "GET", poll_path(token))
 
     def take(k: int, pool: Pool) -> Any:
         return lambda: rec.timed("kiosk ticket", pool, "POST", "/api/tickets",
