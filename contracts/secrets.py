@@ -36,18 +36,30 @@ def exposure(path: Path) -> str | None:
     return None
 
 
+def read_protected(path: Path, what: str, error: type[SecretError] | None = None) -> list[str]:
+    """The lines of a file of secrets (a token, a gateway's keys) once it is known that nobody else can read it.
+
+    :param what: what the file holds, for the message (``the secret``, ``the SMS keys``).
+    :raises SecretError: (or ``error``, a subclass) the file is missing, unreadable or exposed; the message names
+        the fix.
+    """
+    refuse = error or SecretError
+    try:
+        exposed = exposure(path)
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise refuse(f"{path}: cannot read {what} ({getattr(exc, 'strerror', None) or exc})") from None
+    if exposed:
+        raise refuse(f"{path} is {exposed}: run `chmod 600 {path}` (or 640 for a service group)")
+    return lines
+
+
 def read_secret_file(path: Path) -> str:
     """The secret on the first line of ``path``.
 
     :raises SecretError: the file is missing, unreadable, empty or exposed (the message names the fix).
     """
-    try:
-        exposed = exposure(path)
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SecretError(f"{path}: cannot read the secret ({getattr(exc, 'strerror', None) or exc})") from None
-    if exposed:
-        raise SecretError(f"{path} is {exposed}: run `chmod 600 {path}` (or 640 for a service group)")
+    lines = read_protected(path, "the secret")
     secret = lines[0].strip() if lines else ""
     if not secret:
         raise SecretError(f"{path} is empty: put the secret on its first line")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from config.localtime import LOCAL_TZ
 from contracts.scrub import scrub
-from contracts.secrets import SecretError, exposure
+from contracts.secrets import SecretError, read_protected
 
 # The 3-digit prefixes the Ministry allocates to mobile networks since the 2018 switch to 10 digits (Viettel
 # 032-039/086/096-098, Vinaphone 081-085/088/091/094, MobiFone 070/076-079/089/090/093, Vietnamobile 052/056/058/092,
@@ -222,13 +222,7 @@ def read_simulated(spool_dir: Path) -> list[dict[str, Any]]:
 
 def _key_file(path: Path) -> dict[str, str]:
     """``NAME=value`` lines of a gateway key file (the format of systemd's EnvironmentFile), checked for exposure."""
-    try:
-        exposed = exposure(path)
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SmsConfigError(f"{path}: cannot read the SMS keys ({getattr(exc, 'strerror', None) or exc})") from None
-    if exposed:
-        raise SmsConfigError(f"{path} is {exposed}: run `chmod 600 {path}`")
+    lines = read_protected(path, "the SMS keys", SmsConfigError)
     pairs = (line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
     return {name.strip(): value.strip() for name, value in pairs if name.strip() in KEY_NAMES}
 
