@@ -34,6 +34,20 @@
   }
 
   // A wait cell: red past the target, amber from 80 % of it (the same rule as the flags).
+  // The first cells of a centre's row and of a service's alike: name, flag, waiting, from phones, the two waits.
+  function figuresRow(figures, name, target) {
+    var tr = el("tr", "flag-" + figures.flag);
+    tr.appendChild(name);
+    var flag = el("td");
+    flag.appendChild(chip(figures.flag));
+    tr.appendChild(flag);
+    tr.appendChild(el("td", "num waiting", figures.waiting));
+    tr.appendChild(el("td", "num", figures.virtual_waiting));
+    tr.appendChild(waitCell(figures.wait_now_min, target));
+    tr.appendChild(waitCell(figures.wait_p90_min, target));
+    return tr;
+  }
+
   function waitCell(value, target) {
     var cell = el("td", "num", minutes(value));
     if (value !== null && value !== undefined) {
@@ -129,21 +143,13 @@
     if (!SORTS[sort]) sort = "flag";
 
     function row(entry) {
-      var tr = el("tr", "flag-" + entry.flag);
-      tr.setAttribute("data-centre", entry.centre);
       var name = el("td", "name");
       var link = el("a", null, entry.name);
       link.href = "/admin/city/" + encodeURIComponent(entry.centre);
       name.appendChild(link);
       name.appendChild(el("small", null, entry.centre));
-      tr.appendChild(name);
-      var flag = el("td");
-      flag.appendChild(chip(entry.flag));
-      tr.appendChild(flag);
-      tr.appendChild(el("td", "num waiting", entry.waiting));
-      tr.appendChild(el("td", "num", entry.virtual_waiting));
-      tr.appendChild(waitCell(entry.wait_now_min, entry.target_wait_min));
-      tr.appendChild(waitCell(entry.wait_p90_min, entry.target_wait_min));
+      var tr = figuresRow(entry, name, entry.target_wait_min);
+      tr.setAttribute("data-centre", entry.centre);
       tr.appendChild(el("td", "num", entry.target_wait_min));
       tr.appendChild(el("td", "num", entry.served + " / " + entry.issued));
       tr.appendChild(el("td", "num", entry.no_shows));
@@ -204,17 +210,9 @@
     }
 
     function serviceRow(service, target) {
-      var tr = el("tr", "flag-" + service.flag);
       var name = el("td", "name", service.name);
       name.appendChild(el("small", null, service.code));
-      tr.appendChild(name);
-      var flag = el("td");
-      flag.appendChild(chip(service.flag));
-      tr.appendChild(flag);
-      tr.appendChild(el("td", "num waiting", service.waiting));
-      tr.appendChild(el("td", "num", service.virtual_waiting));
-      tr.appendChild(waitCell(service.wait_now_min, target));
-      tr.appendChild(waitCell(service.wait_p90_min, target));
+      var tr = figuresRow(service, name, target);
       ["issued", "served", "no_shows", "counters_open"].forEach(function (key) {
         tr.appendChild(el("td", "num", service[key]));
       });
