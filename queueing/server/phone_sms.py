@@ -80,9 +80,12 @@ class SmsSender:
 
     def send_due(self) -> int:
         """Send (or give up) up to ``BATCH`` due messages; returns how many were handled."""
-        now = self._clock()
+        now, today = self._clock(), self._today()
+        if not self.db.query("SELECT 1 FROM sms_outbox WHERE day < ? OR (state = 'pending' AND (next_try <= ? OR "
+                             "expires < ?)) LIMIT 1", [today, now, now]):
+            return 0  # it looks every second: an idle look is one read, never a write transaction
         with self.db.transaction("sms_outbox") as conn:  # phones are kept for today only; an old code is no use
-            conn.execute("DELETE FROM sms_outbox WHERE day < ?", [self._today()])
+            conn.execute("DELETE FROM sms_outbox WHERE day < ?", [today])
             conn.execute("UPDATE sms_outbox SET state = 'dropped', text = '' WHERE state = 'pending' AND expires < ?",
                          [now])
         rows = self.db.query("SELECT id, request_id, phone, text, kind, attempts, next_try FROM sms_outbox "
