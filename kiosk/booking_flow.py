@@ -1,14 +1,14 @@
 """Check in a booking (scanned from the iHanoi app or typed): the backend checks the time window, then the
-kiosk issues and prints a ``booking`` priority ticket for the booked service.
+kiosk issues a ``booking`` priority ticket for the booked service.
 
 The ticket's request id is derived from the booking code, so scanning the same booking twice (or a retry after a
-crash between check-in and ticket) gives the same ticket, never a second one. Outcomes arrive as ``booking``
-events carrying a :class:`BookingResult`.
+crash between check-in and ticket) gives the same ticket, never a second one. The flow only issues (commits) the
+ticket: the core answers the citizen with it first and has it rendered and printed afterwards, exactly as for a
+number taken by a tap (:meth:`kiosk.core.KioskCore.check_in`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,22 +22,17 @@ REFUSALS = ("too_early", "too_late", "used")
 class BookingResult:
     code: str
     outcome: str  # checked_in | too_early | too_late | used | not_found | unavailable | queue_refused
-    ticket: TicketInfo | None = None
+    ticket: TicketInfo | None = None  # issued, not yet printed: the caller sends it to the printer
     message_key: str = ""  # for queue_refused: why no ticket could be issued
 
 
 class BookingFlow:
-    def __init__(self, client: Callable[[], BackendClient | None], queue: QueueFlow,
-                 publish: Callable[..., None]) -> None:
+    def __init__(self, client: Callable[[], BackendClient | None], queue: QueueFlow) -> None:
         self._client = client
         self._queue = queue
-        self._publish = publish
 
-    def check_in(self, code: str) -> None:
-        threading.Thread(target=lambda: self._publish("booking", result=self._check_in(code)),
-                         name="booking-check-in", daemon=True).start()
-
-    def _check_in(self, code: str) -> BookingResult:
+    def check_in(self, code: str) -> BookingResult:
+        """Check ``code`` in with the backend and issue its ticket (committed, not printed). Blocking: network."""
         client = self._client()
         if client is None:
             return BookingResult(code, "unavailable")
@@ -50,7 +45,7 @@ class BookingFlow:
         except (BackendUnavailable, BackendError):
             return BookingResult(code, "unavailable")
         try:
-            ticket = self._queue.take(str(booking["service"]), request_id=f"booking-{code}", booking_code=code)
+            ticket = self._queue.issue(str(booking["service"]), request_id=f"booking-{code}", booking_code=code)
         except QueueRefused as refusal:
             return BookingResult(code, "queue_refused", message_key=refusal.message_key)
         return BookingResult(code, "checked_in", ticket)

@@ -36,7 +36,7 @@ from devices.factory import open_printer, open_scanner
 from devices.payloads import parse_payload
 from devices.voice import VoiceGuide
 from kiosk.backend_client import BackendClient, Connector, connect_remote
-from kiosk.booking_flow import BookingFlow, BookingResult
+from kiosk.booking_flow import BookingFlow
 from kiosk.camera import CameraSteps, PreviewFrame
 from kiosk.catalogue import Catalogue, load_catalogue
 from kiosk.checkin_flow import PhoneCheckIn
@@ -149,6 +149,9 @@ class KioskCore:
         self.session.on_wipe(lambda: self._voice_lane.submit(self.voice.stop))
         self._render_lane = Lane("render")  # tickets, slips and receipts are rendered (PIL) before they print
         self._device_lane = Lane("device-setup")  # detect, save and swap devices, in the order asked
+        # booking check-ins one after the other, in the order scanned: none is dropped (the screen waits for its
+        # answer), and a second scan of the same booking is answered "used" once the first has its ticket
+        self._booking_lane = Lane("booking")
         self._ticket_flight = SingleFlight("take-number")
         self._ticket_requests = count(1)
         self._services_flight = SingleFlight("queue-services")
@@ -178,7 +181,7 @@ class KioskCore:
         self._checkin_flight = SingleFlight("phone-checkin")
         self.backend_client: BackendClient | None = None
         self._close_backend: Callable[[], None] | None = None
-        self.bookings = BookingFlow(lambda: self.backend_client, self.queue, self._publish_booking)
+        self.bookings = BookingFlow(lambda: self.backend_client, self.queue)
         self.outbox = open_outbox(config)
         self.survey = SurveyStore(config.data_dir / "survey.db", config.kiosk.id, outbox=self.outbox,
                                   branch=config.branch.unit or config.branch.name)
@@ -497,15 +500,15 @@ class KioskCore:
             return None
         request = next(self._ticket_requests)
         self.events.publish("ticket_requested", request=request)
-        self._ticket_flight.start(lambda: self._answer_then_print(request, choose))
+        self._ticket_flight.start(lambda: self._answer_then_print("ticket", *self._issue(request, choose)))
         return request
 
-    def _answer_then_print(self, request: int, choose: Callable[[], tuple[str, str | None]]) -> None:
-        """The number goes to the screen once committed; rendering and printing follow on the render lane (also
-        when the citizen has left meanwhile: a committed ticket is printed)."""
-        outcome, ticket = self._issue(request, choose)
+    def _answer_then_print(self, event: str, outcome: object, ticket: TicketInfo | None) -> None:
+        """The number goes to the screen (``event`` carrying ``outcome``) once committed; rendering and printing
+        follow on the render lane (also when the citizen has left meanwhile: a committed ticket is printed). A
+        number taken by a tap and one from a booking check-in go this one way."""
         try:
-            self.events.publish("ticket", outcome=outcome)
+            self.events.publish(event, outcome=outcome)
         finally:
             if ticket is not None:
                 self._render_lane.submit(self.queue.send_to_printer, ticket, SCREEN_FIRST_S)
@@ -546,9 +549,14 @@ class KioskCore:
         self.lookup.lookup(code)
 
     def check_in(self, code: str) -> None:
-        """Check a booking in on a worker; the answer arrives as a ``booking`` event carrying a
-        :class:`~kiosk.view_models.lookup.BookingOutcome`."""
-        self.bookings.check_in(code)
+        """Check a booking in on the booking lane; the answer arrives as a ``booking`` event carrying a
+        :class:`~kiosk.view_models.lookup.BookingOutcome`, before its ticket is rendered and printed (the outcome
+        of that follows as a ``ticket_print`` event, as for any ticket)."""
+        self._booking_lane.submit(self._check_in_then_print, code)
+
+    def _check_in_then_print(self, code: str) -> None:
+        result = self.bookings.check_in(code)
+        self._answer_then_print("booking", booking_outcome(result, self.language), result.ticket)
 
     def check_in_phone(self, payload: dict[str, Any]) -> bool:
         """Check in a number taken from a phone, from its scanned check-in QR (a ``checkin`` payload), on a worker;
@@ -576,9 +584,6 @@ class KioskCore:
         if result.status:
             self._shown_status = (result.code, result.status)
         self.events.publish(name, view=lookup_view(result, self.language))
-
-    def _publish_booking(self, name: str, result: BookingResult) -> None:
-        self.events.publish(name, outcome=booking_outcome(result, self.language))
 
     def _forget_status(self) -> None:
         self._shown_status = None
@@ -718,7 +723,7 @@ class KioskCore:
 
     def close(self) -> None:
         self._stop.set()
-        for lane in (self._voice_lane, self._render_lane, self._device_lane):
+        for lane in (self._booking_lane, self._voice_lane, self._render_lane, self._device_lane):
             lane.close()
         if self._heartbeat:
             self._heartbeat.stop(timeout_s=1.0)

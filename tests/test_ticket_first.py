@@ -1,8 +1,9 @@
 """The number is on screen before its ticket is printed: rendering and printing follow the answer, never precede it.
 
-A real core (local SQLite queue, a ``file:`` printer) whose ticket renderer is held at a gate: the ``ticket`` answer
-must arrive while rendering has not even started, and the print still happens afterwards — also when the citizen
-has already left, and as a failed print (number kept) when rendering itself breaks. python-escpos's capabilities
+A real core (local SQLite queue, a ``file:`` printer) whose ticket renderer is held at a gate: the answer — a
+``ticket`` event for a tap on a service, a ``booking`` event for a booking checked in with the (real, seeded)
+reference backend — must arrive while no ticket has been rendered, and the print still happens afterwards — also
+when the citizen has already left, and as a failed print (number kept) when rendering itself breaks. python-escpos's capabilities
 are parsed once and cached in the data dir, in a process of their own here (the test process has them loaded).
 """
 
@@ -17,10 +18,13 @@ import threading
 import pytest
 
 from config.loader import load_config
+from kiosk.backend_client import BackendClient
 from kiosk.core import KioskCore
 from kiosk.i18n import tr
 from kiosk.queue_flow import QueueFlow
 from tests.support import PATIENCE_S, ROOT
+
+BOOKING = "BK-251120-DEMO01"  # the backend's seeded booking, valid all of today
 
 
 @pytest.fixture
@@ -48,43 +52,76 @@ def kiosk(tmp_path, monkeypatch):
     core.close()
 
 
-def test_the_answer_comes_before_rendering_and_the_print_after_it(kiosk):
-    kiosk.take_number("HT")
-    outcome = kiosk.answers.get(timeout=PATIENCE_S)  # while every rendering is held at the gate
-    assert outcome.ticket is not None and outcome.ticket.print_state == "printing"
-    assert outcome.ticket.print_text == tr("ticket.printing", "vi")
+def checking_in(kiosk: KioskCore, backend) -> queue.Queue:
+    """Connect ``kiosk`` to ``backend``; the returned queue collects its ``booking`` answers."""
+    kiosk.backend_client = BackendClient(backend.url, backend.token, timeout_s=PATIENCE_S)
+    answers: queue.Queue = queue.Queue()
+    kiosk.events.subscribe("booking", lambda outcome: answers.put(outcome))
+    return answers
+
+
+@pytest.fixture(params=["service tap", "booking check-in"])
+def take(request, kiosk):
+    """One way to get a number; calling it returns the ticket as its answer showed it."""
+    if request.param == "service tap":
+        answers, start = kiosk.answers, lambda: kiosk.take_number("HT")
+    else:
+        answers, start = checking_in(kiosk, request.getfixturevalue("admin_backend")), lambda: kiosk.check_in(BOOKING)
+
+    def taken():
+        start()
+        return answers.get(timeout=PATIENCE_S).ticket
+
+    return taken
+
+
+def test_the_answer_comes_before_rendering_and_the_print_after_it(kiosk, take):
+    ticket = take()  # while every rendering is held at the gate
+    assert ticket is not None and ticket.print_state == "printing" and kiosk.prints.empty()
+    assert ticket.print_text == tr("ticket.printing", "vi")
     kiosk.gate.set()
     printed = kiosk.prints.get(timeout=PATIENCE_S)
-    assert printed["ticket_id"] == outcome.ticket.id and printed["state"] == "printed"
-    assert kiosk.ticket_view(outcome.ticket.id).print_text == tr("ticket.printed", "vi")
+    assert printed["ticket_id"] == ticket.id and printed["state"] == "printed"
+    assert kiosk.ticket_view(ticket.id).print_text == tr("ticket.printed", "vi")
     number, thread = kiosk.rendered.get(timeout=PATIENCE_S)
-    assert number == outcome.ticket.number and thread == "render"  # the render lane, not the answering worker
-    assert outcome.ticket.number.encode() in kiosk.printer_file.read_bytes()
+    assert number == ticket.number and thread == "render"  # the render lane, not the answering worker
+    assert ticket.number.encode() in kiosk.printer_file.read_bytes()
 
 
-def test_a_committed_ticket_prints_though_the_citizen_left_before_it_rendered(kiosk):
-    kiosk.take_number("HT")
-    outcome = kiosk.answers.get(timeout=PATIENCE_S)
+def test_a_committed_ticket_prints_though_the_citizen_left_before_it_rendered(kiosk, take):
+    ticket = take()
     kiosk.session.end()  # idle reset between the answer and the print: the session forgets the ticket
-    assert kiosk.ticket_view(outcome.ticket.id) is None
+    assert kiosk.ticket_view(ticket.id) is None
     kiosk.gate.set()
     assert kiosk.prints.get(timeout=PATIENCE_S)["state"] == "printed"
-    assert outcome.ticket.number.encode() in kiosk.printer_file.read_bytes()
+    assert ticket.number.encode() in kiosk.printer_file.read_bytes()
 
 
-def test_a_ticket_that_cannot_be_rendered_is_a_failed_print_and_the_number_stands(kiosk, monkeypatch, caplog):
+def test_a_ticket_that_cannot_be_rendered_is_a_failed_print_and_the_number_stands(kiosk, take, monkeypatch,
+                                                                                  caplog):
     def broken(_flow, _ticket, _lang):
         raise ValueError("a font went missing")
 
     monkeypatch.setattr(QueueFlow, "_render", broken)
-    kiosk.take_number("HT")
-    outcome = kiosk.answers.get(timeout=PATIENCE_S)
-    assert outcome.ticket is not None  # issued and shown: rendering comes after
+    ticket = take()
+    assert ticket is not None  # issued and shown: rendering comes after
     failed = kiosk.prints.get(timeout=PATIENCE_S)
     assert failed["state"] == "failed" and failed["reason"] == "unknown"
-    view = kiosk.ticket_view(outcome.ticket.id)
+    view = kiosk.ticket_view(ticket.id)
     assert view.can_reprint and view.print_text == tr("ticket.print_failed", "vi", reason=tr("status.unknown", "vi"))
     assert "rendering ticket" in caplog.text and not kiosk.printer_file.exists()
+
+
+def test_two_scans_of_one_booking_at_once_give_one_ticket(kiosk, admin_backend):
+    answers = checking_in(kiosk, admin_backend)
+    kiosk.check_in(BOOKING)
+    kiosk.check_in(BOOKING)  # scanned again before the first answer
+    first, second = answers.get(timeout=PATIENCE_S), answers.get(timeout=PATIENCE_S)
+    assert first.ticket is not None and first.ticket.priority == "booking"
+    assert second.ticket is None and second.message == tr("booking.used", "vi", code=BOOKING)
+    kiosk.gate.set()
+    assert kiosk.prints.get(timeout=PATIENCE_S)["ticket_id"] == first.ticket.id
+    assert [item.waiting for item in kiosk.queue.services() if item.code == "HT"] == [1]  # one ticket in the line
 
 
 def test_the_first_frame_starts_loading_the_renderer_on_the_render_lane(kiosk):
