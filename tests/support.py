@@ -116,7 +116,7 @@ def demo_services(**ht: object) -> list[ServiceDef]:
     ]
 
 
-def open_engine(path: Path, clock: WallClock, **ht: object) -> QueueEngine:
+def open_engine(path: Path | str, clock: WallClock, **ht: object) -> QueueEngine:
     return QueueEngine(path, demo_services(**ht), clock=clock, max_priority_in_row=2)
 
 
@@ -388,6 +388,55 @@ class SlowLink:
             sock.close()
 
     def __enter__(self) -> SlowLink:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+# -- a branch queue server on a thread ------------------------------------------------------------------------------
+class ServedCentre:
+    """A centre's queue server (:func:`queueing.server.create_app`) over a fresh engine on a thread on 127.0.0.1,
+    with one HTTP client for it; a context manager, or :meth:`close` it (client, server, engine).
+
+    :param db: the engine's store (a SQLite path, or ``tests.stores.store_target(...)`` for the run's engine); the
+        engine and the server share :attr:`clock`, a :class:`WallClock` the test may move.
+    :param public: the server's ``public_url`` is its own address (phone pages, check-in links and SMS name it), so
+        its port is picked before it starts.
+    :param headers: sent with every request of :attr:`http` (a kiosk's token, say).
+    :param settings: the rest of ``create_app``'s (counter passwords, kiosk tokens, title, SMS gateway, …).
+    """
+
+    def __init__(self, db: Path | str, *, public: bool = False, headers: dict[str, str] | None = None,
+                 **settings: Any) -> None:
+        self.clock = WallClock()
+        self.engine = open_engine(db, self.clock)
+        self.port = free_port() if public else 0
+        if public:
+            settings["public_url"] = f"http://127.0.0.1:{self.port}"
+        self._settings = settings
+        self.running = self._serve()
+        self.url = self.running.url
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.http = httpx.Client(base_url=self.url, timeout=10, headers=headers)
+
+    def _serve(self) -> Any:
+        from backend.server import serve_in_thread
+        from queueing.server import create_app
+
+        app = create_app(self.engine, clock=self.clock, **self._settings)
+        return serve_in_thread(app, port=self.port, name="queue-server")
+
+    def restart(self) -> None:
+        """A new server on the same port and engine (after the test stopped :attr:`running`)."""
+        self.running = self._serve()
+
+    def close(self) -> None:
+        self.http.close()
+        self.running.stop()
+        self.engine.close()
+
+    def __enter__(self) -> ServedCentre:
         return self
 
     def __exit__(self, *_exc: object) -> None:

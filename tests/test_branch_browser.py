@@ -15,14 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from backend.server import RunningServer, serve_in_thread
 from contracts.pin import hash_pin
-from queueing.engine import QueueEngine
-from queueing.server import create_app
-from tests.support import ARTIFACTS, PATIENCE_S, REPORT_TOKEN, WallClock, eventually, open_engine, queue_token
+from tests.support import ARTIFACTS, PATIENCE_S, REPORT_TOKEN, ServedCentre, eventually, queue_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 NO_CHROMIUM = "Debian's chromium is not installed (/usr/bin/chromium); run scripts/bootstrap.sh as root"
@@ -47,27 +43,17 @@ new MutationObserver(() => { const banner = document.getElementById('offline');
   .observe(document, {subtree: true, childList: true, attributes: true});"""
 
 
-class Branch:
-    """A queue server over one engine that a test can stop and start again on the same port."""
+class Branch(ServedCentre):
+    """The centre's queue server, three counters, a display board with announcements; the test may stop it and
+    :meth:`restart` it on the same port."""
 
-    def __init__(self, engine: QueueEngine, clock: WallClock) -> None:
-        self.engine = engine
-        self.clock = clock
-        self.running: RunningServer = self._serve(port=0)
-        self.url = self.running.url
-        self.port = int(self.url.rsplit(":", 1)[1])
-        self.http = httpx.Client(base_url=self.url, timeout=5, headers={"Authorization": f"Bearer {queue_token()}"})
-
-    def _serve(self, port: int) -> RunningServer:
-        app = create_app(self.engine, counter_passwords={n: hash_pin(PASSWORD) for n in (1, 2, 3)},
-                         kiosk_tokens=[queue_token()], report_tokens=[REPORT_TOKEN], clock=self.clock,
+    def __init__(self, db: Path) -> None:
+        super().__init__(db, headers={"Authorization": f"Bearer {queue_token()}"},
+                         counter_passwords={n: hash_pin(PASSWORD) for n in (1, 2, 3)},
+                         kiosk_tokens=[queue_token()], report_tokens=[REPORT_TOKEN],
                          title="Trung tâm Phục vụ hành chính công quận Hoàn Kiếm",
                          announcements=["Giờ làm việc: Thứ Hai – Thứ Sáu, 7:30 – 17:00",
                                         "Vui lòng giữ phiếu số thứ tự đến khi được gọi."])
-        return serve_in_thread(app, port=port, name="queue-server")
-
-    def restart(self) -> None:
-        self.running = self._serve(port=self.port)
 
     def take(self, service: str, request_id: str) -> dict[str, Any]:
         response = self.http.post("/api/tickets", json={"service": service, "request_id": request_id})
@@ -84,18 +70,11 @@ class Branch:
         assert response.status_code == 200, response.text
         return response.json()["ticket"]
 
-    def close(self) -> None:
-        self.http.close()
-        self.running.stop()
-        self.engine.close()
-
 
 @pytest.fixture
 def branch(tmp_path) -> Iterator[Branch]:
-    clock = WallClock()
-    running = Branch(open_engine(tmp_path / "queue.db", clock), clock)
-    yield running
-    running.close()
+    with Branch(tmp_path / "queue.db") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

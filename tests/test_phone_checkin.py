@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.server import free_port, serve_in_thread
+from backend.server import free_port
 from config.loader import load_config
 from devices.payloads import parse_payload
 from kiosk.checkin_flow import CheckInResult, PhoneCheckIn, server_address
@@ -25,9 +25,8 @@ from kiosk.core import KioskCore
 from kiosk.queue_client import BranchQueue, BranchUnavailable, CheckInRefused
 from kiosk.scan_routing import route_scan
 from kiosk.view_models.checkin import checkin_view
-from queueing.server import create_app
 from tests.stores import store_target
-from tests.support import WallClock, eventually, open_engine, queue_token
+from tests.support import ServedCentre, eventually, queue_token
 
 SERVER = "http://queue.hk.example.vn:8700"
 LINK = f"{SERVER}/phone/c/7K3M9QX2AB"
@@ -189,22 +188,16 @@ def test_a_kiosk_with_its_own_queue_says_it_takes_no_phone_numbers(tmp_path):
     assert view.headline == "Máy kiosk này không nhận số lấy qua điện thoại. Mời ông/bà đến quầy."
 
 
-class RealCentre:
+class RealCentre(ServedCentre):
     """The queue server with its phone queue on a known port (its check-in links name it); numbers are taken the
     way the phone page takes them, the code read from the SMS simulator's spool."""
 
     def __init__(self, tmp_path) -> None:
         from contracts.sms import SimulatedGateway
 
-        self.clock = WallClock()
         self.spool = tmp_path / "sms"
-        self.engine = open_engine(store_target(tmp_path / "queue.db"), self.clock)
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.running = serve_in_thread(create_app(
-            self.engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=self.clock,
-            sms=SimulatedGateway(self.spool), public_url=self.url), port=port)
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        super().__init__(store_target(tmp_path / "queue.db"), public=True, counter_passwords={},
+                         kiosk_tokens=[queue_token()], sms=SimulatedGateway(self.spool))
 
     def take(self, phone: str) -> tuple[str, dict[str, Any]]:
         """A number for ``phone``: (its page token, its view)."""
@@ -217,17 +210,11 @@ class RealCentre:
         assert made.status_code == 201, made.text
         return made.json()["token"], made.json()["ticket"]
 
-    def close(self) -> None:
-        self.http.close()
-        self.running.stop()
-        self.engine.close()
-
 
 @pytest.fixture
 def centre(tmp_path) -> Iterator[RealCentre]:
-    running = RealCentre(tmp_path)
-    yield running
-    running.close()
+    with RealCentre(tmp_path) as running:
+        yield running
 
 
 @pytest.mark.stores

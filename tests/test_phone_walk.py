@@ -15,18 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from backend.server import free_port, serve_in_thread
 from config.loader import load_config
 from contracts.pin import hash_pin
 from contracts.sms import SimulatedGateway, read_simulated
 from devices.payloads import parse_payload
 from kiosk.core import KioskCore
-from queueing.server import create_app
 from tests.stores import store_target
-from tests.support import ARTIFACTS, WallClock, eventually, open_engine, queue_token
+from tests.support import ARTIFACTS, ServedCentre, eventually, queue_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.stores,
@@ -41,21 +38,14 @@ SCREENS = ARTIFACTS / "screens"
 CENTRE = "Trung tâm Phục vụ hành chính công quận Hoàn Kiếm"
 
 
-class Centre:
+class Centre(ServedCentre):
     """The queue server with its phone queue (SMS to the simulator's spool) on a port known before it starts, so
     its check-in links name the address it really serves."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.spool = tmp_path / "sms-sim"
-        clock = WallClock()
-        self.engine = open_engine(store_target(tmp_path / "queue.db"), clock)
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        app = create_app(self.engine, counter_passwords={1: hash_pin(PASSWORD)}, kiosk_tokens=[queue_token()],
-                         clock=clock, title=CENTRE, sms=SimulatedGateway(self.spool),
-                         public_url=self.url)
-        self.running = serve_in_thread(app, port=port, name="queue-server")
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        super().__init__(store_target(tmp_path / "queue.db"), public=True, counter_passwords={1: hash_pin(PASSWORD)},
+                         kiosk_tokens=[queue_token()], title=CENTRE, sms=SimulatedGateway(self.spool))
 
     def call_next(self, counter: int) -> dict[str, Any]:
         login = self.http.post(f"/api/counters/{counter}/login", json={"password": PASSWORD})
@@ -65,17 +55,11 @@ class Centre:
         assert called.status_code == 200, called.text
         return called.json()["ticket"]
 
-    def close(self) -> None:
-        self.http.close()
-        self.running.stop()
-        self.engine.close()
-
 
 @pytest.fixture
 def centre(tmp_path) -> Iterator[Centre]:
-    running = Centre(tmp_path)
-    yield running
-    running.close()
+    with Centre(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture
