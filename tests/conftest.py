@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake monotonic clock, a config pointing at a temporary data directory, a seeded backend.
+"""Shared fixtures: a fake monotonic clock, a queue engine on its wall clock, a config pointing at a temporary data
+directory, a seeded backend.
 
 Helpers and constants the tests import live in tests/support.py; this file only holds fixtures.
 """
@@ -15,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 
 from tests import stores  # noqa: E402 — needs the project root on sys.path
-from tests.support import ADMIN_TOKEN, FakeClock  # noqa: E402
+from tests.support import ADMIN_TOKEN, FakeClock, WallClock, open_engine  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +37,21 @@ def pg_cluster():
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def clock() -> WallClock:
+    """The queue engine's local time, Tuesday 9:00 in Hanoi until the test moves it."""
+    return WallClock()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, clock: WallClock):
+    """A queue engine with the demo services on ``clock``, its store on the run's engine for tests marked
+    ``stores`` (SQLite, or PostgreSQL with ``--store postgresql``); closed after the test."""
+    opened = open_engine(stores.store_target(tmp_path / "queue.db"), clock)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

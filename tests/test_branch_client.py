@@ -24,7 +24,7 @@ from kiosk.queue_source import open_queue
 from queueing.errors import ServiceClosed, UnknownService
 from queueing.server import create_app
 from tests.stores import store_target
-from tests.support import PATIENCE_S, REPORT_TOKEN, ROOT, WallClock, eventually, open_engine, queue_token
+from tests.support import PATIENCE_S, REPORT_TOKEN, ROOT, eventually, open_engine, queue_token
 
 KIOSKS = 4
 
@@ -127,11 +127,6 @@ def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcil
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
-
-
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
 
 
 @pytest.mark.stores

@@ -23,17 +23,12 @@ from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
 from tests.stores import store_target
-from tests.support import PATIENCE_S, REPORT_TOKEN, WallClock, open_engine, queue_token
+from tests.support import PATIENCE_S, REPORT_TOKEN, open_engine, queue_token
 
 pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
 PASSWORD = "246813"
 PASSWORD_HASH = hash_pin(PASSWORD)
-
-
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
 
 
 @pytest.fixture

@@ -6,22 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from queueing.engine import QueueEngine
 from queueing.errors import DailyCapReached, NotToday, NotYourBlock, NumberNotLeased, UnknownBlock
 from tests.stores import store_target
 from tests.support import WallClock, open_engine, take
 
 pytestmark = pytest.mark.stores  # each test opens the engine on store_target: SQLite, then PostgreSQL
-
-
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
-
-
-@pytest.fixture
-def engine(tmp_path, clock) -> QueueEngine:
-    return open_engine(store_target(tmp_path / "queue.db"), clock)
 
 
 def test_blocks_and_online_numbers_never_collide(engine, clock):

@@ -9,19 +9,9 @@ from queueing.errors import CounterBusy, InvalidTransition, UnknownService, Unkn
 from queueing.estimate import DEFAULT_SERVICE_S, WaitInputs
 from queueing.models import Ticket
 from tests.stores import store_target
-from tests.support import WallClock, eventually, open_engine, take
+from tests.support import eventually, open_engine, take
 
 pytestmark = pytest.mark.stores  # each test opens the engine on store_target: SQLite, then PostgreSQL
-
-
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
-
-
-@pytest.fixture
-def engine(tmp_path, clock) -> QueueEngine:
-    return open_engine(store_target(tmp_path / "queue.db"), clock)  # at most 2 priority calls in a row
 
 
 def serve_next(engine: QueueEngine, counter: int = 1) -> Ticket:

@@ -25,16 +25,6 @@ pytestmark = pytest.mark.stores  # the tests that open the engine on store_targe
 sqlite_only = pytest.mark.skipif(on_postgres(), reason="a SQLite file's own locking")
 
 
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
-
-
-@pytest.fixture
-def engine(tmp_path, clock) -> QueueEngine:
-    return open_engine(store_target(tmp_path / "queue.db"), clock)
-
-
 def test_numbers_are_dense_per_service_and_formatted_with_prefix_and_digits(engine):
     numbers = [take(engine).number for _ in range(3)] + [take(engine, "CT").number, take(engine).number]
     assert numbers == ["A001", "A002", "A003", "B0001", "A004"]
