@@ -1,5 +1,5 @@
-"""Shared fixtures: a fake monotonic clock, a queue engine on its wall clock, a config pointing at a temporary data
-directory, a seeded backend.
+"""Shared fixtures: a fake monotonic clock, a queue engine on its wall clock, a serial line as a socat pty pair, a
+config pointing at a temporary data directory, a seeded backend.
 
 Helpers and constants the tests import live in tests/support.py; this file only holds fixtures.
 """
@@ -7,6 +7,8 @@ Helpers and constants the tests import live in tests/support.py; this file only 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 
 from tests import stores  # noqa: E402 — needs the project root on sys.path
-from tests.support import ADMIN_TOKEN, FakeClock, WallClock, open_engine  # noqa: E402
+from tests.support import ADMIN_TOKEN, FakeClock, WallClock, eventually, open_engine  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +54,23 @@ def engine(tmp_path: Path, clock: WallClock):
     opened = open_engine(stores.store_target(tmp_path / "queue.db"), clock)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def pty_pair(tmp_path: Path):
+    """A serial line as two linked ptys (socat): ``(ours, theirs)``, the paths the driver under test and the device
+    simulated on the other end open; skipped where socat is missing."""
+    if not shutil.which("socat"):
+        pytest.skip("socat is not installed (make test installs it)")
+    ours, theirs = tmp_path / "serial-a", tmp_path / "serial-b"
+    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={ours}", f"pty,raw,echo=0,link={theirs}"],
+                            stderr=subprocess.DEVNULL)
+    try:
+        eventually(lambda: ours.exists() and theirs.exists(), message="socat created both ends of the pty pair")
+        yield str(ours), str(theirs)
+    finally:
+        proc.terminate()
+        proc.wait(5)
 
 
 @pytest.fixture

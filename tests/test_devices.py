@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading
@@ -83,19 +82,6 @@ def test_printer_back_after_power_off_prints_the_kept_job_within_5_seconds():
     finally:
         queue.close()
         back.stop()
-
-
-@pytest.fixture
-def pty_pair(tmp_path):
-    if not shutil.which("socat"):
-        pytest.skip("socat is not installed (make test installs it)")
-    a, b = tmp_path / "printer-a", tmp_path / "printer-b"
-    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-                            stderr=subprocess.DEVNULL)
-    eventually(lambda: a.exists() and b.exists(), message="socat created both ends of the pty pair")
-    yield str(a), str(b)
-    proc.terminate()
-    proc.wait(5)
 
 
 def test_serial_printer_over_a_pty_pair_prints_and_reads_status(pty_pair):

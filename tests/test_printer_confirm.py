@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import queue
 import re
-import shutil
-import subprocess
 import threading
 import time
 
@@ -161,29 +159,22 @@ def test_a_malformed_status_timeout_is_refused_at_configuration(timeout):
 
 
 @pytest.fixture
-def serial_printer(tmp_path):
+def serial_printer(pty_pair):
     """A serial printer on a socat pty pair, its firmware a :class:`PrinterCore` the test sets."""
-    if not shutil.which("socat"):
-        pytest.skip("socat is not installed (make test installs it)")
-    ours, theirs = tmp_path / "printer-a", tmp_path / "printer-b"
-    proc = subprocess.Popen(["socat", f"pty,raw,echo=0,link={ours}", f"pty,raw,echo=0,link={theirs}"],
-                            stderr=subprocess.DEVNULL)
-    eventually(lambda: ours.exists() and theirs.exists(), message="socat created both ends of the pty pair")
-    port, stop = serial.Serial(str(theirs), 115200), threading.Event()
+    ours, theirs = pty_pair
+    port, stop = serial.Serial(theirs, 115200), threading.Event()
     workers: list[threading.Thread] = []
 
     def start(core: PrinterCore) -> SerialPrinter:
         workers.append(threading.Thread(target=serve_stream, args=(port, core, stop), daemon=True))
         workers[-1].start()
-        return SerialPrinter(str(ours), baudrate=115200, confirm_timeout=0.5)
+        return SerialPrinter(ours, baudrate=115200, confirm_timeout=0.5)
 
     yield start
     stop.set()
     for worker in workers:
         worker.join(2)
     port.close()
-    proc.terminate()
-    proc.wait(5)
 
 
 @pytest.mark.parametrize(("core", "error"), [(PrinterCore("paper_out"), PaperOut),
