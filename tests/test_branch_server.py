@@ -9,9 +9,9 @@ import queue
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -23,7 +23,7 @@ from queueing.server import create_app
 from queueing.server.app import STATIC
 from queueing.server.events import Board, Call, EventHub
 from tests.stores import store_target
-from tests.support import PATIENCE_S, REPORT_TOKEN, open_engine, queue_token
+from tests.support import PATIENCE_S, REPORT_TOKEN, ServedCentre, queue_token
 
 pytestmark = pytest.mark.stores  # the server runs on store_target: SQLite, then PostgreSQL
 
@@ -32,19 +32,13 @@ PASSWORD_HASH = hash_pin(PASSWORD)
 
 
 @pytest.fixture
-def branch(tmp_path, clock):
-    engine = open_engine(store_target(tmp_path / "queue.db"), clock)
-    running = serve_in_thread(create_app(engine, counter_passwords={n: PASSWORD_HASH for n in (1, 2, 3)},
-                                         kiosk_tokens=[queue_token(f"K{k}") for k in range(6)],
-                                         report_tokens=[REPORT_TOKEN],
-                                         clock=clock, title="UBND Phường Hoàn Kiếm",
-                                         announcements=["Giờ làm việc: 7:30 – 17:00"]))
-    # kiosk K1's token by default; counter calls send their own
-    client = httpx.Client(base_url=running.url, timeout=5, headers={"Authorization": f"Bearer {queue_token()}"})
-    yield SimpleNamespace(url=running.url, engine=engine, clock=clock, http=client, path=tmp_path / "queue.db")
-    client.close()
-    running.stop()
-    engine.close()
+def branch(tmp_path) -> Iterator[ServedCentre]:
+    """Three counters, six kiosks; ``branch.http`` sends kiosk K1's token (counter calls send their own)."""
+    with ServedCentre(store_target(tmp_path / "queue.db"), headers={"Authorization": f"Bearer {queue_token()}"},
+                      counter_passwords={n: PASSWORD_HASH for n in (1, 2, 3)},
+                      kiosk_tokens=[queue_token(f"K{k}") for k in range(6)], report_tokens=[REPORT_TOKEN],
+                      title="UBND Phường Hoàn Kiếm", announcements=["Giờ làm việc: 7:30 – 17:00"]) as centre:
+        yield centre
 
 
 def take(http: httpx.Client, service: str, request_id: str, **extra: object) -> dict:

@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from backend.server import serve_in_thread
 from contracts.pin import hash_pin
 from contracts.sms import SimulatedGateway
 from queueing import virtual
-from queueing.server import create_app
-from tests.support import ARTIFACTS, PATIENCE_S, WallClock, open_engine
+from tests.support import ARTIFACTS, PATIENCE_S, ServedCentre
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium)")
@@ -27,13 +25,9 @@ PATIENCE_MS = PATIENCE_S * 1000
 
 @pytest.fixture
 def branch(tmp_path) -> Iterator[Any]:
-    clock = WallClock()
-    engine = open_engine(tmp_path / "queue.db", clock)
-    served = serve_in_thread(create_app(engine, counter_passwords={1: hash_pin(PASSWORD)}, clock=clock,
-                                        sms=SimulatedGateway(tmp_path / "sms")))
-    yield served.url, engine
-    served.stop()
-    engine.close()
+    with ServedCentre(tmp_path / "queue.db", counter_passwords={1: hash_pin(PASSWORD)},
+                      sms=SimulatedGateway(tmp_path / "sms")) as centre:
+        yield centre.url, centre.engine
 
 
 @pytest.fixture
