@@ -9,7 +9,9 @@ is all the UI thread does. With no camera scanner the widget stays empty and tak
 The hint is white with a black outline on a dark band, readable on any scene. It has its own class and kv rule:
 the app's ``<Label>`` rule binds every label's colour to the theme's text colour (dark), which overrides a colour
 given to the constructor. A rule for the subclass applies after it when it is loaded after the app's rules, so it
-is loaded with the first preview (the app's kv files are loaded by then, whatever imported this module first).
+is loaded with the first preview (the app's kv files are loaded by then, whatever imported this module first); and
+it binds the colour to the theme as well (``on_fill``, white in every theme: text on a fill), so that a theme
+change, which re-applies the ``<Label>`` rule, re-applies this one after it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from screens.look import current_look
 
 BLITS_PER_S = 15
 AIM = 0.62  # the aiming frame's side, as a share of the picture's shorter side
-HINT_RGBA = (1, 1, 1, 1)
 HINT_MIN_PX = 30  # the hint's smallest font size at normal text size: a small picture keeps a readable hint
 HINT_BAND_RGBA = (0, 0, 0, 0.55)
 
@@ -42,7 +43,7 @@ class PreviewHint(Label):
 
 HINT_RULE = f"""
 <PreviewHint>:
-    color: {HINT_RGBA}
+    color: app.c("on_fill", app.theme)
     font_name: app.font_bold
     halign: "center"
     valign: "middle"
