@@ -2,13 +2,13 @@
 
 kv rules take a label's language and font unit from ``look`` (``app.tr("home.help", look.lang)``,
 ``font_size: look.fs * 40``). Bound to the app's ``lang`` and ``fs``, one language or large-text switch
-re-evaluated every such rule of every built screen, hidden ones included (some two thousand rules and a few
-hundred label textures), on the UI thread before the frame that shows the switch. So each screen has a
-:class:`Look` of its own: a :class:`LookScreen` is built with ``look`` standing for its look, follows the app's
-values only while it shows, and takes them as it goes up (``on_pre_enter``, before its first frame), so no screen is
-drawn in the old language or size. Outside a screen (the idle overlay, toasts, a widget built by a screen's code
-later) ``look`` is the app itself (``#:set look app`` in widgets.kv), which always follows; :func:`building` gives
-widgets that a screen builds later (list rows, keyboard keys) the screen's look instead.
+re-evaluated every such rule of every built screen, hidden ones included (some two hundred rules for a language,
+and four hundred labels asked to re-render for a text size), on the UI thread before the frame that shows it. So
+each screen has a :class:`Look` of its own: a :class:`LookScreen` is built with ``look`` standing for its look,
+follows the app's values only while it shows, and takes them as it goes up (``on_pre_enter``, before its first
+frame), so no screen is drawn in the old language or size. Outside a screen (the idle overlay, toasts, a widget
+built by a screen's code later) ``look`` is the app itself (``#:set look app`` in widgets.kv), which always
+follows; :func:`building` gives widgets that a screen builds later (list rows, keyboard keys) the screen's look.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Look(EventDispatcher):
     fs = NumericProperty(1.0)
 
     def take(self, source: Any) -> None:
-        """Take ``source``'s language and font unit (the app's); a value that did not change binds nothing."""
+        """Take ``source``'s language and font unit (the app's); Kivy re-evaluates only rules whose value changed."""
         self.lang, self.fs = source.lang, source.fs
 
 
@@ -58,18 +58,12 @@ class LookScreen(Screen):
         app = App.get_running_app()
         self.look = Look()
         self.look.take(app)  # a screen built while another language is active starts in it
-        self._follow = {"lang": self._take_lang, "fs": self._take_fs}
+        self._follow = {"lang": self.look.setter("lang"), "fs": self.look.setter("fs")}  # app property → setter
         self._following = False
         with building(self.look):
             super().__init__(**kwargs)
         self.fbind("on_pre_enter", self._follow_app)
         self.fbind("on_leave", self._stop_following)
-
-    def _take_lang(self, _app: Any, lang: str) -> None:
-        self.look.lang = lang
-
-    def _take_fs(self, _app: Any, fs: float) -> None:
-        self.look.fs = fs
 
     def _follow_app(self, *_args: object) -> None:
         app = App.get_running_app()
