@@ -1,5 +1,6 @@
 """A language or large-text switch reaches only the screen that shows; every other built screen takes it as it goes
-up, so its first frame is already in the new language and size (screens/look.py) — by real touches on the real app.
+up, so its first frame is already in the new language and size (screens/look.py). The real app, the switches
+touched on the home screen, each screen's first frame read in its flip.
 """
 
 from __future__ import annotations
