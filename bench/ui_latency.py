@@ -58,6 +58,9 @@ KIOSK_PATHS = ("home → queue", "service → ticket", "home → lookup", "key �
                "filing: form → next step", "language switch", "large-text switch")
 FAULT_PATHS = ("take a number", "look-up", "filing")
 PATH_GROUPS = ("switches", "queue", "lookup", "survey", "filing")  # a round's order; ``--only`` picks some
+# every screen but home, built and drawn once before the paths: a kiosk that ran for a while has them all, and
+# a language or large-text switch must not be timed with fewer screens than a citizen meets
+PREBUILT = ("queue", "priority", "ticket", "lookup", "survey", "submit", "checkin", "pin", "maintenance")
 
 
 # -- the child processes ---------------------------------------------------------------------------------------------
@@ -213,10 +216,13 @@ def kiosk_child(data: Path, rounds: int, fault: str, url: str, groups: tuple[str
     from tests.ui.driver import start_kiosk
 
     settings, backend = kiosk_settings(fault, url, data)
-    driver = start_kiosk(data, settings, width=SIZE[0], height=SIZE[1], backend=backend,
-                         prebuilt=("queue", "ticket", "lookup", "survey", "submit"))
+    driver = start_kiosk(data, settings, width=SIZE[0], height=SIZE[1], backend=backend, prebuilt=PREBUILT)
     from touch_frames import Toucher
 
+    from screens.app import SCREENS
+
+    unbuilt = set(SCREENS) - set(driver.app.manager.screen_names)
+    assert not unbuilt, f"screens not built before the paths: {unbuilt} (add them to PREBUILT)"
     toucher = Toucher()
     core = driver.app.core
     if fault:

@@ -94,9 +94,11 @@ class KioskApp(App):
         root = Builder.load_string("IdleRoot:")
         root.add_widget(self.manager, index=len(root.children))
         self.idle_overlay = root.ids.overlay
-        self.core.events.subscribe("language", lambda lang: self.on_ui(self._set_lang, lang))
+        # a switch is drawn in the frame of the touch that asked for it (see on_ui)
+        self.core.events.subscribe("language", lambda lang: self.on_ui(self._set_lang, lang, this_frame=True))
         self.core.events.subscribe("scan", lambda payload: self.on_ui(self._on_scan, payload))
-        self.core.events.subscribe("accessibility", lambda **mode: self.on_ui(self._set_accessibility, **mode))
+        self.core.events.subscribe("accessibility",
+                                   lambda **mode: self.on_ui(self._set_accessibility, this_frame=True, **mode))
         self.tickets = TicketDesk(self)
         Clock.schedule_interval(self._tick, 0.25)
         self._tick(0)
@@ -127,9 +129,11 @@ class KioskApp(App):
         """A theme colour for kv: passing ``app.theme`` makes kv re-evaluate when the theme changes."""
         return getattr(theme, role)
 
-    def on_ui(self, func: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-        """Run ``func`` on the UI thread (core events may come from worker threads)."""
-        Clock.schedule_once(lambda _dt: func(*args, **kwargs), 0)
+    def on_ui(self, func: Callable[..., None], *args: Any, this_frame: bool = False, **kwargs: Any) -> None:
+        """Run ``func`` on the UI thread (core events may come from worker threads): at the start of the next turn
+        of the event loop, or with ``this_frame`` before the next frame is drawn — for an event published while
+        Kivy handles a touch, that touch's own frame instead of one more full frame after it."""
+        Clock.schedule_once(lambda _dt: func(*args, **kwargs), -1 if this_frame else 0)
 
     def track(self, pending: Pending) -> None:
         """Remember a request in flight: when the citizen leaves, nobody waits for its answer any more."""

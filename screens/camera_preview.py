@@ -9,7 +9,9 @@ is all the UI thread does. With no camera scanner the widget stays empty and tak
 The hint is white with a black outline on a dark band, readable on any scene. It has its own class and kv rule:
 the app's ``<Label>`` rule binds every label's colour to the theme's text colour (dark), which overrides a colour
 given to the constructor. A rule for the subclass applies after it when it is loaded after the app's rules, so it
-is loaded with the first preview (the app's kv files are loaded by then, whatever imported this module first).
+is loaded with the first preview (the app's kv files are loaded by then, whatever imported this module first); and
+it binds the colour to the theme as well (``on_fill``, white in every theme: text on a fill), so that a theme
+change, which re-applies the ``<Label>`` rule, re-applies this one after it.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
+from screens.look import current_look
+
 BLITS_PER_S = 15
 AIM = 0.62  # the aiming frame's side, as a share of the picture's shorter side
-HINT_RGBA = (1, 1, 1, 1)
 HINT_MIN_PX = 30  # the hint's smallest font size at normal text size: a small picture keeps a readable hint
 HINT_BAND_RGBA = (0, 0, 0, 0.55)
 
@@ -40,7 +43,7 @@ class PreviewHint(Label):
 
 HINT_RULE = f"""
 <PreviewHint>:
-    color: {HINT_RGBA}
+    color: app.c("on_fill", app.theme)
     font_name: app.font_bold
     halign: "center"
     valign: "middle"
@@ -82,7 +85,8 @@ class CameraPreview(FloatLayout):
         self.hint = PreviewHint(text="")
         self.add_widget(self.hint)
         app.core.events.subscribe("camera_preview", lambda active: app.on_ui(setattr, self, "active", active))
-        app.bind(lang=self._words, fs=self._layout)
+        self._look = current_look()  # the screen's it is on (screens/look.py)
+        self._look.bind(lang=self._words, fs=self._layout)
         self.bind(pos=self._layout, size=self._layout, parent=self._follow_screens)
         Clock.schedule_once(self._follow_screens)  # the screens around it exist once the kv tree is built
         self._words()
@@ -97,8 +101,7 @@ class CameraPreview(FloatLayout):
             self._number = 0
 
     def _words(self, *_args: object) -> None:
-        app = App.get_running_app()
-        self.hint.text = app.tr("camera.hold_still", app.lang)
+        self.hint.text = App.get_running_app().tr("camera.hold_still", self._look.lang)
 
     # -- which step shows (forwarded to the core) ------------------------------------------------------------------
     def _follow_screens(self, *_args: object) -> None:
@@ -149,6 +152,6 @@ class CameraPreview(FloatLayout):
                    (left + side, bottom + side, -1, -1))
         for line, (cx, cy, dx, dy) in zip(self._aim, corners):
             line.points = [cx, cy + dy * arm, cx, cy, cx + dx * arm, cy]
-        self.hint.font_size = max(App.get_running_app().fs * HINT_MIN_PX, h * 0.07)
+        self.hint.font_size = max(self._look.fs * HINT_MIN_PX, h * 0.07)
         self.hint.width, self.hint.text_size = w, (w * 0.94, None)  # a long hint wraps; its band grows to fit
         self.hint.pos = (x, y + h * 0.03)

@@ -12,13 +12,13 @@ from typing import Any
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.view_models.checkin import CheckInView
+from screens.look import LookScreen
 from screens.requests import Pending
 
 
-class CheckinScreen(Screen):
+class CheckinScreen(LookScreen):
     state = StringProperty("checking")  # checking | done | refused
     number = StringProperty("")
     service = StringProperty("")

@@ -18,7 +18,6 @@ from typing import Any
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import ListProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.filing_view import (
     CataloguePage,
@@ -31,9 +30,10 @@ from kiosk.filing_view import (
     SearchPage,
     StepPage,
 )
+from screens.look import LookScreen, building
 
 
-class FilingScreen(Screen):
+class FilingScreen(LookScreen):
     state = StringProperty("catalogue")  # the page showing (FilingView.state)
     message = StringProperty("")
     results = ListProperty([])  # procedure rows of a life event, a field or a search
@@ -116,6 +116,10 @@ class FilingScreen(Screen):
             self.render(view)
 
     def render(self, view: FilingView) -> None:
+        with building(self.look):  # the tiles and buttons of a page follow this screen's look
+            self._render(view)
+
+    def _render(self, view: FilingView) -> None:
         self._view = view
         self.message = view.message
         page = view.page

@@ -1,14 +1,16 @@
-"""Text on a screen nobody sees is rendered when the screen shows, or when the kiosk is idle, not when it changes.
+"""Text nobody sees is rendered when it shows, or when the kiosk is idle, not when it changes.
 
-Every label's text and size are bound in kv to ``app.lang`` and ``app.fs``: a language or large-text switch
-re-rendered the texture of every label on every built screen — hidden ones and the hidden parts of the filing
-screen included, some three hundred textures, a third of a second of the UI thread — before the frame that shows
-the switch. Here a label whose top ancestor is a screen held by a screen manager but not on it (a hidden screen,
-or anything inside one) notes that its texture is stale and renders nothing; :func:`render_deferred` renders what
-was put off under a screen as it goes up (``screens.software_gl.CutTransition``), before that frame is drawn, and
-what is still put off once nobody touched the screen for :data:`CATCH_UP_AFTER_S` is rendered a few labels a
-frame (a touch postpones the rest), so that the next screen the citizen opens has its text ready. A label outside
-any screen (a widget being built, a popup) renders as before.
+A change of language or text size reaches only the screen that shows (``screens/look.py``), but that screen may
+hold parts nobody sees (the filing screen's other pages, each a screen of its own, some two hundred labels), and a
+few widgets follow the app wherever they are (the idle overlay, out of the window until the citizen idles).
+Re-rendering all of those before the frame that shows the switch cost the UI thread up to a third of a second.
+Here a label whose top ancestor is a screen held by a screen manager but not on it (a hidden screen, or anything
+inside one), or a widget out of the window that says it puts its text off (``puts_off_text``), notes that its
+texture is stale and renders nothing; :func:`render_deferred` renders what was put off under a widget as it goes
+up (``screens.software_gl.CutTransition``, ``screens.idle.IdleRoot``), before that frame is drawn, and what is
+still put off once nobody touched the screen for :data:`CATCH_UP_AFTER_S` is rendered a few labels a frame (a
+touch postpones the rest), so that what the citizen opens next has its text ready. A label outside any screen (a
+widget being built, a popup) renders as before.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ _put_off: WeakSet[Label] = WeakSet()
 _catch_up_event: Any = None  # the scheduled catch-up (a Kivy ClockEvent), if any
 
 
-def _on_hidden_screen(widget: Widget) -> bool:
+def _unseen(widget: Widget) -> bool:
+    """On a hidden screen, or on a widget that is out of the window until it shows and says so
+    (``puts_off_text``: the idle overlay)."""
     node = widget
     while node.parent is not None and node.parent is not node:  # the window is its own parent
         node = node.parent
-    return isinstance(node, Screen) and node.manager is not None
+    return (isinstance(node, Screen) and node.manager is not None) or getattr(node, "puts_off_text", False)
 
 
 def defer_hidden_labels() -> None:
@@ -45,7 +49,7 @@ def defer_hidden_labels() -> None:
     render = Label.texture_update
 
     def texture_update(self: Label, *args: Any) -> None:
-        if _on_hidden_screen(self):
+        if _unseen(self):
             setattr(self, _STALE, True)
             _put_off.add(self)
             _catch_up_later(render)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.properties import StringProperty
-from kivy.uix.screenmanager import Screen
+
+from screens.look import LookScreen
 
 
-class HomeScreen(Screen):
+class HomeScreen(LookScreen):
     ticker = StringProperty("")
     branch_unit = StringProperty("")
     branch_name = StringProperty("")
@@ -19,7 +20,7 @@ class HomeScreen(Screen):
             self.ids.dev_slot.add_widget(Factory.DevScanBox())
         self.refresh()
         app.core.events.subscribe("content", lambda version: app.on_ui(self.refresh))
-        app.core.events.subscribe("language", lambda lang: app.on_ui(self.refresh))
+        self.look.bind(lang=lambda *_args: self.refresh())  # the ticker's text in the language shown
 
     def on_pre_enter(self, *_args: object) -> None:
         self.refresh()  # timed announcements start and end while nobody watches

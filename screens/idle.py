@@ -7,6 +7,8 @@ from typing import Any
 from kivy.properties import NumericProperty
 from kivy.uix.floatlayout import FloatLayout
 
+from screens.hidden_text import render_deferred
+
 
 class IdleRoot(FloatLayout):
     """ScreenManager at the bottom, the hidden technician corner and the idle overlay on top.
@@ -24,13 +26,17 @@ class IdleRoot(FloatLayout):
 
     def _place_overlay(self, overlay: Any, opacity: float) -> None:
         if opacity and overlay.parent is None:
+            render_deferred(overlay)  # text that changed while it was out (a language switch) renders now
             self.add_widget(overlay)  # on top of everything
         elif not opacity and overlay.parent is self:
             self.remove_widget(overlay)
 
 
 class IdleOverlay(FloatLayout):
-    """Modal while shown: swallows touches so nothing behind it is pressed (hidden, it is out of the tree)."""
+    """Modal while shown: swallows touches so nothing behind it is pressed (hidden, it is out of the tree, and its
+    labels put off rendering a language or text-size switch until it shows: ``screens.hidden_text``)."""
+
+    puts_off_text = True
 
     seconds = NumericProperty(0)
 

@@ -6,13 +6,13 @@ The widget only renders keys and forwards presses; composing Vietnamese is the T
 
 from __future__ import annotations
 
-from kivy.app import App
 from kivy.properties import BooleanProperty, OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.i18n import tr
 from kiosk.telex import TelexEngine
 from screens.keyboard_layouts import LAYOUTS, SPECIAL, WIDE
+from screens.look import building, current_look
 from screens.widgets import KioskButton
 
 MAX_LENGTH = 200
@@ -31,11 +31,12 @@ class OnScreenKeyboard(BoxLayout):
         self._engine = TelexEngine()
         self._before = ""
         self._rows: dict[str, list[BoxLayout]] = {}  # mode → its rows of keys, built once
+        self._look = current_look()  # its screen's (screens/look.py): keys built later follow it too
         super().__init__(**kwargs)
         self.orientation = "vertical"
         self.size_hint_y = None  # as tall as its rows of full-size keys, never squeezed into overlapping keys
         self.bind(minimum_height=self.setter("height"))
-        App.get_running_app().bind(lang=self._relabel)
+        self._look.bind(lang=self._relabel)
         self._show_rows()
 
     def on_mode(self, *_args: object) -> None:
@@ -45,7 +46,8 @@ class OnScreenKeyboard(BoxLayout):
         """Put up the mode's rows, built on its first use and kept: a form moving between a name and a date
         swaps rows instead of building some forty buttons (each a kv rule and a label texture) again."""
         if self.mode not in self._rows:
-            self._rows[self.mode] = [self._row(keys) for keys in LAYOUTS[self.mode]]
+            with building(self._look):
+                self._rows[self.mode] = [self._row(keys) for keys in LAYOUTS[self.mode]]
         self.clear_widgets()
         for line in self._rows[self.mode]:
             self.add_widget(line)
@@ -70,7 +72,7 @@ class OnScreenKeyboard(BoxLayout):
 
     def _label(self, key: str) -> str:
         """Special keys are shown as words: the symbols ⌫ ␣ ⇧ are not in the kiosk font and mean little to many."""
-        return tr(f"keyboard.{SPECIAL[key]}", App.get_running_app().lang) if key in SPECIAL else key
+        return tr(f"keyboard.{SPECIAL[key]}", self._look.lang) if key in SPECIAL else key
 
     def set_text(self, text: str) -> None:
         """Start from existing text (an autofilled field the citizen corrects); also used to clear.

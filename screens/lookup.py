@@ -10,14 +10,14 @@ from typing import Any
 
 from kivy.app import App
 from kivy.properties import ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import tr
 from kiosk.scan_routing import refusal
 from kiosk.view_models.lookup import NO_LOOKUP, BookingOutcome, LookupView
+from screens.look import LookScreen
 
 
-class LookupScreen(Screen):
+class LookupScreen(LookScreen):
     # prompt | entry | loading | found | cached | queued | undeliverable | not_found | unavailable | booking_refused
     state = StringProperty("prompt")
     message = StringProperty("")

@@ -18,10 +18,10 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.core import VERSION
 from kiosk.view_models.technician import DeviceStatusView, SetupOutcome, SetupView
+from screens.look import LookScreen
 from screens.requests import Pending
 
 STATUS_EVERY_S = 2.0
@@ -31,7 +31,7 @@ CHOICES = {  # screen property → the draft setting it chooses
 }
 
 
-class MaintenanceScreen(Screen):
+class MaintenanceScreen(LookScreen):
     version = StringProperty(VERSION)
     printer_status = StringProperty("")
     scanner_status = StringProperty("")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.properties import StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.view_models.technician import PinOutcome
+from screens.look import LookScreen
 from screens.requests import Pending
 
 MAX_DIGITS = 12
 
 
-class PinScreen(Screen):
+class PinScreen(LookScreen):
     entered = StringProperty("")
     message = StringProperty("")
 

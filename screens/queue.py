@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from kivy.app import App
 from kivy.properties import ListProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.view_models.queue import ServiceList
+from screens.look import LookScreen
 from screens.requests import Pending
 
 
-class QueueScreen(Screen):
+class QueueScreen(LookScreen):
     rows = ListProperty([])
     priority = StringProperty("")
     message = StringProperty("")
@@ -68,7 +68,7 @@ def take_ticket(code: str, priority: str | None, refused: Callable[[str], None])
     return App.get_running_app().tickets.take(lambda core: core.take_number(code, priority), refused)
 
 
-class PriorityScreen(Screen):
+class PriorityScreen(LookScreen):
     rows = ListProperty([])
 
     def on_pre_enter(self, *_args: object) -> None:

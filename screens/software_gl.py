@@ -25,6 +25,7 @@ from kivy.uix.screenmanager import ScreenManager, TransitionBase
 from kivy.uix.scrollview import ScrollView
 
 from screens.hidden_text import render_deferred
+from screens.look import building, current_look
 
 
 def sample_fills_nearest() -> None:
@@ -84,4 +85,13 @@ class ClippedScrollView(ScissorClip, ScrollView):
 
 
 class ClippedRecycleView(ScissorClip, RecycleView):
-    """A vertical RecycleView clipped by the scissor."""
+    """A vertical RecycleView clipped by the scissor, whose rows (built as they scroll into view) take the look of
+    the screen it is on (screens/look.py)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._look = current_look()
+        super().__init__(**kwargs)
+
+    def refresh_views(self, *args: Any) -> None:
+        with building(self._look):
+            super().refresh_views(*args)

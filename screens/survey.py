@@ -9,10 +9,10 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
-from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk.view_models.shell import SurveyOutcome
+from screens.look import LookScreen
 from screens.requests import Pending
 from screens.widgets import KioskButton
 
@@ -33,7 +33,7 @@ class ReasonToggle(KioskButton):
     chosen = ListProperty([])
 
 
-class SurveyScreen(Screen):
+class SurveyScreen(LookScreen):
     score = NumericProperty(0)
     chosen = ListProperty([])
     thanked = BooleanProperty(False)

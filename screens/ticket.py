@@ -11,14 +11,14 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.view_models.queue import TicketView
+from screens.look import LookScreen
 
 AUTO_HOME_AFTER_PRINT_S = 20
 
 
-class TicketScreen(Screen):
+class TicketScreen(LookScreen):
     ticket = ObjectProperty(None, allownone=True)  # the TicketView shown
     number = StringProperty("")
     service = StringProperty("")

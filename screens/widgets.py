@@ -39,9 +39,15 @@ class Tile(ButtonBehavior, BoxLayout):
 
 
 class KioskButton(ButtonBehavior, Label):
-    """A rounded button with large text; ``tint`` is its background colour."""
+    """A rounded button with large text; ``tint`` is its background colour.
+
+    Its text grows with large text. A button in a bar that must keep its size (Back, Home, the switches) gives
+    ``fixed_size`` instead of ``font_size``: a ``font_size`` of its own in ``app.u`` would be overwritten by this
+    class's rule (``look.fs`` × 44) at the next large-text switch, which re-evaluates that rule and not the other.
+    """
 
     tint = ObjectProperty((0.05, 0.28, 0.63, 1))
+    fixed_size = NumericProperty(0)  # font size in design units (× app.u) that large text leaves alone; 0: grows
 
 
 class TopBar(BoxLayout):

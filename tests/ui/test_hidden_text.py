@@ -1,4 +1,5 @@
-"""Labels on hidden screens render a language switch when their screen shows or the kiosk is idle, not at once."""
+"""Labels nobody sees (the idle overlay out of the window) render a switch when they show or the kiosk is idle, not at
+once. Hidden screens do not even change their text: tests/ui/test_screen_look.py."""
 
 from __future__ import annotations
 
@@ -16,49 +17,51 @@ def drawn(label):
     return None if label.texture is None else (tuple(label.texture.size), hash(label.texture.pixels))
 
 
-def shown_then_hidden(kiosk, name):
-    """The screen, shown once (its labels drawn) and then hidden behind the home screen."""
-    kiosk.app.go(name)
-    kiosk.frames(2)
-    kiosk.app.go_home()
-    kiosk.frames(2)
-    return kiosk.app.screen(name)
+def overlay_labels(kiosk):
+    """The idle overlay's labels: out of the window until the citizen idles, on no screen."""
+    overlay = kiosk.app.idle_overlay
+    assert overlay.parent is None, "the idle overlay shows"
+    return labels(overlay)
 
 
-def test_a_hidden_screen_renders_the_new_language_when_it_shows(kiosk, monkeypatch):
+def test_the_idle_overlay_renders_a_language_switch_when_it_shows(kiosk, monkeypatch):
     from screens import hidden_text
 
     monkeypatch.setattr(hidden_text, "_catch_up", lambda _render: None)  # no idle catch-up in this test
     app = kiosk.app
-    survey = shown_then_hidden(kiosk, "survey")
-    before = {label: (label.text, drawn(label)) for label in labels(survey)}
+    app.go("pin")  # a session whose language the reset will not undo before the overlay shows
+    kiosk.frames(2)
+    app.go_home()
+    kiosk.frames(2)
+    before = {label: (label.text, drawn(label)) for label in overlay_labels(kiosk)}
     kiosk.tap(kiosk.screen.ids.language)
     kiosk.frames(3)
     changed = [label for label, (text, _pixels) in before.items() if label.text != text]
-    assert app.lang == "en" and changed
-    assert all(drawn(label) == before[label][1] for label in changed)  # not rendered while unseen
-    app.go("survey")
-    kiosk.frames(2)
+    assert app.lang == "en" and changed  # the overlay follows the app: its text is English
+    assert all(drawn(label) == before[label][1] for label in changed)  # not rendered while out of the window
+    app.go("pin")
+    kiosk.clock.advance(app.core.config.session.idle_warning_s + 1)
+    kiosk.until(lambda: app.idle_overlay.opacity == 1, "the idle warning")
+    kiosk.frames(1)
     assert all(drawn(label) != before[label][1] for label in changed)  # the English text's textures
-    assert_not_blank(kiosk.screenshot("survey-en-after-hidden-switch"))
+    assert_not_blank(kiosk.screenshot("idle-warning-en"))
     app.go_home()
     kiosk.frames(2)
     assert app.lang == "vi"
 
 
-def test_hidden_screens_catch_up_while_the_kiosk_is_idle(kiosk, monkeypatch):
+def test_put_off_text_catches_up_while_the_kiosk_is_idle(kiosk, monkeypatch):
     from screens import hidden_text
 
-    monkeypatch.setattr(hidden_text, "CATCH_UP_PER_FRAME", 5)  # several frames' worth
-    survey = shown_then_hidden(kiosk, "survey")
-    before = {label: drawn(label) for label in labels(survey)}
+    monkeypatch.setattr(hidden_text, "CATCH_UP_PER_FRAME", 2)  # several frames' worth
+    before = {label: drawn(label) for label in overlay_labels(kiosk)}
     kiosk.app._set_accessibility(large_text=True, high_contrast=False)
     kiosk.frames(1)
     assert all(drawn(label) == pixels for label, pixels in before.items())  # put off
     kiosk.until(lambda: not any(hidden_text._STALE in label.__dict__ for label in before),
-                "the hidden survey's labels rendered without being shown")
+                "the idle overlay's labels rendered without being shown")
     larger = [label for label, pixels in before.items() if drawn(label) != pixels]
     assert len(larger) >= len(before) // 2, f"{len(larger)} of {len(before)} labels redrawn in large text"
-    assert kiosk.app.manager.current == "home"
+    assert kiosk.app.idle_overlay.parent is None
     kiosk.app._set_accessibility(large_text=False, high_contrast=False)
     kiosk.frames(2)
