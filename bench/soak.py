@@ -273,7 +273,7 @@ def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int], h
     from screens.kivy_env import prepare_kivy
     from screens.native_heap import give_back_free_pages, return_large_frees
 
-    if heap_tuning:  # as screens/runner.py prepares the kiosk process
+    if heap_tuning:  # as screens/runner.py prepares the kiosk process (the rest below, once Kivy is imported)
         return_large_frees()
 
     config = load_config(None, [f"data_dir={data_dir}", "scanner.connection=sim:127.0.0.1:0",
@@ -283,12 +283,14 @@ def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int], h
     import screens.survey
     from kiosk.core import KioskCore
     from screens.app import KioskApp
+    from screens.frame_flush import flush_each_frame
     from tests.ui.driver import KioskDriver
 
     screens.survey.THANKS_SECONDS = 0.05  # the thank-you's pause is wall time; the soak counts sessions
     clock = FakeClock()
     core = KioskCore(config, clock=clock)
     if heap_tuning:
+        flush_each_frame()
         core.on_session_end(give_back_free_pages)
     core.start()
     app = KioskApp(core)
@@ -458,8 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", type=kind_list, metavar="KIND,...",
                         help=f"loop only these kinds of session (default: all in turn): {', '.join(KINDS)}")
     parser.add_argument("--no-heap-tuning", dest="heap_tuning", action="store_false",
-                        help="leave glibc's heap as it is (no fixed mmap threshold, no trim after each session): "
-                             "the figures before screens/native_heap.py")
+                        help="run the process as before screens/native_heap.py and screens/frame_flush.py: "
+                             "no fixed mmap threshold, no trim after each session, no GL flush at each flip")
     args = parser.parse_args(argv)
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="soak-"))

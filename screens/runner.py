@@ -3,8 +3,9 @@
 systemd stops the kiosk with SIGTERM; the handler asks the Kivy loop to stop on its next frame, so the app's
 ``on_stop`` closes devices and the process exits well within 2 s. The backend connects once the first frame is
 on screen: starting the embedded backend (importing its server) would otherwise compete with building the home
-screen for the interpreter and delay the first frame. What a session freed of native memory goes back to the OS
-when it ends (:mod:`screens.native_heap`).
+screen for the interpreter and delay the first frame. Each frame is flushed to the renderer as it flips
+(:mod:`screens.frame_flush`) and what a session freed of native memory goes back to the OS when it ends
+(:mod:`screens.native_heap`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def run_kiosk(config: KioskConfig, *, backend: Connector, windowed: bool = False
     from kiosk.core import KioskCore
     from screens import fatal
     from screens.app import KioskApp
+    from screens.frame_flush import flush_each_frame
+
+    flush_each_frame()
 
     shown = threading.Event()
 
