@@ -267,13 +267,13 @@ class Citizen:
 
 
 # -- the run ------------------------------------------------------------------------------------------------------
-def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int], heap_tuning: bool = True
+def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int], native_tuning: bool = True
               ) -> tuple[Any, Any, FakeClock]:
     from config.loader import load_config
     from screens.kivy_env import prepare_kivy
-    from screens.native_heap import give_back_free_pages, return_large_frees
+    from screens.native_heap import return_large_frees
 
-    if heap_tuning:  # as screens/runner.py prepares the kiosk process (the rest below, once Kivy is imported)
+    if native_tuning:  # as screens/runner.py prepares the kiosk process (the rest below, once Kivy is imported)
         return_large_frees()
 
     config = load_config(None, [f"data_dir={data_dir}", "scanner.connection=sim:127.0.0.1:0",
@@ -289,9 +289,8 @@ def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int], h
     screens.survey.THANKS_SECONDS = 0.05  # the thank-you's pause is wall time; the soak counts sessions
     clock = FakeClock()
     core = KioskCore(config, clock=clock)
-    if heap_tuning:
+    if native_tuning:
         flush_each_frame()
-        core.on_session_end(give_back_free_pages)
     core.start()
     app = KioskApp(core)
     app._run_prepare()
@@ -327,11 +326,11 @@ class Calendar:
 
 def soak(sessions: int, every: int, per_day: int, max_seconds: float, data_dir: Path, size: tuple[int, int],
          fault_every: int = 250, progress: Callable[[dict[str, Any]], None] = lambda _s: None,
-         kinds: list[str] | None = None, heap_tuning: bool = True) -> dict[str, Any]:
+         kinds: list[str] | None = None, native_tuning: bool = True) -> dict[str, Any]:
     from kiosk.retention import Retention
 
     backend = DroppingBackend(data_dir / "backend-server" / "backend.db", "HN-HK-01")
-    app, kiosk, clock = start_app(data_dir, backend, size, heap_tuning)
+    app, kiosk, clock = start_app(data_dir, backend, size, native_tuning)
     core = app.core
     calendar = Calendar(per_day, core.config.spool_dir)
     retention = Retention(core.config, core.outbox, clock=calendar, survey=core.survey)
@@ -459,9 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="the kiosk's data directory (default: a new temporary one)")
     parser.add_argument("--kinds", type=kind_list, metavar="KIND,...",
                         help=f"loop only these kinds of session (default: all in turn): {', '.join(KINDS)}")
-    parser.add_argument("--no-heap-tuning", dest="heap_tuning", action="store_false",
+    parser.add_argument("--no-native-tuning", dest="native_tuning", action="store_false",
                         help="run the process as before screens/native_heap.py and screens/frame_flush.py: "
-                             "no fixed mmap threshold, no trim after each session, no GL flush at each flip")
+                             "no fixed mmap threshold, no GL flush at each flip")
     args = parser.parse_args(argv)
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="soak-"))
@@ -471,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
 
     size = tuple(int(n) for n in args.size.split("x"))
     result = soak(args.sessions, args.every, args.per_day, args.max_seconds, data_dir, (size[0], size[1]),
-                  args.fault_every, progress, args.kinds, args.heap_tuning)
+                  args.fault_every, progress, args.kinds, args.native_tuning)
     result["size"] = args.size
     result["summary"] = summary(result, args.warmup)
     result["machine"] = f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"

@@ -433,10 +433,6 @@ class KioskCore:
         """The citizen finished or walked away: wipe what they entered and reset language and accessibility."""
         self.session.end()
 
-    def on_session_end(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` after every session's wipe (the kiosk process gives freed memory back there)."""
-        self.session.on_wipe(callback)
-
     def touch(self) -> None:
         """Any touch: the citizen is still here."""
         self.session.touch()

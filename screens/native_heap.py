@@ -1,18 +1,14 @@
-"""glibc's heap in the kiosk process: large frees go back to the OS, and so does what a session freed.
+"""glibc's heap in the kiosk process: large frees go back to the OS, and the soak can tell used from held.
 
-Kivy, SDL, SDL_ttf and Mesa's software renderer allocate with ``malloc`` from several threads; Python's
-tracemalloc and gc see none of it. glibc keeps what they free in its heaps for reuse and returns it to the OS only
-from the top of the main heap, so a kiosk that builds and drops label textures, fonts and frame buffers all day
-holds more and more free memory (RSS grows although the bytes in use do not):
+Kivy, SDL, SDL_ttf and Mesa's software renderer allocate with ``malloc``; Python's tracemalloc and gc see none of
+it. glibc keeps a freed large block in the heap once a block that size has been freed before (its mmap threshold
+rises to it), so every scrypt PIN check after the first (16 MiB each) stayed resident for good: a fixed threshold
+makes large blocks always come from, and go back to, the OS.
 
-- a freed large block stays in the heap once a block that size has been freed before (glibc's mmap threshold
-  rises to it), so every scrypt PIN check after the first (16 MiB each) stayed resident for good: a fixed
-  threshold makes large blocks always come from, and go back to, the OS;
-- after each session ``malloc_trim(0)`` gives the free pages inside every heap back (``madvise``), not only the
-  top of the main one. It costs a few milliseconds once the citizen has left.
-
-:func:`heap_figures` tells bytes in use from bytes held free, which an RSS curve alone cannot. Measured numbers:
-docs/BENCHMARKS.md, "Start-up" and "Soak".
+:func:`heap_figures` tells bytes in use from bytes glibc holds free, which an RSS curve alone cannot. (Giving the
+free pages back after each session with ``malloc_trim`` was measured and left out: once frames are flushed
+(:mod:`screens.frame_flush`) it saved nothing over 600 sessions and cost the UI thread 13 ms a session, up to
+180 ms on a loaded machine.) Measured numbers: docs/BENCHMARKS.md, "Start-up" and "Soak".
 """
 
 from __future__ import annotations
@@ -42,15 +38,6 @@ def return_large_frees() -> bool:
     """Fix glibc's mmap threshold; False where the C library is not glibc."""
     mallopt = _glibc_function("mallopt")
     return bool(mallopt and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-
-
-def give_back_free_pages() -> bool:
-    """Return the free pages of every glibc heap to the OS (at a session's end); False where there is no glibc."""
-    malloc_trim = _glibc_function("malloc_trim")
-    if malloc_trim is None:
-        return False
-    malloc_trim(0)
-    return True
 
 
 def heap_figures() -> dict[str, float]:

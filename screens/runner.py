@@ -4,8 +4,7 @@ systemd stops the kiosk with SIGTERM; the handler asks the Kivy loop to stop on 
 ``on_stop`` closes devices and the process exits well within 2 s. The backend connects once the first frame is
 on screen: starting the embedded backend (importing its server) would otherwise compete with building the home
 screen for the interpreter and delay the first frame. Each frame is flushed to the renderer as it flips
-(:mod:`screens.frame_flush`) and what a session freed of native memory goes back to the OS when it ends
-(:mod:`screens.native_heap`).
+(:mod:`screens.frame_flush`) and large freed blocks go back to the OS (:mod:`screens.native_heap`).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from config.schema import KioskConfig
 from kiosk.logfile import configure_logging
 from screens.kivy_env import prepare_kivy
 from screens.lean_start import import_without_extras
-from screens.native_heap import give_back_free_pages, return_large_frees
+from screens.native_heap import return_large_frees
 
 if TYPE_CHECKING:
     from kiosk.backend_client import BackendClient, Connector
@@ -62,7 +61,6 @@ def run_kiosk(config: KioskConfig, *, backend: Connector, windowed: bool = False
         return backend(cfg)
 
     core = KioskCore(config, site_config=site_config, backend=connect_once_shown)
-    core.on_session_end(give_back_free_pages)
     app = KioskApp(core, started_at=_started_at(), on_first_frame=shown.set)
     fatal.install(app)
 
