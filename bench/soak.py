@@ -13,12 +13,15 @@ Time: the kiosk's idle clock is a fake one the bench moves; a simulated *day* pa
 (100 by default: 10,000 sessions are about three months). Each day the printed jobs are dated to it and the
 kiosk's retention runs against it, so the data files show what the ``[retention]`` rules keep bounded.
 
-Every ``--every`` sessions it records RSS, open file descriptors, threads (Python's and the kernel's, which
-include Mesa's rasterizer threads), the size of each SQLite file and of the spool, Kivy's texture and image cache
-entries, the widgets in the window and gc-tracked objects; then writes JSON and a PNG of the series (PIL).
-Bounded by ``--sessions`` and ``--max-seconds``.
+Every ``--every`` sessions it records RSS (and its anonymous part), glibc's heap in use and held free, open file
+descriptors, threads (Python's and the kernel's, which include Mesa's rasterizer threads), the size of each
+SQLite file and of the spool, Kivy's texture and image cache entries, the widgets in the window and gc-tracked
+objects; then writes JSON and a PNG of the series (PIL). Bounded by ``--sessions`` and ``--max-seconds``. The
+process is prepared as the kiosk's runner prepares it (fixed mmap threshold, GL flushed at each flip);
+``--kinds`` loops chosen kinds of session, which shows far sooner which flow a growth comes with.
 
-Usage: ``python bench/soak.py --sessions 10000 --every 500 --out artifacts/soak.json --plot docs/soak.png``.
+Usage: ``python bench/soak.py --sessions 10000 --every 500 --out artifacts/soak.json --plot docs/soak.png``;
+``python bench/soak.py --sessions 150 --every 25 --kinds look_up --size 540x960``.
 """
 
 from __future__ import annotations
