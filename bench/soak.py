@@ -13,12 +13,15 @@ Time: the kiosk's idle clock is a fake one the bench moves; a simulated *day* pa
 (100 by default: 10,000 sessions are about three months). Each day the printed jobs are dated to it and the
 kiosk's retention runs against it, so the data files show what the ``[retention]`` rules keep bounded.
 
-Every ``--every`` sessions it records RSS, open file descriptors, threads (Python's and the kernel's, which
-include Mesa's rasterizer threads), the size of each SQLite file and of the spool, Kivy's texture and image cache
-entries, the widgets in the window and gc-tracked objects; then writes JSON and a PNG of the series (PIL).
-Bounded by ``--sessions`` and ``--max-seconds``.
+Every ``--every`` sessions it records RSS (and its anonymous part), glibc's heap in use and held free, open file
+descriptors, threads (Python's and the kernel's, which include Mesa's rasterizer threads), the size of each
+SQLite file and of the spool, Kivy's texture and image cache entries, the widgets in the window and gc-tracked
+objects; then writes JSON and a PNG of the series (PIL). Bounded by ``--sessions`` and ``--max-seconds``. The
+process is prepared as the kiosk's runner prepares it (fixed mmap threshold, GL flushed at each flip);
+``--kinds`` loops chosen kinds of session, which shows far sooner which flow a growth comes with.
 
-Usage: ``python bench/soak.py --sessions 10000 --every 500 --out artifacts/soak.json --plot docs/soak.png``.
+Usage: ``python bench/soak.py --sessions 10000 --every 500 --out artifacts/soak.json --plot docs/soak.png``;
+``python bench/soak.py --sessions 150 --every 25 --kinds look_up --size 540x960``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ DOSSIERS = [f"000.00.13.H26-251120-000{n}" for n in (1, 2, 3, 4)]
 UNKNOWN = "000.00.13.H26-251120-0999"
 CCCD = "001190012345|123456789|Lê Thị Hoa|12051990|Nữ|Số 5 Hàng Gai, Hoàn Kiếm, Hà Nội|15062021"
 PATIENCE_S = 180.0  # a real hang still ends the run; a starved CPU does not
+# the sessions in turn (methods of Citizen): numbers are the commonest, so they come twice
+ROTATION = ("take_number", "look_up", "file_dossier", "scan_look_up", "survey", "help_button", "in_english",
+            "take_number", "idle_reset", "large_text")
+KINDS = tuple(dict.fromkeys(ROTATION))
 
 
 # -- the process ----------------------------------------------------------------------------------------------------
@@ -78,11 +85,15 @@ def sample(sessions: int, data_dir: Path, started: float) -> dict[str, Any]:
     from kivy.cache import Cache
     from kivy.core.window import Window
 
+    from screens.native_heap import heap_figures
+
     gc.collect()
     return {
         "sessions": sessions,
         "seconds": round(time.monotonic() - started, 1),
         "rss_mib": round(proc_status("VmRSS") / 1024, 1),
+        "rss_anon_mib": round(proc_status("RssAnon") / 1024, 1),
+        **heap_figures(),
         "fds": len(os.listdir("/proc/self/fd")),
         "threads": proc_status("Threads"),
         "py_threads": threading.active_count(),
@@ -257,16 +268,16 @@ class Citizen:
         self.take_number(n)
         self.until(lambda: self.app.text_scale == 1.0, "the standard look again")
 
-    @property
-    def kinds(self) -> list[Callable[[int], None]]:
-        return [self.take_number, self.look_up, self.file_dossier, self.scan_look_up, self.survey, self.help_button,
-                self.in_english, self.take_number, self.idle_reset, self.large_text]
-
 
 # -- the run ------------------------------------------------------------------------------------------------------
-def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int]) -> tuple[Any, Any, FakeClock]:
+def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int], native_tuning: bool = True
+              ) -> tuple[Any, Any, FakeClock]:
     from config.loader import load_config
     from screens.kivy_env import prepare_kivy
+    from screens.native_heap import return_large_frees
+
+    if native_tuning:  # as screens/runner.py prepares the kiosk process (the rest below, once Kivy is imported)
+        return_large_frees()
 
     config = load_config(None, [f"data_dir={data_dir}", "scanner.connection=sim:127.0.0.1:0",
                                 f"backend.url={backend.url}", f"backend.token={backend.token}",
@@ -275,11 +286,14 @@ def start_app(data_dir: Path, backend: DroppingBackend, size: tuple[int, int]) -
     import screens.survey
     from kiosk.core import KioskCore
     from screens.app import KioskApp
+    from screens.frame_flush import flush_each_frame
     from tests.ui.driver import KioskDriver
 
     screens.survey.THANKS_SECONDS = 0.05  # the thank-you's pause is wall time; the soak counts sessions
     clock = FakeClock()
     core = KioskCore(config, clock=clock)
+    if native_tuning:
+        flush_each_frame()
     core.start()
     app = KioskApp(core)
     app._run_prepare()
@@ -314,16 +328,17 @@ class Calendar:
 
 
 def soak(sessions: int, every: int, per_day: int, max_seconds: float, data_dir: Path, size: tuple[int, int],
-         fault_every: int = 250, progress: Callable[[dict[str, Any]], None] = lambda _s: None) -> dict[str, Any]:
+         fault_every: int = 250, progress: Callable[[dict[str, Any]], None] = lambda _s: None,
+         kinds: list[str] | None = None, native_tuning: bool = True) -> dict[str, Any]:
     from kiosk.retention import Retention
 
     backend = DroppingBackend(data_dir / "backend-server" / "backend.db", "HN-HK-01")
-    app, kiosk, clock = start_app(data_dir, backend, size)
+    app, kiosk, clock = start_app(data_dir, backend, size, native_tuning)
     core = app.core
     calendar = Calendar(per_day, core.config.spool_dir)
     retention = Retention(core.config, core.outbox, clock=calendar, survey=core.survey)
     citizen = Citizen(kiosk, clock)
-    kinds = citizen.kinds
+    rotation = [getattr(citizen, name) for name in kinds or ROTATION]
     started = time.monotonic()
     samples = [sample(0, data_dir, started)]
     progress(samples[-1])
@@ -336,7 +351,7 @@ def soak(sessions: int, every: int, per_day: int, max_seconds: float, data_dir: 
                 backend.drop()
             else:
                 backend.restore()
-            kinds[done % len(kinds)](done // len(kinds))
+            rotation[done % len(rotation)](done // len(rotation))
             done += 1
             if done % per_day == 0:
                 calendar.next_day(retention)
@@ -422,6 +437,15 @@ def summary(result: dict[str, Any], warmup: int) -> dict[str, Any]:
     }
 
 
+def kind_list(text: str) -> list[str]:
+    """``--kinds look_up,survey``: names of :class:`Citizen`'s sessions, checked."""
+    names = text.split(",")
+    unknown = [name for name in names if name not in KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kind {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10_000)
@@ -435,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="sessions in one fault cycle (paper out 40-44 %%, backend away 60-70 %% of it)")
     parser.add_argument("--size", default="1080x1920", help="window WIDTHxHEIGHT (software GL: pixels cost time)")
     parser.add_argument("--data-dir", type=Path, help="the kiosk's data directory (default: a new temporary one)")
+    parser.add_argument("--kinds", type=kind_list, metavar="KIND,...",
+                        help=f"loop only these kinds of session (default: all in turn): {', '.join(KINDS)}")
+    parser.add_argument("--no-native-tuning", dest="native_tuning", action="store_false",
+                        help="run the process as before screens/native_heap.py and screens/frame_flush.py: "
+                             "no fixed mmap threshold, no GL flush at each flip")
     args = parser.parse_args(argv)
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="soak-"))
@@ -444,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
 
     size = tuple(int(n) for n in args.size.split("x"))
     result = soak(args.sessions, args.every, args.per_day, args.max_seconds, data_dir, (size[0], size[1]),
-                  args.fault_every, progress)
+                  args.fault_every, progress, args.kinds, args.native_tuning)
     result["size"] = args.size
     result["summary"] = summary(result, args.warmup)
     result["machine"] = f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"

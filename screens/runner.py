@@ -3,7 +3,8 @@
 systemd stops the kiosk with SIGTERM; the handler asks the Kivy loop to stop on its next frame, so the app's
 ``on_stop`` closes devices and the process exits well within 2 s. The backend connects once the first frame is
 on screen: starting the embedded backend (importing its server) would otherwise compete with building the home
-screen for the interpreter and delay the first frame.
+screen for the interpreter and delay the first frame. Each frame is flushed to the renderer as it flips
+(:mod:`screens.frame_flush`) and large freed blocks go back to the OS (:mod:`screens.native_heap`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING
 from config.schema import KioskConfig
 from kiosk.logfile import configure_logging
 from screens.kivy_env import prepare_kivy
-from screens.lean_start import import_without_extras, return_large_frees
+from screens.lean_start import import_without_extras
+from screens.native_heap import return_large_frees
 
 if TYPE_CHECKING:
     from kiosk.backend_client import BackendClient, Connector
@@ -48,6 +50,9 @@ def run_kiosk(config: KioskConfig, *, backend: Connector, windowed: bool = False
     from kiosk.core import KioskCore
     from screens import fatal
     from screens.app import KioskApp
+    from screens.frame_flush import flush_each_frame
+
+    flush_each_frame()
 
     shown = threading.Event()
 

@@ -18,6 +18,7 @@ from tests.support import ROOT
 
 SESSIONS, EVERY, PER_DAY, WARMUP = 120, 20, 3, 40  # 40 simulated days: retention's 30 days are passed
 # paper out in sessions 40-43, the backend away in 60-69 (a filing, look-ups)
+PAST_FIRST_FAULTS = 80
 
 
 @pytest.mark.slow
@@ -41,9 +42,15 @@ def test_a_short_soak_keeps_fds_threads_and_data_files_flat(tmp_path):
     after = [s for s in soak["samples"] if s["sessions"] >= WARMUP]
     fds = [s["fds"] for s in after]
     threads = [s["threads"] for s in after]
-    assert max(fds) - min(fds) <= 2, f"open fds move after warm-up: {fds}"
+    # the kiosk's HTTP clients open and close keep-alive connections as the backend drops out and comes back:
+    # a few fds either way (70-73 here; 82-85 over 2,500 sessions of the long run), never a climb
+    assert max(fds) - min(fds) <= 4 and fds[-1] - fds[0] <= 2, f"open fds move after warm-up: {fds}"
     assert max(threads) - min(threads) <= 1, f"threads move after warm-up: {threads}"
-    assert after[-1]["rss_mib"] - after[0]["rss_mib"] <= 40, [s["rss_mib"] for s in after]
+    # the first fault cycle still warms up the offline paths (the backend's outage at 60-69 added 0 to 25 MiB once
+    # in runs here); past it, the goal: +1 to +3 MiB from 80 to 120 sessions, main's kiosk and this one alike
+    rss = {s["sessions"]: s["rss_mib"] for s in after}
+    assert rss[SESSIONS] - rss[WARMUP] <= 40, rss
+    assert rss[SESSIONS] - rss[PAST_FIRST_FAULTS] <= 10, rss
 
     printed_per_day_bound = PER_DAY * 2  # at most a ticket and a slip or receipt a session
     spool = [s["files"]["spool files"] for s in after]
