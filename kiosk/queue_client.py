@@ -448,11 +448,9 @@ class BranchQueue:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            self._went_offline()
-            raise _Unreachable(f"{type(exc).__name__}: queue server unreachable") from exc
+            raise self._went_offline(f"{type(exc).__name__}: queue server unreachable") from exc
         if response.status_code >= 500:
-            self._went_offline()
-            raise _Unreachable(f"queue server answered {response.status_code}")
+            raise self._went_offline(f"queue server answered {response.status_code}: {response.text[:120]}")
         self.online, self._offline_until = True, 0.0
         try:
             return response.status_code, response.json()
@@ -465,9 +463,13 @@ class BranchQueue:
         except _Unreachable as exc:
             raise BranchUnavailable(str(exc)) from exc
 
-    def _went_offline(self) -> None:
+    def _went_offline(self, reason: str) -> _Unreachable:
+        """The error to raise; the reason is logged once per outage, so an operator sees why taps use the lease."""
+        if self.online is not False:
+            log.warning("kiosk %s: %s; issuing from the lease until it answers", self.kiosk_id, reason)
         self.online = False
         self._offline_until = time.monotonic() + self._retry_after_s
+        return _Unreachable(reason)
 
     def _now(self) -> datetime:
         return self._clock().astimezone(LOCAL_TZ)

@@ -31,13 +31,14 @@ KIOSKS = 4
 
 def start_server(config: Path, db: Path | str, port: int) -> subprocess.Popen:
     tokens = ",".join(queue_token(f"K{k}") for k in range(KIOSKS))
-    proc = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
-                             str(port), "--db", str(db)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "QUEUE_KIOSK_TOKEN": tokens})
+    with open(config.parent / "queue-serve.log", "a", encoding="utf-8") as stderr:  # the child keeps its own copy
+        proc = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "queue", "serve", "--port",
+                                 str(port), "--db", str(db)], cwd=ROOT, stderr=stderr, text=True,
+                                env={**os.environ, "QUEUE_KIOSK_TOKEN": tokens})
 
     def healthy() -> bool:
         if proc.poll() is not None:
-            raise AssertionError(f"queue serve exited: {proc.stderr.read()}")
+            raise AssertionError(f"queue serve exited: {server_log(config)}")
         try:
             return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
         except httpx.HTTPError:
@@ -49,6 +50,10 @@ def start_server(config: Path, db: Path | str, port: int) -> subprocess.Popen:
         proc.kill()
         raise
     return proc
+
+
+def server_log(config: Path) -> str:
+    return (config.parent / "queue-serve.log").read_text(encoding="utf-8")
 
 
 def issue_many(kiosks: list[BranchQueue], per_kiosk: int, tag: str) -> list:
@@ -73,7 +78,7 @@ def issue_many(kiosks: list[BranchQueue], per_kiosk: int, tag: str) -> list:
 
 
 @pytest.mark.stores
-def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcile_after_restart(tmp_path):
+def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcile_after_restart(tmp_path, caplog):
     config = tmp_path / "branch.toml"
     config.write_text(f'data_dir = "{tmp_path / "server-data"}"\n[[queue.counters]]\nnumber = 1\n'
                       f'pin_hash = "{hash_pin("135790")}"\n', encoding="utf-8")
@@ -82,12 +87,17 @@ def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcil
     server = start_server(config, db, port)
     # the suite's patience as the timeout: on a loaded 2-core CI machine (PostgreSQL, the server and two CPU hogs
     # on two cores) a slow answer must not pass for a dead server; a killed server still fails at once (refused)
-    kiosks = [BranchQueue(url, kiosk_id=f"K{k}", token=queue_token(f"K{k}"), state_path=tmp_path / f"kiosk{k}.db", block_size=8,
-                          sync_interval_s=None, timeout_s=PATIENCE_S) for k in range(KIOSKS)]
+    kiosks = [BranchQueue(url, kiosk_id=f"K{k}", token=queue_token(f"K{k}"), state_path=tmp_path / f"kiosk{k}.db",
+                          block_size=12, sync_interval_s=None, timeout_s=PATIENCE_S) for k in range(KIOSKS)]
     try:
-        assert all(kiosk.sync() for kiosk in kiosks)                # leases: 8 numbers per open service per kiosk
+        assert all(kiosk.sync() for kiosk in kiosks)                # leases: 12 numbers per open service per kiosk
         online = issue_many(kiosks, 6, "on")
-        assert not any(t.id.startswith("o-") for t in online)
+        # a timeout or a 503 (database busy) on a loaded machine rightly sends a tap to the lease; nothing else may
+        fell_back = [r.getMessage() for r in caplog.records if "issuing from the lease" in r.getMessage()]
+        assert all("Timeout" in reason or "answered 503" in reason for reason in fell_back), \
+            (fell_back, server_log(config))
+        assert len(fell_back) < KIOSKS and sum(not t.id.startswith("o-") for t in online) >= len(online) // 2, \
+            (fell_back, server_log(config))
 
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
@@ -96,8 +106,8 @@ def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcil
         assert not kiosks[0].sync()
 
         kiosks[0].close()                                           # a kiosk restarted while the server is down
-        kiosks[0] = BranchQueue(url, kiosk_id="K0", token=queue_token("K0"), state_path=tmp_path / "kiosk0.db", block_size=8,
-                                sync_interval_s=None)
+        kiosks[0] = BranchQueue(url, kiosk_id="K0", token=queue_token("K0"), state_path=tmp_path / "kiosk0.db",
+                                block_size=12, sync_interval_s=None)
         after_restart = [kiosks[0].issue("CT", request_id=f"again-{i}") for i in range(3)]
         assert kiosks[0].issue("CT", request_id="again-0") == after_restart[0]  # retried tap: same paper
         offline += after_restart
@@ -130,7 +140,7 @@ def test_kiosks_keep_issuing_from_leases_while_the_server_is_killed_and_reconcil
 
 
 @pytest.mark.stores
-def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
+def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock, caplog):
     engine = open_engine(store_target(tmp_path / "queue.db"), clock)
     running = serve_in_thread(create_app(engine, counter_passwords={}, kiosk_tokens=[queue_token()], clock=clock))
     port = int(running.url.rsplit(":", 1)[1])
@@ -144,6 +154,8 @@ def test_lease_exhausted_day_rollover_and_late_reports(tmp_path, clock):
         assert [t.people_ahead for t in issued] == [0, 1, 2]
         with pytest.raises(BranchUnavailable, match="no leased numbers of HT left"):
             kiosk.issue("HT", request_id="t4")
+        outage = [r.getMessage() for r in caplog.records if r.name == "kiosk.queue_client" and r.levelname == "WARNING"]
+        assert outage == ["kiosk K1: ConnectError: queue server unreachable; issuing from the lease until it answers"]
 
         config = load_config(None, [f"data_dir={tmp_path / 'data'}"])
         flow = QueueFlow(config, kiosk, lambda job, done: done(None), lambda *_a, **_k: None, lambda: "vi")
