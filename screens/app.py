@@ -30,6 +30,7 @@ from screens.hidden_text import defer_hidden_labels
 from screens.requests import Pending, TicketDesk
 from screens.software_gl import FlatScreenManager, sample_fills_nearest
 from screens.theme import HIGH_CONTRAST, STANDARD, Theme
+from screens.ui_gc import collect_anywhere, collect_on_ui_thread
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -85,6 +86,7 @@ class KioskApp(App):
         Window.clearcolor = self.theme.background
         sample_fills_nearest()
         defer_hidden_labels()
+        collect_on_ui_thread()  # widgets die on the UI thread, where Kivy unbinds their kv rules
         Window.bind(size=self._resize, on_touch_down=self._on_any_touch)
         self._resize(Window, Window.size)
         for kv in ("widgets.kv", "idle.kv"):
@@ -233,3 +235,4 @@ class KioskApp(App):
     def on_stop(self) -> None:
         self.core.ui_stopping()
         self.core.close()
+        collect_anywhere()

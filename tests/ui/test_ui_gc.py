@@ -1,0 +1,72 @@
+"""Widgets die on the UI thread: while the kiosk runs, a worker thread's allocations never collect a widget a screen
+let go, so Kivy unbinds its kv rules before any property change on the UI thread can reach them
+(screens/ui_gc.py; bench/gc_race.py shows the crash CPython's automatic collection allows)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+
+def test_a_dropped_widget_survives_a_workers_allocations_and_dies_at_a_frame_on_the_ui_thread(kiosk):
+    from screens.theme import HIGH_CONTRAST, STANDARD
+    from screens.widgets import Tile
+
+    collecting_threads: list[int] = []
+
+    def record(phase: str, _info: dict) -> None:
+        if phase == "start":
+            collecting_threads.append(threading.get_ident())
+
+    gc.callbacks.append(record)
+    try:
+        assert not gc.isenabled()
+        tile = Tile(title="probe")                  # its kv rules bind app.theme
+        tile.itself = tile                          # only the cyclic collector can free it, as a screen's widgets
+        gone = weakref.ref(tile)
+        del tile
+
+        def allocate() -> None:                     # far past every collection threshold
+            for _ in range(200_000):
+                cycle: list = []
+                cycle.append(cycle)
+
+        worker = threading.Thread(target=allocate)
+        worker.start()
+        worker.join(timeout=60)
+        assert gone() is not None and collecting_threads == []
+
+        kiosk.until(lambda: gone() is None, "the dropped widget collected at a frame")
+        for theme in (HIGH_CONTRAST, STANDARD):     # what crashed the soak: the theme reset after a session
+            kiosk.app.theme = theme
+            kiosk.frames(1)
+        assert set(collecting_threads) == {threading.main_thread().ident}
+    finally:
+        gc.callbacks.remove(record)
+
+
+def test_the_oldest_generation_waits_until_it_grew_by_a_quarter(kiosk):
+    from screens.ui_gc import collect_due
+
+    def frames(count: int, keep: list | None) -> int:
+        """Full passes over ``count`` frames that each make 300 objects, kept or garbage."""
+        before = gc.get_stats()[2]["collections"]
+        for _ in range(count):
+            made = [[n] for n in range(150)]
+            for _ in range(150):
+                cycle: list = []
+                cycle.append(cycle)
+            if keep is not None:
+                keep.append(made)
+            collect_due()
+        return gc.get_stats()[2]["collections"] - before
+
+    frames(3_000, None)                             # settles the count of long-lived objects
+    assert frames(6_000, None) == 0                 # thresholds alone would pass over everything ~6 times
+    kept: list = []
+    assert frames(6_000, kept) >= 1                 # +900,000 long-lived objects: the old generation is scanned
