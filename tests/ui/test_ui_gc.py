@@ -5,10 +5,15 @@ let go, so Kivy unbinds its kv rules before any property change on the UI thread
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import threading
 import weakref
 
 import pytest
+
+from tests.support import ROOT
 
 pytestmark = pytest.mark.ui
 
@@ -70,3 +75,12 @@ def test_the_oldest_generation_waits_until_it_grew_by_a_quarter(kiosk):
     assert frames(6_000, None) == 0                 # thresholds alone would pass over everything ~6 times
     kept: list = []
     assert frames(6_000, kept) >= 1                 # +900,000 long-lived objects: the old generation is scanned
+
+
+def test_the_race_bench_runs_as_documented_and_the_ui_thread_mode_frees_every_widget_without_error():
+    result = subprocess.run([sys.executable, "bench/gc_race.py", "--seconds", "2"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    automatic, ui_only = json.loads(result.stdout)
+    assert automatic["collection"].startswith("automatic") and automatic["widgets_built"] > 0
+    assert ui_only["reference_error"] is None and ui_only["widgets_built"] > 0 and ui_only["widgets_alive_at_end"] == 0
