@@ -13,11 +13,15 @@ by CPython's own thresholds, so widgets die where Kivy expects them to.
 from __future__ import annotations
 
 import gc
+import time
 
 from kivy.clock import Clock
 
+FULL_EVERY_S = 30.0  # the oldest generation at most this often: a full pass over the kiosk's objects costs ~80 ms
+clock = time.monotonic
+
 _each_frame = None
-_long_lived = 0  # objects in the oldest generation after its last collection
+_last_full = float("-inf")
 
 
 def collect_on_ui_thread() -> None:
@@ -40,14 +44,13 @@ def collect_anywhere() -> None:
 def collect_due() -> int:
     """Collect the generation CPython would collect now, if any; the number of objects found unreachable.
 
-    As CPython does, the oldest generation is collected only once it has grown by a quarter since its last
-    collection: a full pass over the kiosk's ~400,000 objects costs a frame or more (82 ms here)."""
-    global _long_lived
+    The oldest generation waits until :data:`FULL_EVERY_S` passed since its last collection: CPython waits until it
+    grew by a quarter, which it counts as it goes, but Python can only count it with a pass over all its objects."""
+    global _last_full
     counts, thresholds = gc.get_count(), gc.get_threshold()
     if counts[0] <= thresholds[0]:
         return 0
-    if counts[2] > thresholds[2] and len(gc.get_objects(2)) > _long_lived * 5 // 4:
-        found = gc.collect(2)
-        _long_lived = len(gc.get_objects(2))
-        return found
+    if counts[2] > thresholds[2] and clock() - _last_full >= FULL_EVERY_S:
+        _last_full = clock()
+        return gc.collect(2)
     return gc.collect(1 if counts[1] > thresholds[1] else 0)

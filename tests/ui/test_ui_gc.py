@@ -55,26 +55,26 @@ def test_a_dropped_widget_survives_a_workers_allocations_and_dies_at_a_frame_on_
         gc.callbacks.remove(record)
 
 
-def test_the_oldest_generation_waits_until_it_grew_by_a_quarter(kiosk):
-    from screens.ui_gc import collect_due
+def test_the_oldest_generation_is_collected_at_most_every_thirty_seconds(kiosk, monkeypatch):
+    from screens import ui_gc
 
-    def frames(count: int, keep: list | None) -> int:
-        """Full passes over ``count`` frames that each make 300 objects, kept or garbage."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(ui_gc, "clock", lambda: now[0])
+
+    def frames(count: int) -> int:
+        """Full passes over ``count`` frames that each leave 300 objects of garbage."""
         before = gc.get_stats()[2]["collections"]
         for _ in range(count):
-            made = [[n] for n in range(150)]
-            for _ in range(150):
+            for _ in range(300):
                 cycle: list = []
                 cycle.append(cycle)
-            if keep is not None:
-                keep.append(made)
-            collect_due()
+            ui_gc.collect_due()
         return gc.get_stats()[2]["collections"] - before
 
-    frames(3_000, None)                             # settles the count of long-lived objects
-    assert frames(6_000, None) == 0                 # thresholds alone would pass over everything ~6 times
-    kept: list = []
-    assert frames(6_000, kept) >= 1                 # +900,000 long-lived objects: the old generation is scanned
+    assert frames(6_000) == 1                       # the first one due; thresholds alone pass several times
+    assert frames(6_000) == 0                       # within the same 30 s
+    now[0] += ui_gc.FULL_EVERY_S
+    assert frames(3_000) == 1
 
 
 def test_the_race_bench_runs_as_documented_and_the_ui_thread_mode_frees_every_widget_without_error():
